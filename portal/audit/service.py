@@ -1,0 +1,22 @@
+"""Writing the audit log. Entries join the caller's transaction: they are committed with the
+change they describe, or not at all."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from portal.audit.models import AuditLog
+
+
+def log(session: Session, action: str, *, actor=None, object_type: str = "", object_id: str | int = "",
+        ip: str = "", **details) -> AuditLog:
+    entry = AuditLog(
+        action=action,
+        actor_id=getattr(actor, "id", None),
+        actor_role=getattr(actor, "role", "") or "",
+        object_type=object_type,
+        object_id=str(object_id),
+        ip=ip or "",
+        details=details,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,75 @@
+"""Reading the catalog: one record as a given viewer may see it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.archives.models import Archive
+from portal.audit.service import log
+from portal.catalog.access import can_view, is_holding_staff, sees_personal_data
+from portal.catalog.models import Record
+from portal.core.categories import ACCESS_LEVELS, category_label
+from portal.core.masking import mask_id_number, mask_name, mask_name_in
+from portal.core.personal_data import cipher
+
+
+class RecordNotFound(LookupError):
+    """Missing, or not visible to this viewer: both look the same from outside."""
+
+
+@dataclass(frozen=True)
+class RecordView:
+    archive_code: str
+    archive_name: str
+    reference_code: str
+    category: str
+    category_label: str
+    title: str
+    subject_name: str
+    subject_id_number: str
+    event_date: str
+    place: str
+    summary: str
+    access_level: str
+    access_label: str
+    has_copy: bool
+    full_personal_data: bool
+
+
+def present(record: Record, full: bool) -> RecordView:
+    name = record.subject_name or ""
+    id_number = cipher().decrypt(record.subject_id_enc) if record.subject_id_enc else ""
+    return RecordView(
+        archive_code=record.archive.code,
+        archive_name=record.archive.name,
+        reference_code=record.reference_code,
+        category=record.category,
+        category_label=category_label(record.category),
+        title=record.title if full else mask_name_in(record.title, name),
+        subject_name=name if full else mask_name(name),
+        subject_id_number=id_number if full else mask_id_number(id_number),
+        event_date=record.event_date_text,
+        place=record.place,
+        summary=record.summary if full else mask_name_in(record.summary, name),
+        access_level=record.access_level,
+        access_label=ACCESS_LEVELS[record.access_level],
+        has_copy=bool(record.copy_path),
+        full_personal_data=full,
+    )
+
+
+def view_record(session: Session, viewer, archive_code: str, reference_code: str, ip: str = "") -> RecordView:
+    """The record as `viewer` may see it; a staff view of personal data is written to the audit log."""
+    record = session.scalar(
+        select(Record).join(Archive).where(Archive.code == archive_code, Record.reference_code == reference_code)
+    )
+    if record is None or not can_view(viewer, record):
+        raise RecordNotFound(reference_code)
+    full = sees_personal_data(viewer, record)
+    if full and is_holding_staff(viewer, record) and (record.subject_name or record.subject_id_enc):
+        log(session, "view_personal_data", actor=viewer, object_type="record", object_id=record.id, ip=ip,
+            archive=archive_code, reference_code=reference_code)
+        session.commit()
+    return present(record, full)

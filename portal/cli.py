@@ -1,0 +1,74 @@
+"""The `portal` command line."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from portal.db import db
+
+
+def _create_app(*_args) -> Flask:
+    from portal import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """档案利用服务平台 — archive-utilization portal."""
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create the database schema, or migrate it to the latest version."""
+    from portal.migrate import upgrade
+
+    upgrade(db.engine)
+    click.echo("数据库已就绪 (database ready)")
+
+
+@click.command("create-user")
+@click.option("--role", type=click.Choice(["citizen", "clerk", "reviewer", "admin"]), required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--id-number", default=None)
+@click.option("--phone", default="")
+@click.option("--archive", "archive_code", default=None, help="archive code, required for clerks and reviewers")
+@with_appcontext
+def create_user_command(role, email, password, name, id_number, phone, archive_code) -> None:
+    """Create a citizen or a staff account, with the same checks as the web forms."""
+    from portal.accounts.service import create_user
+    from portal.core.errors import ValidationFailed
+
+    try:
+        user = create_user(db.session, role=role, email=email, password=password, name=name,
+                           id_number=id_number, phone=phone, archive_code=archive_code)
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(f"已创建用户 {user.email}（{user.role}）")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the portal (single process; use gunicorn wsgi:app in production)."""
+    from werkzeug.serving import run_simple
+
+    click.echo(f"档案利用服务平台: http://{host}:{port}/  (Ctrl+C 退出)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+def register_cli(app: Flask) -> None:
+    from portal.catalog.cli import import_command, seed_demo_command
+
+    for command in (init_db_command, create_user_command, serve_command, import_command, seed_demo_command):
+        app.cli.add_command(command)

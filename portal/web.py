@@ -1,0 +1,98 @@
+"""Wiring the web side: extensions, blueprints, error pages, locale, security headers."""
+from __future__ import annotations
+
+from flask import Flask, has_request_context, jsonify, render_template, request
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+
+from portal.core.categories import ACCESS_LEVELS, CATEGORIES
+from portal.core.masking import mask_id_number, mask_name
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """Simplified Chinese unless the visitor chose English (a ?lang= link sets a cookie)."""
+    if not has_request_context():  # the command line speaks Chinese
+        return "zh_Hans_CN"
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    return "en" if chosen == "en" else "zh_Hans_CN"
+
+
+def init_web(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts_bp
+    from portal.catalog.views import bp as catalog_bp
+    from portal.site.views import bp as site_bp
+
+    Htmx(app)
+    csrf.init_app(app)
+    Babel(app, locale_selector=select_locale, default_translation_directories=str(app.root_path) + "/translations")
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def _load(user_id: str):
+        from portal.accounts.service import load_user
+        from portal.db import db
+
+        return load_user(db.session, user_id)
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalog_bp)
+
+    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, ACCESS_LEVELS=ACCESS_LEVELS, select_locale=select_locale)
+    app.jinja_env.filters.update(mask_name=mask_name, mask_id=mask_id_number)
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        )
+        resp.vary.add("HX-Request")
+        if request.args.get("lang") in ("en", "zh"):
+            resp.set_cookie(LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax")
+        return resp
+
+    for code in (400, 403, 404, 405, 413, 429, 500, 503):
+        app.register_error_handler(code, _error_page(code))
+    app.register_error_handler(CSRFError, _error_page(400, csrf=True))
+
+
+ERROR_MESSAGES = {
+    400: _l("请求有误，请返回上一页检查后重试。"),
+    403: _l("您没有权限访问这个页面。"),
+    404: _l("页面不存在，或者您无权查看。"),
+    405: _l("不支持这种访问方式。"),
+    413: _l("上传的内容太大。"),
+    429: _l("操作太频繁，请稍后再试。"),
+    500: _l("服务器出了点问题，我们已记录下来，请稍后再试。"),
+    503: _l("服务暂时不可用，请稍后再试。"),
+}
+
+
+def _error_page(code: int, csrf: bool = False):
+    def handler(exc):
+        from portal.db import db
+
+        if code >= 500:
+            # Whatever failed may have left the transaction half-done; never commit it.
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 — the error page must render even with the database down
+                pass
+        message = _l("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。") if csrf else ERROR_MESSAGES[code]
+        if request.path.startswith("/api/"):
+            return jsonify({"error": str(message)}), code
+        return render_template("errors/error.html", code=code, message=message), code
+    return handler
