@@ -26,10 +26,12 @@ def select_locale() -> str:
 
 def init_web(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
+    from portal.api.views import bp as api_bp
     from portal.catalog.views import bp as catalog_bp
     from portal.site.views import bp as site_bp
 
     Htmx(app)
+    app.json.ensure_ascii = False  # Chinese stays readable in API answers
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale, default_translation_directories=str(app.root_path) + "/translations")
     login_manager.init_app(app)
@@ -46,6 +48,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 
     app.jinja_env.globals.update(CATEGORIES=CATEGORIES, ACCESS_LEVELS=ACCESS_LEVELS, select_locale=select_locale)
     app.jinja_env.filters.update(mask_name=mask_name, mask_id=mask_id_number)

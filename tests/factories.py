@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.service import create_user
 from portal.archives.models import Archive
 from portal.catalog.models import Record
+from portal.catalog.outbox import queue_index
 from portal.core.idnumber import check_character
 from portal.core.personal_data import cipher
 
@@ -49,5 +50,7 @@ class Factory:
             record.subject_id_enc = cipher().encrypt(subject_id_number)
             record.subject_id_hash = cipher().lookup_hash(subject_id_number)
         self.session.add(record)
+        self.session.flush()
+        queue_index(self.session, [record.id])  # as every catalog service does
         self.session.commit()
         return record

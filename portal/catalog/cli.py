@@ -1,18 +1,87 @@
-"""Catalog commands: import a CSV, seed demo data."""
+"""Catalog commands: import a CSV, seed demo data. They print; the work is in importer and demo."""
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from tqdm import tqdm
+
+from portal.db import db
+
+# Beyond this many, a list of bad rows stops helping: the file needs fixing as a whole.
+MAX_ERRORS_SHOWN = 200
+
+
+def _progress_bar(unit: str, desc: str):
+    """A tqdm bar on stderr (only on a terminal, so logs and pipes stay clean) and its update hook."""
+    bar = tqdm(unit=unit, desc=desc, file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True)
+
+    def update(done: int, total: int | None) -> None:
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, update
 
 
 @click.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
-def import_command(path: str) -> None:
-    """Import catalog records from a UTF-8 CSV file."""
+def import_command(path: Path) -> None:
+    """Import catalog records from a UTF-8 CSV file.
+
+    Header: archive_code,archive_name,reference_code,category,title,subject_name,
+    subject_id_number,event_date,place,summary,access_level. Bad rows are listed and skipped;
+    exit status 1 if there were any, 2 if the file could not be read at all."""
+    from portal.catalog.importer import ImportFileError, import_csv
+
+    bar, update = _progress_bar("行", "导入")
+    try:
+        with bar:
+            report = import_csv(db.session, path, progress=update, source_name=path.name)
+    except ImportFileError as exc:
+        click.echo(f"无法导入 {path.name}：{exc}", err=True)
+        sys.exit(2)
+    for line, reason in report.errors[:MAX_ERRORS_SHOWN]:
+        click.echo(f"第 {line} 行：{reason}", err=True)
+    if report.bad > MAX_ERRORS_SHOWN:
+        click.echo(f"……另有 {report.bad - MAX_ERRORS_SHOWN} 行错误未列出", err=True)
+    if report.archives_created:
+        click.echo(f"新建档案馆：{', '.join(report.archives_created)}")
+    click.echo(f"导入完成：{report.summary()}")
+    if report.bad:
+        click.echo("有错误的行已跳过，其余行已导入；改正后可重新导入整个文件，已导入的行不会重复。", err=True)
+        sys.exit(1)
 
 
 @click.command("seed-demo")
+@click.option("--records", default=2000, show_default=True, type=click.IntRange(min=0),
+              help="number of catalog records (the demo citizen's are always included)")
+@click.option("--seed", default=1, show_default=True, type=int, help="the same seed gives the same data")
+@click.option("--if-empty", is_flag=True, help="do nothing if any archive exists (used by `make run`)")
 @with_appcontext
-def seed_demo_command() -> None:
-    """Load deterministic demo data."""
+def seed_demo_command(records: int, seed: int, if_empty: bool) -> None:
+    """Load deterministic demo data: 7 archives, their staff, a demo citizen and RECORDS records."""
+    from sqlalchemy import select
+
+    from portal.archives.models import Archive
+    from portal.catalog.demo import DemoDataExists, seed_demo
+
+    session = db.session
+    if if_empty and session.scalar(select(Archive.id).limit(1)):
+        click.echo("数据库中已有档案馆，跳过演示数据 (database not empty, demo data skipped)")
+        return
+    bar, update = _progress_bar("条", "生成演示数据")
+    try:
+        with bar:
+            summary = seed_demo(session, records=records, seed=seed, progress=update)
+    except DemoDataExists as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    access = "，".join(f"{level} {summary.by_access[level]}" for level in ("open", "restricted", "closed"))
+    click.echo(f"已生成演示数据：{len(summary.archives)} 个档案馆，{summary.records} 条档案条目（{access}），种子 {seed}")
+    click.echo("演示账号 (see README.md, section 演示账号 / Demo accounts)，统一密码 / password: " + summary.password)
+    for account in summary.accounts:
+        click.echo(f"  {account.email:<26} {account.role:<9} {account.name}  {account.note}")

@@ -1,16 +1,27 @@
-"""The catalog's side of the search index: which index this app uses, and what a record looks like in it."""
+"""Keeping the search index true to the database: which index this app uses, what a record looks
+like in it, draining the outbox, and rebuilding from scratch."""
 from __future__ import annotations
 
-from flask import current_app
+import logging
+import threading
+from collections.abc import Callable, Iterator
+
+from flask import Flask, current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from portal.catalog.models import Record
+from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
 from portal.core.masking import mask_name_in
-from search_index import SearchIndex, open_index  # noqa
+from search_index import SearchIndex, SearchUnavailable, open_index
+
+log = logging.getLogger(__name__)
+BATCH = 1000
 
 
-def get_index() -> SearchIndex:
-    app = current_app._get_current_object()
+def get_index(app: Flask | None = None) -> SearchIndex:
+    app = app or current_app._get_current_object()
     index = app.extensions.get("search_index")
     if index is None:
         index = open_index(app.config["SEARCH_BACKEND"], data_dir=app.config["DATA_DIR"],
@@ -45,3 +56,93 @@ def record_document(record: Record) -> dict:
         "subject_name": name,
         "access_level": record.access_level,
     }
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+
+
+def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int:
+    """Apply queued changes to the index, oldest first; returns how many rows were applied.
+    Rows are removed only after the index accepted them, so an engine outage loses nothing:
+    SearchUnavailable propagates and the rows wait for the next run."""
+    applied = 0
+    while True:
+        rows = session.execute(select(SearchOutbox.id, SearchOutbox.record_id)
+                               .order_by(SearchOutbox.id).limit(batch)).all()
+        if not rows:
+            return applied
+        record_ids = {rid for _, rid in rows}
+        records = session.scalars(select(Record).where(Record.id.in_(record_ids))).all()
+        # The database says what is true now, whatever each queued row said at the time.
+        index.upsert([record_document(r) for r in records])
+        gone = record_ids - {r.id for r in records}
+        if gone:
+            index.delete([str(rid) for rid in gone])
+        session.execute(delete(SearchOutbox).where(SearchOutbox.id <= rows[-1][0]))
+        session.commit()
+        applied += len(rows)
+
+
+def _all_documents(session: Session, batch: int) -> Iterator[dict]:
+    last_id = 0
+    while True:
+        records = session.scalars(select(Record).where(Record.id > last_id).order_by(Record.id).limit(batch)).all()
+        if not records:
+            return
+        for record in records:
+            yield record_document(record)
+        last_id = records[-1].id
+        session.expunge_all()
+
+
+def reindex(session: Session, index: SearchIndex, progress: Callable[[int], None] | None = None,
+            batch: int = 5000) -> int:
+    """Rebuild the index from the database. Outbox rows queued before the rebuild started are
+    covered by it; later ones stay queued for the next sync."""
+    covered = session.scalar(select(func.max(SearchOutbox.id))) or 0
+    count = index.rebuild(_all_documents(session, batch), progress=progress)
+    session.execute(delete(SearchOutbox).where(SearchOutbox.id <= covered))
+    session.commit()
+    return count
+
+
+def sync_after_commit() -> None:
+    """Called after a change commits: apply it now if the engine is up; if not, it stays queued."""
+    from portal.db import db
+
+    try:
+        sync_outbox(db.session, get_index())
+    except SearchUnavailable as exc:
+        db.session.rollback()
+        log.warning("search index not updated, changes stay queued: %s", exc)
+
+
+class SyncWorker:
+    """Retries the outbox in the background of a serving process, so changes queued while the
+    engine was down reach it once it is back."""
+
+    def __init__(self, app: Flask, interval: float):
+        self.app, self.interval = app, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="search-sync", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from portal.db import db
+
+        while not self._stop.wait(self.interval):
+            with self.app.app_context():
+                try:
+                    sync_outbox(db.session, get_index(self.app))
+                except SearchUnavailable:
+                    db.session.rollback()
+                except Exception:  # noqa: BLE001 — the worker must outlive a bad batch; it is logged
+                    db.session.rollback()
+                    log.exception("search sync failed")

@@ -11,7 +11,7 @@ from portal.audit.service import log
 from portal.catalog.access import can_view, is_holding_staff, sees_personal_data
 from portal.catalog.models import Record
 from portal.core.categories import ACCESS_LEVELS, category_label
-from portal.core.masking import mask_id_number, mask_name, mask_name_in
+from portal.core.masking import mask_name, mask_name_in
 from portal.core.personal_data import cipher
 
 
@@ -30,6 +30,7 @@ class RecordView:
     subject_name: str
     subject_id_number: str
     event_date: str
+    year: int
     place: str
     summary: str
     access_level: str
@@ -49,8 +50,10 @@ def present(record: Record, full: bool) -> RecordView:
         category_label=category_label(record.category),
         title=record.title if full else mask_name_in(record.title, name),
         subject_name=name if full else mask_name(name),
-        subject_id_number=id_number if full else mask_id_number(id_number),
+        # The public never sees an ID number, not even masked: it would narrow down who the person is.
+        subject_id_number=id_number if full else "",
         event_date=record.event_date_text,
+        year=record.event_year,
         place=record.place,
         summary=record.summary if full else mask_name_in(record.summary, name),
         access_level=record.access_level,

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
+from portal.archives.service import list_archives
+from portal.catalog.indexing import get_index
+from portal.catalog.search import parse_query, public_search
 from portal.catalog.service import RecordNotFound, view_record
+from portal.core.errors import ValidationFailed
 from portal.db import db
-from portal.web_util import client_ip
+from portal.web_util import client_ip, render
+from search_index import SearchUnavailable
 
 bp = Blueprint("catalog", __name__)
 
@@ -21,3 +26,37 @@ def record(archive_code: str, reference_code: str):
         # Personal data must not linger in shared caches or the browser's back-forward cache.
         return response, 200, {"Cache-Control": "no-store"}
     return response
+
+
+@bp.get("/search")
+def search():
+    args = request.args
+    page, errors, unavailable, status = None, {}, False, 200
+    if any(args.get(k) for k in ("q", "category", "archive", "year_from", "year_to")):
+        try:
+            page = public_search(db.session, get_index(), parse_query(args))
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 400
+        except SearchUnavailable:
+            unavailable, status = True, 503
+    # htmx does not swap error responses by default; the partial carries its own message, so
+    # HTMX requests get 200 and the status stays visible to everyone else.
+    if getattr(request, "htmx", False):
+        status = 200
+    archive_names = {a.code: a.name for a in list_archives(db.session)}
+    return render("catalog/search.html", "catalog/partials/_results.html", page=page, errors=errors,
+                  unavailable=unavailable, args=args, archive_names=archive_names), status
+
+
+@bp.app_template_global()
+def search_url(**changes) -> str:
+    """The current search with some parameters changed (None removes one); a new filter resets paging."""
+    params = {k: v for k, v in request.args.items() if v}
+    if "page" not in changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return url_for("catalog.search", **params)

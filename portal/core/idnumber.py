@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -15,7 +16,8 @@ _PROVINCES = {
     "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
     "65", "71", "81", "82",
 }
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: \d would also accept Arabic-Indic and other digits that int() reads.
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 class InvalidIdNumber(ValueError):
@@ -28,7 +30,8 @@ def check_character(first17: str) -> str:
 
 def normalize_id_number(raw: str, today: date | None = None) -> str:
     """Return the canonical form (upper-case X) or raise InvalidIdNumber with the reason."""
-    value = (raw or "").strip().replace(" ", "").upper()
+    # NFKC turns full-width digits, Ｘ and the ideographic space (common from Chinese input methods) into ASCII.
+    value = unicodedata.normalize("NFKC", raw or "").strip().replace(" ", "").upper()
     if not value:
         raise InvalidIdNumber(_l("请填写身份证号码"))
     if len(value) != 18:

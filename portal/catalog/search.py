@@ -1,0 +1,100 @@
+"""Public catalog search: validate what was asked, ask the index, hydrate hits from the database."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.catalog.models import Record
+from portal.catalog.service import RecordView, present
+from portal.core.categories import CATEGORIES
+from portal.core.errors import ValidationFailed
+from search_index import SearchIndex, SearchQuery
+
+MAX_QUERY = 200
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+
+
+@dataclass
+class SearchHit:
+    record: RecordView
+    highlight: str
+
+
+@dataclass
+class SearchPage:
+    query: SearchQuery
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    took_ms: int
+    backend: str
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, -(-self.total // self.query.per_page))
+
+
+def _int(args, name: str, errors: dict, default: int | None = None) -> int | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        errors[name] = _l("%(name)s 应为整数", name=name)
+        return default
+
+
+def parse_query(args) -> SearchQuery:
+    """From request args (a MultiDict or dict) to a SearchQuery; ValidationFailed says what is wrong."""
+    errors: dict[str, str] = {}
+    q = (args.get("q") or "").strip()
+    if len(q) > MAX_QUERY:
+        errors["q"] = _l("检索词不能超过 %(n)s 个字", n=MAX_QUERY)
+    category = (args.get("category") or "").strip() or None
+    if category and category not in CATEGORIES:
+        errors["category"] = _l("未知的档案类别：%(c)s", c=category[:40])
+    archive = (args.get("archive") or "").strip() or None
+    year_from = _int(args, "year_from", errors)
+    year_to = _int(args, "year_to", errors)
+    this_year = date.today().year
+    for name, year in (("year_from", year_from), ("year_to", year_to)):
+        if year is not None and not 1000 <= year <= this_year:
+            errors[name] = _l("年份应在 1000 至 %(y)s 之间", y=this_year)
+    if year_from is not None and year_to is not None and year_from > year_to and not errors:
+        errors["year_from"] = _l("起始年份不能晚于截止年份")
+    page = _int(args, "page", errors, 1)
+    if page is not None and page < 1:
+        errors["page"] = _l("页码应从 1 开始")
+    per_page = _int(args, "per_page", errors, DEFAULT_PER_PAGE)
+    if per_page is not None and not 1 <= per_page <= MAX_PER_PAGE:
+        errors["per_page"] = _l("每页条数应在 1 至 %(n)s 之间", n=MAX_PER_PAGE)
+    if page is not None and per_page and page * per_page > 10_000:
+        errors["page"] = _l("最多只能翻到第 %(n)s 条结果，请缩小检索范围", n=10_000)
+    if errors:
+        raise ValidationFailed(errors)
+    return SearchQuery(q=q, category=category, archive=archive, year_from=year_from, year_to=year_to,
+                       access_levels=("open",), page=page, per_page=per_page)
+
+
+def public_search(session: Session, index: SearchIndex, query: SearchQuery) -> SearchPage:
+    """Open records only, masked. Raises SearchUnavailable when the engine is down."""
+    started = time.perf_counter()
+    result = index.search(query)
+    ids = [int(hit.id) for hit in result.hits]
+    records = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))} if ids else {}
+    hits = [
+        SearchHit(record=present(records[int(h.id)], full=False), highlight=h.highlight)
+        for h in result.hits
+        # The database has the last word: a record closed since it was indexed is not shown.
+        if int(h.id) in records and records[int(h.id)].access_level == "open"
+    ]
+    took = int((time.perf_counter() - started) * 1000)
+    return SearchPage(query=query, total=result.total, hits=hits, facets=result.facets, took_ms=took,
+                      backend=result.backend)

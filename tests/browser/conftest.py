@@ -1,0 +1,111 @@
+"""A real server on a free port and a real headless Chromium driving it (Playwright, Debian's chromium)."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from sqlalchemy import select
+
+from portal.catalog.demo import citizen_id_number, seed_demo
+from portal.catalog.demo_data import ARCHIVES, CITIZEN_EMAIL, CITIZEN_NAME
+from portal.catalog.demo_data import PASSWORD as DEMO_PASSWORD
+from portal.catalog.models import Record
+from portal.core.personal_data import cipher
+from portal.db import db
+from portal.migrate import upgrade
+from tests.conftest import make_test_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: `make test` installs it (make browser-deps: chromium, fonts-noto-cjk)"
+    if os.environ.get("BROWSER_REQUIRED") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _seed(session) -> dict:
+    """The demo data `make run` loads (a small catalog of it), and where the demo citizen's records are."""
+    summary = seed_demo(session, records=60)
+    own = select(Record).where(Record.subject_id_hash == cipher().lookup_hash(citizen_id_number()))
+    open_record = session.scalars(own.where(Record.access_level == "open", Record.category == "marriage")).one()
+    restricted = session.scalars(own.where(Record.access_level == "restricted").order_by(Record.event_year)).first()
+    return {"open_record": f"/records/{open_record.archive.code}/{open_record.reference_code}",
+            "open_record_title": open_record.title,
+            "restricted_record": f"/records/{restricted.archive.code}/{restricted.reference_code}",
+            "restricted_record_title": restricted.title,
+            "archive_names": [a.name for a in ARCHIVES], "archive_count": len(summary.archives),
+            "citizen_email": CITIZEN_EMAIL, "citizen_name": CITIZEN_NAME, "password": DEMO_PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The portal on 127.0.0.1 and a free port, on a freshly migrated SQLite database with a little of the demo data."""
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    app = make_test_app(data_dir, f"sqlite:///{data_dir / 'portal.db'}", TESTING=False)
+    with app.app_context():
+        upgrade(db.engine)
+        seeded = _seed(db.session)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield {"url": f"http://127.0.0.1:{server.server_port}", **seeded}
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        db.dispose(app)
+        index = app.extensions.get("search_index")
+        if index is not None:
+            index.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class ConsoleWatch:
+    """Console errors, uncaught page errors and failed (4xx/5xx) requests of one page."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.problems.append(f"console: {msg.text}"))
+        page.on("pageerror", lambda exc: self.problems.append(f"pageerror: {exc}"))
+        page.on("requestfailed", lambda req: self.problems.append(f"requestfailed: {req.url} {req.failure}"))
+        page.on("response", lambda resp: resp.status >= 400 and self.problems.append(f"{resp.status}: {resp.url}"))
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def console(page) -> ConsoleWatch:
+    """Request it before the first navigation: it records from then on."""
+    return ConsoleWatch(page)
