@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: setup run test browser-deps translations bench clean
+.PHONY: setup run test browser-deps translations messages bench clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -30,6 +30,12 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d portal/translations -D messages 2>&1 | grep -v '^compiling' || true
+
+# After changing user-facing text: re-extract and merge into the English catalog, then translate
+# the new entries in portal/translations/en/LC_MESSAGES/messages.po (tests/i18n fails until you do).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations -D messages
 
 # Chromium and CJK fonts for the browser tests (and for certificates later); Debian packages.
 browser-deps:

@@ -26,6 +26,14 @@ def _progress_bar(unit: str, desc: str):
     return bar, update
 
 
+def _sync_index() -> None:
+    """Bring the search index up to date now; if the engine is down the changes stay queued."""
+    from portal.catalog.indexing import sync_after_commit
+
+    if waiting := sync_after_commit():
+        click.echo(f"检索服务暂不可用：{waiting} 条变更已排队，恢复后自动同步（或运行 portal sync-index）", err=True)
+
+
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
@@ -35,6 +43,8 @@ def import_command(path: Path) -> None:
     Header: archive_code,archive_name,reference_code,category,title,subject_name,
     subject_id_number,event_date,place,summary,access_level. Bad rows are listed and skipped;
     exit status 1 if there were any, 2 if the file could not be read at all."""
+    from sqlalchemy.exc import IntegrityError
+
     from portal.catalog.importer import ImportFileError, import_csv
 
     bar, update = _progress_bar("行", "导入")
@@ -44,6 +54,12 @@ def import_command(path: Path) -> None:
     except ImportFileError as exc:
         click.echo(f"无法导入 {path.name}：{exc}", err=True)
         sys.exit(2)
+    except IntegrityError:
+        # Another import wrote the same rows meanwhile; batches already committed are whole.
+        db.session.rollback()
+        click.echo("导入中断：同一批档号正被另一个导入写入。请稍后重新导入整个文件，已导入的行不会重复。", err=True)
+        sys.exit(2)
+    _sync_index()
     for line, reason in report.errors[:MAX_ERRORS_SHOWN]:
         click.echo(f"第 {line} 行：{reason}", err=True)
     if report.bad > MAX_ERRORS_SHOWN:
@@ -80,6 +96,7 @@ def seed_demo_command(records: int, seed: int, if_empty: bool) -> None:
     except DemoDataExists as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    _sync_index()
     access = "，".join(f"{level} {summary.by_access[level]}" for level in ("open", "restricted", "closed"))
     click.echo(f"已生成演示数据：{len(summary.archives)} 个档案馆，{summary.records} 条档案条目（{access}），种子 {seed}")
     click.echo("演示账号 (see README.md, section 演示账号 / Demo accounts)，统一密码 / password: " + summary.password)

@@ -107,15 +107,18 @@ def reindex(session: Session, index: SearchIndex, progress: Callable[[int], None
     return count
 
 
-def sync_after_commit() -> None:
-    """Called after a change commits: apply it now if the engine is up; if not, it stays queued."""
+def sync_after_commit() -> int:
+    """Called after a change commits: apply it now if the engine is up; if not, it stays queued.
+    Returns how many changes are still waiting (0 when the index is up to date)."""
     from portal.db import db
 
     try:
         sync_outbox(db.session, get_index())
+        return 0
     except SearchUnavailable as exc:
         db.session.rollback()
         log.warning("search index not updated, changes stay queued: %s", exc)
+        return pending_count(db.session)
 
 
 class SyncWorker:

@@ -1,21 +1,27 @@
 """The fixed list of livelihood-record categories: canonical code → Chinese label."""
 from __future__ import annotations
 
+
+def N_(text: str) -> str:
+    """Marks a label for translation (Babel's default keyword) and leaves it a plain string."""
+    return text
+
+
 CATEGORIES: dict[str, str] = {
-    "land_contract": "土地承包",
-    "marriage": "婚姻登记",
-    "social_insurance": "社会保险",
-    "medical_insurance": "医疗保险",
-    "subsistence": "最低生活保障",
-    "land_acquisition": "征地拆迁",
-    "housing": "房改房产",
-    "education": "学籍",
-    "employment": "招工就业",
-    "veterans": "退役安置",
-    "forest_rights": "林权",
+    "land_contract": N_("土地承包"),
+    "marriage": N_("婚姻登记"),
+    "social_insurance": N_("社会保险"),
+    "medical_insurance": N_("医疗保险"),
+    "subsistence": N_("最低生活保障"),
+    "land_acquisition": N_("征地拆迁"),
+    "housing": N_("房改房产"),
+    "education": N_("学籍"),
+    "employment": N_("招工就业"),
+    "veterans": N_("退役安置"),
+    "forest_rights": N_("林权"),
 }
 
-ACCESS_LEVELS: dict[str, str] = {"open": "开放", "restricted": "限制利用", "closed": "控制使用"}
+ACCESS_LEVELS: dict[str, str] = {"open": N_("开放"), "restricted": N_("限制利用"), "closed": N_("控制使用")}
 
 
 def category_label(code: str) -> str:
