@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from portal import create_app
 from portal.db import db, make_engine
 from portal.migrate import upgrade
+from tests import meili_server
 from tests.factories import Factory
 
 PG_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL")
@@ -96,3 +97,17 @@ def client(app):
 @pytest.fixture
 def factory(session) -> Factory:
     return Factory(session)
+
+
+@pytest.fixture(scope="session")
+def meili():
+    """A private Meilisearch for the whole session, or a skip explaining how to get one."""
+    try:
+        server = meili_server.MeiliServer.start()
+    except meili_server.MeiliServerError as exc:
+        if os.environ.get("MEILI_REQUIRED") == "1":
+            pytest.fail(f"MEILI_REQUIRED=1 but Meilisearch could not start: {exc}", pytrace=False)
+        pytest.skip(f"Meilisearch not available ({exc}); run `make test`, which installs it, "
+                    "or set MEILI_BINARY to a meilisearch 1.21 binary")
+    yield server
+    server.stop()

@@ -1,0 +1,123 @@
+"""Rules specific to the Meilisearch backend."""
+
+from __future__ import annotations
+
+import re
+import socket
+import uuid
+
+import pytest
+
+from search_index import SearchQuery as Q
+from search_index import SearchUnavailable, meili, open_index
+
+pytestmark = pytest.mark.meilisearch
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+@pytest.fixture
+def down(tmp_path):
+    index = open_index("meilisearch", data_dir=tmp_path, meili_url=f"http://127.0.0.1:{_closed_port()}",
+                       meili_key="irrelevant")
+    index.client.config.timeout = 2
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def index(meili, tmp_path, docs):
+    idx = open_index("meilisearch", data_dir=tmp_path, meili_url=meili.url, meili_key=meili.master_key,
+                     index_name=f"t_{uuid.uuid4().hex[:12]}")
+    idx.rebuild(docs)
+    yield idx
+    idx.client.delete_index(idx.name)
+
+
+def test_health_is_false_when_meilisearch_is_down(down):
+    assert down.health() is False
+
+
+@pytest.mark.parametrize("operation", ["search", "upsert", "delete", "rebuild"])
+def test_every_operation_raises_search_unavailable_when_down(down, docs, operation):
+    calls = {
+        "search": lambda: down.search(Q(q="婚姻")),
+        "upsert": lambda: down.upsert(docs[:1]),
+        "delete": lambda: down.delete(["m1"]),
+        "rebuild": lambda: down.rebuild(docs),
+    }
+    with pytest.raises(SearchUnavailable, match="unavailable"):
+        calls[operation]()
+
+
+def test_wrong_api_key_is_unavailable_and_unhealthy(meili, tmp_path):
+    index = open_index("meilisearch", data_dir=tmp_path, meili_url=meili.url, meili_key="wrong-key")
+    assert index.health() is False
+    with pytest.raises(SearchUnavailable):
+        index.search(Q(q="婚姻"))
+
+
+def test_failed_task_raises_search_unavailable(index, docs, monkeypatch):
+    monkeypatch.setattr(meili, "primary_key", lambda doc_id: "not a valid id!")
+    with pytest.raises(SearchUnavailable, match="failed"):
+        index.upsert(docs[:1])
+
+
+def test_settings_hide_the_full_name_and_internal_fields(index):
+    settings = index.client.index(index.name).get_settings()
+    assert "subject_name" not in settings["displayedAttributes"]
+    assert all(not a.startswith("s_") for a in settings["displayedAttributes"])
+    assert settings["searchableAttributes"][:2] == ["s_title", "s_name"]
+    assert set(settings["filterableAttributes"]) >= {"category", "archive_code", "year", "access_level"}
+    assert settings["sortableAttributes"] == ["year"]
+    assert settings["synonyms"]["医 保"] == ["医 疗 保 险"]
+
+
+def test_stored_documents_never_return_the_name(index, docs):
+    fetched = index.client.index(index.name).get_documents({"limit": 100}).results
+    assert len(fetched) == len(docs)
+    names = {d["subject_name"] for d in docs}
+    for doc in fetched:
+        assert not (names & {str(v) for v in dict(doc).values()})
+
+
+def test_rebuild_leaves_no_temporary_index_behind(index, docs):
+    index.rebuild(docs[:2])
+    uids = {i["uid"] for i in index.client.get_raw_indexes({"limit": 1000})["results"]}
+    assert index.name in uids and f"{index.name}__rebuild" not in uids
+
+
+def test_meilisearch_query_rewrites_words_as_character_phrases():
+    assert meili.meili_query(["婚姻登记", "婚", "j012"]) == '"婚 姻 登 记" 婚 j012'
+
+
+def test_ids_outside_meilisearch_charset_are_hashed_into_it():
+    assert meili.primary_key("r-001_a") == "r-001_a"
+    hashed = {meili.primary_key(i) for i in ("档案/1", "档案/2", "x" * 600, "h_" + "0" * 64)}
+    assert len(hashed) == 4
+    assert all(re.fullmatch(r"h_[0-9a-f]{64}", h) for h in hashed)
+
+
+def test_total_stays_exact_beyond_max_total_hits(index, docs):
+    task = index.client.index(index.name).update_pagination_settings({"maxTotalHits": 3})
+    index.client.wait_for_task(task.task_uid)
+    result = index.search(Q(per_page=2))
+    assert result.total == len([d for d in docs if d["access_level"] == "open"])
+
+
+def test_engine_going_down_and_coming_back(meili, index, docs):
+    meili.pause()
+    try:
+        assert index.health() is False
+        with pytest.raises(SearchUnavailable, match="unavailable"):
+            index.search(Q(q="婚姻"))
+        with pytest.raises(SearchUnavailable, match="unavailable"):
+            index.upsert(docs[:1])
+    finally:
+        meili.resume()
+    assert index.health() is True
+    assert [h.id for h in index.search(Q(q="张晓明")).hits] == ["m1"]
