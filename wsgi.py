@@ -1,7 +1,7 @@
 """Entry point for gunicorn: `gunicorn wsgi:app`."""
 from portal import create_app
-from portal.catalog.indexing import SyncWorker
+from portal.catalog.indexing import retry_in_each_process
 
 app = create_app()
 # Each serving process retries changes queued while the search engine was down.
-SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"]).start()
+retry_in_each_process(app)

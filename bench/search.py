@@ -219,11 +219,12 @@ def main() -> None:
                 if meili:
                     meili.stop()
             print(f"{records:,} {backend}: done", file=sys.stderr)
+            # Written after every backend, so a long run that fails late keeps what it measured.
+            text = report(results, args.repeat, f".venv/bin/python {command}")
+            if not args.no_write:
+                replace_section(ROOT / "docs" / "benchmarks.md", "search", "### Catalog search", text)
         db.dispose(app)
-    text = report(results, args.repeat, f".venv/bin/python {command}")
     print(text)
-    if not args.no_write:
-        replace_section(ROOT / "docs" / "benchmarks.md", "search", "### Catalog search", text)
 
 
 if __name__ == "__main__":

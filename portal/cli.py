@@ -63,57 +63,17 @@ def serve_command(host: str, port: int) -> None:
     """Serve the portal (single process; use gunicorn wsgi:app in production)."""
     from werkzeug.serving import run_simple
 
-    from portal.catalog.indexing import SyncWorker
+    from portal.catalog.indexing import retry_in_each_process
 
     app = current_app._get_current_object()
-    worker = SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"])
-    worker.start()
+    retry_in_each_process(app)
     click.echo(f"档案利用服务平台: http://{host}:{port}/  (Ctrl+C 退出)")
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    finally:
-        worker.stop()
-
-
-@click.command("sync-index")
-@with_appcontext
-def sync_index_command() -> None:
-    """Apply queued catalog changes to the search index."""
-    from portal.catalog.indexing import get_index, pending_count, sync_outbox
-    from search_index import SearchUnavailable
-
-    try:
-        applied = sync_outbox(db.session, get_index())
-    except SearchUnavailable as exc:
-        click.echo(f"检索服务不可用，{pending_count(db.session)} 条变更仍在队列中，恢复后会自动同步：{exc}", err=True)
-        sys.exit(1)
-    click.echo(f"已同步 {applied} 条变更到检索索引")
-
-
-@click.command("reindex")
-@with_appcontext
-def reindex_command() -> None:
-    """Rebuild the search index from the database."""
-    from sqlalchemy import func, select
-    from tqdm import tqdm
-
-    from portal.catalog.indexing import get_index, reindex
-    from portal.catalog.models import Record
-    from search_index import SearchUnavailable
-
-    total = db.session.scalar(select(func.count()).select_from(Record))
-    try:
-        with tqdm(total=total, unit="条", desc="重建索引") as bar:
-            count = reindex(db.session, get_index(), progress=bar.update)
-    except SearchUnavailable as exc:
-        click.echo(f"检索服务不可用，索引未重建：{exc}", err=True)
-        sys.exit(1)
-    click.echo(f"已重建索引：{count} 条档案")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def register_cli(app: Flask) -> None:
-    from portal.catalog.cli import import_command, seed_demo_command
+    from portal.catalog.cli import import_command, reindex_command, seed_demo_command, sync_index_command
 
-    for command in (init_db_command, create_user_command, serve_command, sync_index_command, reindex_command,
-                    import_command, seed_demo_command):
+    for command in (init_db_command, create_user_command, serve_command, import_command, seed_demo_command,
+                    sync_index_command, reindex_command):
         app.cli.add_command(command)

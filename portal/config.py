@@ -3,23 +3,34 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
+
+MIN_SECRET_LENGTH = 32
 
 
 def _read_or_create(path: Path, make) -> str:
-    """A secret generated once and kept in the data dir, so restarts keep sessions and keys."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    # O_EXCL: two processes starting at once must not write two different secrets.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
-    return value
+    """A secret generated once and kept in the data dir, so restarts keep sessions and keys.
+    Written to a temporary file and linked into place, so a process starting at the same moment
+    (gunicorn workers on a new data dir) reads either nothing or the whole secret, never half."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".new-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make())
+            os.link(tmp, path)  # fails if another process won the race: then its secret is used
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return _checked(path.read_text().strip(), str(path))
+
+
+def _checked(secret: str, where: str) -> str:
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise RuntimeError(f"{where}: the secret is missing or shorter than {MIN_SECRET_LENGTH} characters")
+    return secret
 
 
 def load_config(overrides: dict | None = None) -> dict:
@@ -31,9 +42,11 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg = {
         "DATA_DIR": data_dir,
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'portal.db'}",
-        "SECRET_KEY": env.get("SECRET_KEY") or _read_or_create(data_dir / "keys" / "secret_key", lambda: secrets.token_hex(32)),
+        "SECRET_KEY": _checked(env["SECRET_KEY"], "SECRET_KEY") if env.get("SECRET_KEY")
+        else _read_or_create(data_dir / "keys" / "secret_key", lambda: secrets.token_hex(32)),
         # Key for resident ID numbers at rest; production passes it from a secret store.
-        "DATA_KEY": env.get("PORTAL_DATA_KEY") or _read_or_create(data_dir / "keys" / "data_key", lambda: secrets.token_urlsafe(32)),
+        "DATA_KEY": _checked(env["PORTAL_DATA_KEY"], "PORTAL_DATA_KEY") if env.get("PORTAL_DATA_KEY")
+        else _read_or_create(data_dir / "keys" / "data_key", lambda: secrets.token_urlsafe(32)),
         "SEARCH_BACKEND": env.get("SEARCH_BACKEND", "embedded"),
         "MEILI_URL": env.get("MEILI_URL"),
         "MEILI_MASTER_KEY": env.get("MEILI_MASTER_KEY"),
@@ -43,6 +56,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("PORTAL_SECURE_COOKIES") == "1",
+        # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: none, trust nothing).
+        "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "LANGUAGES": ("zh_Hans_CN", "en"),

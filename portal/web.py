@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.categories import ACCESS_LEVELS, CATEGORIES
 from portal.core.masking import mask_id_number, mask_name
@@ -30,6 +31,9 @@ def init_web(app: Flask) -> None:
     from portal.catalog.views import bp as catalog_bp
     from portal.site.views import bp as site_bp
 
+    if hops := app.config["PROXY_HOPS"]:
+        # Behind a reverse proxy: audit logs record the citizen's address, links use the public host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Htmx(app)
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     csrf.init_app(app)
@@ -49,7 +53,6 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 
     app.jinja_env.globals.update(CATEGORIES=CATEGORIES, ACCESS_LEVELS=ACCESS_LEVELS, select_locale=select_locale)
     app.jinja_env.filters.update(mask_name=mask_name, mask_id=mask_id_number)

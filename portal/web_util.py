@@ -12,7 +12,8 @@ def client_ip() -> str:
 
 def safe_next(target: str | None) -> str | None:
     """Only same-site paths: a login link must not bounce people to another site."""
-    if not target:
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        # Browsers read a backslash as a slash: "/\evil.example" would mean "//evil.example".
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

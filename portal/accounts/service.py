@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import ROLES, User
 from portal.accounts.passwords import hash_password, password_problem, verify_password
 from portal.archives.models import Archive
+from portal.audit.models import AuditLog
 from portal.audit.service import log
 from portal.core.errors import ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
@@ -84,9 +86,32 @@ def create_user(session: Session, *, role: str, email: str, password: str, name:
     return user
 
 
+class TooManyAttempts(Exception):
+    """Log-in refused for a while after repeated failures, whatever the password."""
+
+
+# Failed log-ins allowed per window, for one email (guessing one person's password) and for one
+# address (trying many accounts); counted from the audit log, which records every failure anyway.
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 10
+MAX_FAILURES_PER_IP = 50
+
+
+def _recent_failures(session: Session, since, **where) -> int:
+    query = select(func.count()).select_from(AuditLog).where(AuditLog.action == "login_failed", AuditLog.at >= since)
+    for column, value in where.items():
+        query = query.where(getattr(AuditLog, column) == value)
+    return session.scalar(query) or 0
+
+
 def authenticate(session: Session, email: str, password: str, ip: str = "") -> User | None:
-    """The user, or None for a wrong email, a wrong password or a disabled account alike."""
+    """The user, or None for a wrong email, a wrong password or a disabled account alike.
+    Raises TooManyAttempts after repeated failures for this email or from this address."""
     email = normalize_email(email)
+    since = utcnow() - THROTTLE_WINDOW
+    if (_recent_failures(session, since, object_type="login", object_id=email[:80]) >= MAX_FAILURES_PER_EMAIL
+            or (ip and _recent_failures(session, since, ip=ip) >= MAX_FAILURES_PER_IP)):
+        raise TooManyAttempts()
     user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
     ok = verify_password(user.password_hash if user else None, password or "")
     if ok and user.is_active:
@@ -94,8 +119,9 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> U
         log(session, "login", actor=user, object_type="user", object_id=user.id, ip=ip)
         session.commit()
         return user
-    log(session, "login_failed", object_type="user", object_id=user.id if user else "", ip=ip,
-        email=email[:254])
+    # Keyed on the email as typed, so that unknown and known accounts are throttled alike.
+    log(session, "login_failed", object_type="login", object_id=email[:80], ip=ip,
+        email=email[:254], user_id=user.id if user else None)
     session.commit()
     return None
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.accounts.forms import LoginForm, RegisterForm
-from portal.accounts.service import authenticate, create_user
+from portal.accounts.service import TooManyAttempts, authenticate, create_user
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.web_util import client_ip, safe_next
@@ -37,7 +37,11 @@ def register():
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = authenticate(db.session, form.email.data, form.password.data, ip=client_ip())
+        try:
+            user = authenticate(db.session, form.email.data, form.password.data, ip=client_ip())
+        except TooManyAttempts:
+            form.password.errors.append(_("登录失败次数过多，请 15 分钟后再试，或联系档案馆重置密码"))
+            return render_template("accounts/login.html", form=form), 429
         if user:
             login_user(user)
             return redirect(safe_next(form.next.data) or url_for("site.home"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from portal.catalog.indexing import get_index
-from portal.catalog.search import parse_query, public_search
+from portal.catalog.search import hit_as_json, parse_query, public_search
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from search_index import SearchUnavailable
@@ -31,20 +31,9 @@ def search():
         "total": page.total,
         "page": query.page,
         "per_page": query.per_page,
-        "hits": [{
-            "reference_code": h.record.reference_code,
-            "archive_code": h.record.archive_code,
-            "archive_name": h.record.archive_name,
-            "category": h.record.category,
-            "category_label": h.record.category_label,
-            "title": h.record.title,
-            "subject_name": h.record.subject_name,
-            "year": h.record.year,
-            "place": h.record.place,
-            "url": url_for("catalog.record", archive_code=h.record.archive_code,
-                           reference_code=h.record.reference_code, _external=True),
-            "highlight": h.highlight,
-        } for h in page.hits],
+        "hits": [hit_as_json(h, url_for("catalog.record", archive_code=h.record.archive_code,
+                                        reference_code=h.record.reference_code, _external=True))
+                 for h in page.hits],
         "facets": {"category": page.facets.get("category", {}), "archive": page.facets.get("archive", {})},
         "took_ms": page.took_ms,
         "backend": page.backend,

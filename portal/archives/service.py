@@ -8,7 +8,3 @@ from portal.archives.models import Archive
 
 def list_archives(session: Session) -> list[Archive]:
     return list(session.scalars(select(Archive).order_by(Archive.region, Archive.code)))
-
-
-def get_archive(session: Session, code: str) -> Archive | None:
-    return session.scalar(select(Archive).where(Archive.code == code))

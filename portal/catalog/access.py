@@ -1,16 +1,18 @@
-"""Who may see a record, and whether they see the personal data in it. One place, used by pages,
-the API and list queries."""
+"""Who may see a record, and how much of the personal data in it. One place, used by the
+record pages and the API."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, true
-
 from portal.catalog.models import Record
+from portal.core.masking import same_name
 
 
 def is_subject(viewer, record: Record) -> bool:
+    """The record is about this citizen: the same ID number and the same name. The name too,
+    because an ID number alone is something other people may know."""
     return bool(
         viewer is not None and getattr(viewer, "is_authenticated", False) and viewer.role == "citizen"
         and viewer.id_number_hash and record.subject_id_hash == viewer.id_number_hash
+        and same_name(viewer.real_name, record.subject_name)
     )
 
 
@@ -29,19 +31,11 @@ def can_view(viewer, record: Record) -> bool:
     return is_holding_staff(viewer, record)
 
 
-def sees_personal_data(viewer, record: Record) -> bool:
-    return is_subject(viewer, record) or is_holding_staff(viewer, record)
-
-
-def visible_records_clause(viewer) -> ColumnElement[bool]:
-    """The same rule as can_view, as SQL for list queries."""
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
-        return Record.access_level == "open"
-    if viewer.role == "admin":
-        return true()
-    clauses = [Record.access_level == "open"]
-    if viewer.role in ("clerk", "reviewer"):
-        clauses.append(Record.archive_id == viewer.archive_id)
-    if viewer.role == "citizen" and viewer.id_number_hash:
-        clauses.append((Record.access_level == "restricted") & (Record.subject_id_hash == viewer.id_number_hash))
-    return or_(*clauses) if clauses else false()
+def audience_for(viewer, record: Record) -> str:
+    """"subject": everything, their ID number in full; "staff" (whose work needs it): the full
+    name, the ID number masked; "public": the name masked, no ID number at all."""
+    if is_subject(viewer, record):
+        return "subject"
+    if is_holding_staff(viewer, record):
+        return "staff"
+    return "public"

@@ -96,9 +96,54 @@ def seed_demo_command(records: int, seed: int, if_empty: bool) -> None:
     except DemoDataExists as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    _sync_index()
+    _rebuild_index()  # one bulk load is much faster than draining every new record through the outbox
     access = "，".join(f"{level} {summary.by_access[level]}" for level in ("open", "restricted", "closed"))
     click.echo(f"已生成演示数据：{len(summary.archives)} 个档案馆，{summary.records} 条档案条目（{access}），种子 {seed}")
     click.echo("演示账号 (see README.md, section 演示账号 / Demo accounts)，统一密码 / password: " + summary.password)
     for account in summary.accounts:
         click.echo(f"  {account.email:<26} {account.role:<9} {account.name}  {account.note}")
+
+
+def _rebuild_index() -> bool:
+    """Rebuild the search index from the database, with a progress bar; False if the engine is down."""
+    from sqlalchemy import func, select
+
+    from portal.catalog.indexing import get_index, reindex
+    from portal.catalog.models import Record
+    from search_index import SearchUnavailable
+
+    total = db.session.scalar(select(func.count()).select_from(Record))
+    bar = tqdm(total=total, unit="条", desc="重建索引", file=sys.stderr, disable=not sys.stderr.isatty())
+    try:
+        with bar:
+            count = reindex(db.session, get_index(), progress=bar.update)
+    except SearchUnavailable as exc:
+        db.session.rollback()
+        click.echo(f"检索服务不可用，索引未重建（变更仍在队列中，恢复后运行 portal reindex）：{exc}", err=True)
+        return False
+    click.echo(f"已重建检索索引：{count} 条档案")
+    return True
+
+
+@click.command("sync-index")
+@with_appcontext
+def sync_index_command() -> None:
+    """Apply queued catalog changes to the search index."""
+    from portal.catalog.indexing import get_index, pending_count, sync_outbox
+    from search_index import SearchUnavailable
+
+    try:
+        applied = sync_outbox(db.session, get_index())
+    except SearchUnavailable as exc:
+        db.session.rollback()
+        click.echo(f"检索服务不可用，{pending_count(db.session)} 条变更仍在队列中，恢复后会自动同步：{exc}", err=True)
+        sys.exit(1)
+    click.echo(f"已同步 {applied} 条变更到检索索引")
+
+
+@click.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild the search index from the database."""
+    if not _rebuild_index():
+        sys.exit(1)

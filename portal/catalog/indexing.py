@@ -2,32 +2,40 @@
 like in it, draining the outbox, and rebuilding from scratch."""
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Flask, current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
-from portal.core.masking import mask_name_in
+from portal.core.masking import mask_personal_text
 from search_index import SearchIndex, SearchUnavailable, open_index
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+SYNC_LOCK_KEY = 0x5EA2C4  # PostgreSQL advisory-lock key for draining the search outbox
+_open_lock = threading.Lock()
 
 
 def get_index(app: Flask | None = None) -> SearchIndex:
     app = app or current_app._get_current_object()
     index = app.extensions.get("search_index")
     if index is None:
-        index = open_index(app.config["SEARCH_BACKEND"], data_dir=app.config["DATA_DIR"],
-                           meili_url=app.config["MEILI_URL"], meili_key=app.config["MEILI_MASTER_KEY"],
-                           index_name=app.config.get("MEILI_INDEX", "records"))
-        app.extensions["search_index"] = index
+        with _open_lock:  # two first requests at once must not open two indexes
+            index = app.extensions.get("search_index")
+            if index is None:
+                index = open_index(app.config["SEARCH_BACKEND"], data_dir=app.config["DATA_DIR"],
+                                   meili_url=app.config["MEILI_URL"], meili_key=app.config["MEILI_MASTER_KEY"],
+                                   index_name=app.config.get("MEILI_INDEX", "records"))
+                app.extensions["search_index"] = index
     return index
 
 
@@ -45,14 +53,14 @@ def record_document(record: Record) -> dict:
     return {
         "id": str(record.id),
         "reference_code": record.reference_code,
-        "title": mask_name_in(record.title, name),
+        "title": mask_personal_text(record.title, name),
         "category": record.category,
         "category_label": category_label(record.category),
         "archive_code": record.archive.code,
         "archive_name": record.archive.name,
         "year": record.event_year,
         "place": record.place or "",
-        "summary": mask_name_in(record.summary, name),
+        "summary": mask_personal_text(record.summary, name),
         "subject_name": name,
         "access_level": record.access_level,
     }
@@ -62,26 +70,58 @@ def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
 
 
+@contextmanager
+def exclusive_sync(engine: Engine, wait: bool) -> Iterator[bool]:
+    """One drainer or rebuild at a time for a database, across processes. Two drainers could
+    apply an older snapshot of a record after a newer one, and a rebuild would swap away what a
+    drainer applied meanwhile. Yields whether the lock is ours (always, with wait=True)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            fn = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            got = conn.execute(text(f"SELECT {fn}(:key)"), {"key": SYNC_LOCK_KEY}).scalar() is not False
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+                conn.rollback()
+        return
+    # SQLite: a lock file beside the database file (separate opens conflict, even in one process).
+    with open(f"{engine.url.database}.search-sync.lock", "a+b") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
 def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int:
     """Apply queued changes to the index, oldest first; returns how many rows were applied.
     Rows are removed only after the index accepted them, so an engine outage loses nothing:
-    SearchUnavailable propagates and the rows wait for the next run."""
-    applied = 0
-    while True:
-        rows = session.execute(select(SearchOutbox.id, SearchOutbox.record_id)
-                               .order_by(SearchOutbox.id).limit(batch)).all()
-        if not rows:
-            return applied
-        record_ids = {rid for _, rid in rows}
-        records = session.scalars(select(Record).where(Record.id.in_(record_ids))).all()
-        # The database says what is true now, whatever each queued row said at the time.
-        index.upsert([record_document(r) for r in records])
-        gone = record_ids - {r.id for r in records}
-        if gone:
-            index.delete([str(rid) for rid in gone])
-        session.execute(delete(SearchOutbox).where(SearchOutbox.id <= rows[-1][0]))
-        session.commit()
-        applied += len(rows)
+    SearchUnavailable propagates and the rows wait for the next run. If another process is
+    draining already, returns 0 at once: that one carries on until the outbox is empty."""
+    with exclusive_sync(session.get_bind(), wait=False) as ours:
+        if not ours:
+            return 0
+        applied = 0
+        while True:
+            rows = session.execute(select(SearchOutbox.id, SearchOutbox.record_id)
+                                   .order_by(SearchOutbox.id).limit(batch)).all()
+            if not rows:
+                return applied
+            record_ids = {rid for _, rid in rows}
+            # What the database holds now, not what this session loaded earlier.
+            records = session.scalars(select(Record).where(Record.id.in_(record_ids))
+                                      .execution_options(populate_existing=True)).all()
+            index.upsert([record_document(r) for r in records])
+            gone = record_ids - {r.id for r in records}
+            if gone:
+                index.delete([str(rid) for rid in gone])
+            # Exactly the rows read: one committed meanwhile with a lower id waits for the next round.
+            session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows])))
+            session.commit()
+            applied += len(rows)
 
 
 def _all_documents(session: Session, batch: int) -> Iterator[dict]:
@@ -99,12 +139,14 @@ def _all_documents(session: Session, batch: int) -> Iterator[dict]:
 def reindex(session: Session, index: SearchIndex, progress: Callable[[int], None] | None = None,
             batch: int = 5000) -> int:
     """Rebuild the index from the database. Outbox rows queued before the rebuild started are
-    covered by it; later ones stay queued for the next sync."""
-    covered = session.scalar(select(func.max(SearchOutbox.id))) or 0
-    count = index.rebuild(_all_documents(session, batch), progress=progress)
-    session.execute(delete(SearchOutbox).where(SearchOutbox.id <= covered))
-    session.commit()
-    return count
+    covered by it; later ones stay queued for the next sync, which waits for the rebuild."""
+    with exclusive_sync(session.get_bind(), wait=True):
+        covered = session.scalar(select(func.max(SearchOutbox.id))) or 0
+        session.commit()  # read the catalog in a fresh transaction, after `covered`
+        count = index.rebuild(_all_documents(session, batch), progress=progress)
+        session.execute(delete(SearchOutbox).where(SearchOutbox.id <= covered))
+        session.commit()
+        return count
 
 
 def sync_after_commit() -> int:
@@ -149,3 +191,18 @@ class SyncWorker:
                 except Exception:  # noqa: BLE001 — the worker must outlive a bad batch; it is logged
                     db.session.rollback()
                     log.exception("search sync failed")
+
+
+def retry_in_each_process(app: Flask) -> None:
+    """Run a SyncWorker in every serving process, started by its first request: gunicorn may
+    import the app in its master (--preload) and fork the workers, and threads do not survive a fork."""
+    started_in: set[int] = set()
+    lock = threading.Lock()
+
+    @app.before_request
+    def _start_sync_worker() -> None:
+        if os.getpid() not in started_in:
+            with lock:
+                if os.getpid() not in started_in:
+                    SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"]).start()
+                    started_in.add(os.getpid())

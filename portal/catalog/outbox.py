@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import String, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -15,13 +15,14 @@ class SearchOutbox(Base):
     __tablename__ = "search_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    record_id: Mapped[int] = mapped_column(index=True)  # not a foreign key: deletions are queued too
-    op: Mapped[str] = mapped_column(String(10))  # "upsert" | "delete"
+    # Not a foreign key: a deleted record is queued too. The row says only "look at this record
+    # again"; the sync reads what the database holds then, so it never applies a stale change.
+    record_id: Mapped[int] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def queue_index(session: Session, record_ids: Iterable[int], op: str = "upsert") -> None:
-    """Queue records for (re)indexing; call before the commit that changes them."""
-    rows = [{"record_id": rid, "op": op, "created_at": utcnow()} for rid in record_ids]
+def queue_index(session: Session, record_ids: Iterable[int]) -> None:
+    """Queue records for (re)indexing or removal; call before the commit that changes them."""
+    rows = [{"record_id": rid, "created_at": utcnow()} for rid in record_ids]
     if rows:
         session.execute(insert(SearchOutbox), rows)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,8 @@ from portal.core.categories import CATEGORIES
 from portal.core.errors import ValidationFailed
 from search_index import SearchIndex, SearchQuery
 
+PARAMS = ("q", "category", "archive", "year_from", "year_to", "page", "per_page")
+CRITERIA = ("q", "category", "archive", "year_from", "year_to")
 MAX_QUERY = 200
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
@@ -38,6 +40,16 @@ class SearchPage:
 
     def __post_init__(self) -> None:
         self.pages = max(1, -(-self.total // self.query.per_page))
+
+
+def search_params(args) -> dict[str, str]:
+    """The search parameters in `args`, non-empty ones only; anything else is dropped, so it
+    can never reach url_for (where `_external` or `_method` would change the link)."""
+    return {k: args[k] for k in PARAMS if args.get(k)}
+
+
+def has_criteria(args) -> bool:
+    return any(args.get(k) for k in CRITERIA)
 
 
 def _int(args, name: str, errors: dict, default: int | None = None) -> int | None:
@@ -85,12 +97,13 @@ def parse_query(args) -> SearchQuery:
 
 def public_search(session: Session, index: SearchIndex, query: SearchQuery) -> SearchPage:
     """Open records only, masked. Raises SearchUnavailable when the engine is down."""
+    query = replace(query, access_levels=("open",))
     started = time.perf_counter()
     result = index.search(query)
     ids = [int(hit.id) for hit in result.hits]
     records = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))} if ids else {}
     hits = [
-        SearchHit(record=present(records[int(h.id)], full=False), highlight=h.highlight)
+        SearchHit(record=present(records[int(h.id)]), highlight=h.highlight)
         for h in result.hits
         # The database has the last word: a record closed since it was indexed is not shown.
         if int(h.id) in records and records[int(h.id)].access_level == "open"
@@ -98,3 +111,12 @@ def public_search(session: Session, index: SearchIndex, query: SearchQuery) -> S
     took = int((time.perf_counter() - started) * 1000)
     return SearchPage(query=query, total=result.total, hits=hits, facets=result.facets, took_ms=took,
                       backend=result.backend)
+
+
+def hit_as_json(hit: SearchHit, url: str) -> dict:
+    """One hit as the API answers it (docs/api.md)."""
+    r = hit.record
+    return {"reference_code": r.reference_code, "archive_code": r.archive_code, "archive_name": r.archive_name,
+            "category": r.category, "category_label": r.category_label, "title": r.title,
+            "subject_name": r.subject_name, "year": r.year, "place": r.place, "url": url,
+            "highlight": hit.highlight}

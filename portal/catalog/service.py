@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from portal.archives.models import Archive
 from portal.audit.service import log
-from portal.catalog.access import can_view, is_holding_staff, sees_personal_data
+from portal.catalog.access import audience_for, can_view
 from portal.catalog.models import Record
 from portal.core.categories import ACCESS_LEVELS, category_label
-from portal.core.masking import mask_name, mask_name_in
+from portal.core.masking import mask_id_number, mask_name, mask_personal_text
 from portal.core.personal_data import cipher
 
 
@@ -39,23 +39,27 @@ class RecordView:
     full_personal_data: bool
 
 
-def present(record: Record, full: bool) -> RecordView:
+def present(record: Record, audience: str = "public") -> RecordView:
+    """The record as an audience of access.audience_for() may see it."""
     name = record.subject_name or ""
-    id_number = cipher().decrypt(record.subject_id_enc) if record.subject_id_enc else ""
+    full = audience != "public"
+    # The public never sees an ID number, not even masked: it would narrow down who the person is.
+    id_number = cipher().decrypt(record.subject_id_enc) if full and record.subject_id_enc else ""
+    if audience == "staff":
+        id_number = mask_id_number(id_number)
     return RecordView(
         archive_code=record.archive.code,
         archive_name=record.archive.name,
         reference_code=record.reference_code,
         category=record.category,
         category_label=category_label(record.category),
-        title=record.title if full else mask_name_in(record.title, name),
+        title=record.title if full else mask_personal_text(record.title, name),
         subject_name=name if full else mask_name(name),
-        # The public never sees an ID number, not even masked: it would narrow down who the person is.
-        subject_id_number=id_number if full else "",
+        subject_id_number=id_number,
         event_date=record.event_date_text,
         year=record.event_year,
         place=record.place,
-        summary=record.summary if full else mask_name_in(record.summary, name),
+        summary=record.summary if full else mask_personal_text(record.summary, name),
         access_level=record.access_level,
         access_label=ACCESS_LEVELS[record.access_level],
         has_copy=bool(record.copy_path),
@@ -70,9 +74,9 @@ def view_record(session: Session, viewer, archive_code: str, reference_code: str
     )
     if record is None or not can_view(viewer, record):
         raise RecordNotFound(reference_code)
-    full = sees_personal_data(viewer, record)
-    if full and is_holding_staff(viewer, record) and (record.subject_name or record.subject_id_enc):
+    seen_as = audience_for(viewer, record)
+    if seen_as == "staff" and (record.subject_name or record.subject_id_enc):
         log(session, "view_personal_data", actor=viewer, object_type="record", object_id=record.id, ip=ip,
             archive=archive_code, reference_code=reference_code)
         session.commit()
-    return present(record, full)
+    return present(record, seen_as)

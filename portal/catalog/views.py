@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from portal.archives.service import list_archives
 from portal.catalog.indexing import get_index
-from portal.catalog.search import parse_query, public_search
+from portal.catalog.search import has_criteria, parse_query, public_search, search_params
 from portal.catalog.service import RecordNotFound, view_record
 from portal.core.errors import ValidationFailed
 from portal.db import db
@@ -32,26 +32,28 @@ def record(archive_code: str, reference_code: str):
 def search():
     args = request.args
     page, errors, unavailable, status = None, {}, False, 200
-    if any(args.get(k) for k in ("q", "category", "archive", "year_from", "year_to")):
+    if has_criteria(args):
         try:
             page = public_search(db.session, get_index(), parse_query(args))
         except ValidationFailed as exc:
             errors, status = exc.errors, 400
         except SearchUnavailable:
             unavailable, status = True, 503
-    # htmx does not swap error responses by default; the partial carries its own message, so
-    # HTMX requests get 200 and the status stays visible to everyone else.
+    headers = {}
     if getattr(request, "htmx", False):
+        # htmx does not swap error responses by default; the partial carries its own message.
         status = 200
+        # The address bar shows the search without the form's empty fields, ready to share.
+        headers["HX-Push-Url"] = url_for("catalog.search", **search_params(args))
     archive_names = {a.code: a.name for a in list_archives(db.session)}
     return render("catalog/search.html", "catalog/partials/_results.html", page=page, errors=errors,
-                  unavailable=unavailable, args=args, archive_names=archive_names), status
+                  unavailable=unavailable, args=args, archive_names=archive_names), status, headers
 
 
 @bp.app_template_global()
 def search_url(**changes) -> str:
     """The current search with some parameters changed (None removes one); a new filter resets paging."""
-    params = {k: v for k, v in request.args.items() if v}
+    params = search_params(request.args)
     if "page" not in changes:
         params.pop("page", None)
     for key, value in changes.items():

@@ -1,6 +1,14 @@
 """How personal data looks to people who may not see it in full."""
 from __future__ import annotations
 
+import functools
+import re
+
+from opencc import OpenCC
+
+# An ID number quoted in free text: 18 characters (GB 11643) or the old 15-digit form.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+
 
 def mask_id_number(value: str | None) -> str:
     """451200********1234: region kept (it says which archive), birth date and sequence hidden."""
@@ -21,8 +29,31 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def mask_name_in(text: str | None, name: str | None) -> str:
-    """Titles and summaries sometimes quote the subject's name; mask it there too."""
-    if not text or not name or len(name.strip()) < 2:
-        return text or ""
-    return text.replace(name.strip(), mask_name(name))
+@functools.lru_cache(maxsize=1)
+def _converters() -> tuple[OpenCC, OpenCC]:
+    return OpenCC("s2t"), OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=65536)
+def _spellings(name: str) -> tuple[str, ...]:
+    """The name as stored and in the other script: files before 1956 write 韦秀英 as 韋秀英."""
+    s2t, t2s = _converters()
+    return tuple(dict.fromkeys((name, s2t.convert(name), t2s.convert(name))))
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """The same person's name, whichever script each was written in."""
+    a, b = (a or "").strip(), (b or "").strip()
+    return bool(a) and bool(b) and (a == b or b in _spellings(a))
+
+
+def mask_personal_text(text: str | None, name: str | None) -> str:
+    """Free text (a title, a summary) as the public may read it: the subject's name masked in
+    either script, and any ID number quoted in it masked."""
+    text = text or ""
+    name = (name or "").strip()
+    if len(name) >= 2:
+        for spelling in _spellings(name):
+            if spelling in text:
+                text = text.replace(spelling, mask_name(spelling))
+    return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)

