@@ -23,6 +23,8 @@ REBUILD_BATCH_SIZE = 20000
 
 @dataclass(frozen=True)
 class SearchQuery:
+    # Words to find (a year is a word too).  Blank means every document the
+    # filters allow; text with nothing searchable in it (😀, !!!) finds nothing.
     q: str = ""
     category: str | None = None
     archive: str | None = None
@@ -47,6 +49,11 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     backend: str = ""
+
+
+def no_hits(backend: str) -> SearchResult:
+    return SearchResult(total=0, hits=[], facets={"category": {}, "archive": {}, "decade": {}},
+                        backend=backend)
 
 
 class SearchUnavailable(Exception):

@@ -22,12 +22,12 @@ import json
 import logging
 import os
 import sqlite3
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from . import fts, store, synonyms
+from . import fts, store
 from .base import (
     REBUILD_BATCH_SIZE,
     Hit,
@@ -37,9 +37,11 @@ from .base import (
     SearchUnavailable,
     batched,
     clamp_paging,
+    no_hits,
 )
 from .locking import WriteLock
-from .text import highlight, needles_for, query_terms
+from .query import needles, nothing_searchable, probe_pairs, query_terms
+from .text import fts_quote, highlight
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +192,7 @@ class EmbeddedIndex(SearchIndex):
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
 
     def _search(self, con: sqlite3.Connection, query: SearchQuery) -> SearchResult:
-        empty = SearchResult(total=0, hits=[], facets={"category": {}, "archive": {}, "decade": {}},
-                             backend=self.backend)
+        empty = no_hits(self.backend)
         offset, limit = clamp_paging(query)
         acc = sorted({fts.ACC_INDEX[a] for a in query.access_levels if a in fts.ACC_INDEX})
         cat = self._codes.lookup(con, "category", query.category) if query.category else None
@@ -200,16 +201,19 @@ class EmbeddedIndex(SearchIndex):
                 or (query.year_from is not None and query.year_to is not None
                     and query.year_from > query.year_to)):
             return empty
+        terms = query_terms(query.q)
+        if nothing_searchable(query.q, terms):
+            return empty
         lo, hi = fts.key_range(query.year_from, query.year_to)
         bits = dict(acc=acc, cat=cat, arc=arc)
         where = fts.key_filter("rowid", lo, hi, **bits)
-        terms = query_terms(query.q)
+        unknown = self._unknown_pairs(con, probe_pairs(terms), acc)
         # Facet groups are counted in parallel parts (SQLite runs without the
         # GIL) while this thread ranks; the parts split the year range.
         hist = dict(con.execute("SELECT yf, n FROM years"))
         parts = fts.split_range(lo, hi, hist, PARALLEL_PARTS)
         if terms:
-            match = fts.match_expr(terms)
+            match = fts.match_expr(terms, unknown)
             sql = (f"SELECT (rowid >> {fts.GROUP_SHIFT}) & {fts.GROUP_MASK}, 1 FROM fts "
                    "WHERE fts MATCH ? AND {where}")
             jobs = [(sql.format(where=f.sql), (match, *f.params))
@@ -221,17 +225,27 @@ class EmbeddedIndex(SearchIndex):
                     for f in (fts.key_filter("key", a, b, **bits, shift=shift) for a, b in parts)]
         futures = [self._executor.submit(self._count_groups, sql, params) for sql, params in jobs]
         if terms:
-            keys = self._rank(con, terms, match, where, offset, limit)
+            keys = self._rank(con, fts.strong_expr(terms, unknown), match, where, offset, limit)
         else:
             keys = [k for (k,) in con.execute(
                 f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where.sql} ORDER BY rowid "
                 "LIMIT ? OFFSET ?", (fts.ALL_MATCH, *where.params, limit, offset))]
         groups = [row for future in futures for row in future.result()]
-        total, facets = self._facets(con, groups)
+        total, facets = fts.facets(groups, lambda kind, idx: self._codes.name(con, kind, idx))
         if offset >= total:
             keys = []
-        return SearchResult(total=total, hits=self._hits(con, keys, terms), facets=facets,
-                            backend=self.backend)
+        return SearchResult(total=total, hits=self._hits(con, keys, needles(terms, unknown)),
+                            facets=facets, backend=self.backend)
+
+    @staticmethod
+    def _unknown_pairs(con: sqlite3.Connection, pairs: list[str], acc: list[int]) -> frozenset[str]:
+        """The character pairs in no document of the given access levels (~10 µs
+        each: FTS5 stops at the first match).  Documents the user may not see
+        must not change how a query is cut, or the results would hint at them."""
+        visible = fts.key_filter("rowid", *fts.key_range(None, None), acc=acc, cat=None, arc=None)
+        sql = f"SELECT 1 FROM fts WHERE fts MATCH ? AND {visible.sql} LIMIT 1"
+        return frozenset(p for p in pairs
+                         if con.execute(sql, (fts_quote(p), *visible.params)).fetchone() is None)
 
     def _count_groups(self, select: str, params: tuple) -> list[tuple[int, int]]:
         """Sum (group, n) rows of ``select`` per group, on a pooled connection.
@@ -245,7 +259,7 @@ class EmbeddedIndex(SearchIndex):
                         "ON CONFLICT(k) DO UPDATE SET n = n + excluded.n", params)
             return con.execute("SELECT k, n FROM facet_groups").fetchall()
 
-    def _rank(self, con: sqlite3.Connection, terms: list[str], match: str, where: fts.Filter,
+    def _rank(self, con: sqlite3.Connection, strong_match: str, match: str, where: fts.Filter,
               offset: int, limit: int) -> list[int]:
         weights = ", ".join(str(w) for w in fts.WEIGHTS)
         # Counting up to BM25_LIMIT + 1 matches is cheap and decides the method.
@@ -256,8 +270,8 @@ class EmbeddedIndex(SearchIndex):
                 f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where.sql} "
                 f"ORDER BY bm25(fts, {weights}), rowid LIMIT ? OFFSET ?",
                 (match, *where.params, limit, offset))]
-        strong = f"({match}) AND ({fts.strong_expr(terms)})"
-        weak = f"({match}) NOT ({fts.strong_expr(terms)})"
+        strong = f"({match}) AND ({strong_match})"
+        weak = f"({match}) NOT ({strong_match})"
         page_sql = (f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where.sql} "
                     "ORDER BY rowid LIMIT ? OFFSET ?")
         keys = [k for (k,) in con.execute(page_sql, (strong, *where.params, limit, offset))]
@@ -271,31 +285,16 @@ class EmbeddedIndex(SearchIndex):
                 page_sql, (weak, *where.params, limit - len(keys), max(0, offset - n_strong)))]
         return keys
 
-    def _facets(self, con: sqlite3.Connection,
-                groups: list[tuple[int, int]]) -> tuple[int, dict[str, dict[str, int]]]:
-        """Total and facets from (decade, category, archive) group counts."""
-        out: dict[str, defaultdict[str, int]] = {
-            k: defaultdict(int) for k in ("category", "archive", "decade")}
-        for key, n in groups:
-            decade, cat, arc = fts.decode_group(key)
-            out["decade"][decade] += n
-            out["category"][self._codes.name(con, "category", cat)] += n
-            out["archive"][self._codes.name(con, "archive", arc)] += n
-        total = sum(out["decade"].values())
-        return total, {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-                       for name, counts in out.items()}
-
-    def _hits(self, con: sqlite3.Connection, keys: list[int], terms: list[str]) -> list[Hit]:
+    def _hits(self, con: sqlite3.Connection, keys: list[int], marks: list[str]) -> list[Hit]:
         if not keys:
             return []
         rows = {key: (doc_id, json.loads(doc)) for key, doc_id, doc in con.execute(
             f"SELECT key, id, doc FROM docs WHERE key IN ({','.join('?' * len(keys))})", keys)}
-        needles = needles_for(t for term in terms for t in synonyms.expand(term))
         hits = []
         for key in keys:
             if key in rows:
                 doc_id, doc = rows[key]
-                marked = highlight(doc.get("title"), doc.get("summary"), needles)
+                marked = highlight(doc.get("title"), doc.get("summary"), marks)
                 hits.append(Hit(id=doc_id, highlight=marked))
         return hits
 

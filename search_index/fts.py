@@ -20,15 +20,18 @@ category, archive) two cheap operations per row: a shift and a mask.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from . import synonyms
+from . import query
 from .base import ACCESS_LEVELS
-from .text import fts_quote, runs
+from .text import fts_quote
 
 # Bump when the key layout, the columns or the way they are filled changes:
 # an index built differently is re-indexed on open (see store.fingerprint).
-LAYOUT_VERSION = "3"
+# 4: the meta column also holds the year, so that "结婚 1985" finds it.
+LAYOUT_VERSION = "4"
 
 SEQ_BITS = 27
 ACC_SHIFT, ACC_BITS = 27, 2
@@ -130,12 +133,27 @@ def decode_group(key: int) -> tuple[str, int, int]:
             (key >> ARC_BITS) & (MAX_CATEGORIES - 1), key & (MAX_ARCHIVES - 1))
 
 
+def facets(groups: list[tuple[int, int]],
+           name: Callable[[str, int], str]) -> tuple[int, dict[str, dict[str, int]]]:
+    """Total and facets from (group key, count) rows; ``name`` maps a
+    category/archive index back to its code."""
+    out: dict[str, defaultdict[str, int]] = {k: defaultdict(int) for k in ("category", "archive", "decade")}
+    for key, n in groups:
+        decade, cat, arc = decode_group(key)
+        out["decade"][decade] += n
+        out["category"][name("category", cat)] += n
+        out["archive"][name("archive", arc)] += n
+    total = sum(out["decade"].values())
+    return total, {kind: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+                   for kind, counts in out.items()}
+
+
 # --- match expressions ----------------------------------------------------
 
-def term_expr(term: str) -> str:
-    """FTS5 expression for one normalised term: AND of its tokens.
+def pieces_expr(pieces: list[tuple[bool, str]]) -> str:
+    """FTS5 expression for the pieces of one term (see query.py): AND of their tokens.
 
-    A word matches when all its bigrams occur, not necessarily adjacent: a
+    A piece matches when all its bigrams occur, not necessarily adjacent: a
     positional phrase costs about twice as much for common words at 1M
     documents and buys almost no precision for Chinese.  Bigrams are taken
     without overlap (婚姻登记 → 婚姻 AND 登记), the last one shifted to cover
@@ -143,7 +161,7 @@ def term_expr(term: str) -> str:
     list to intersect.  A single CJK character is a prefix query.
     """
     tokens: list[str] = []
-    for is_cjk, run in runs(term):
+    for is_cjk, run in pieces:
         if not is_cjk:
             tokens.append(fts_quote(run))
         elif len(run) == 1:
@@ -156,18 +174,19 @@ def term_expr(term: str) -> str:
     return " AND ".join(dict.fromkeys(tokens))
 
 
-def term_with_synonyms(term: str) -> str:
-    alternatives = [e for e in (term_expr(t) for t in synonyms.expand(term)) if e]
+def term_expr(term: str, unknown: Collection[str]) -> str:
+    """The term, cut where a character pair is ``unknown``, or one of its synonyms."""
+    alternatives = [e for e in map(pieces_expr, query.alternatives(term, unknown)) if e]
     if len(alternatives) == 1:
         return f"({alternatives[0]})"
     return "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
 
 
-def match_expr(terms: list[str]) -> str:
-    """Every term must match (in any column); synonyms are alternatives."""
-    return " AND ".join(term_with_synonyms(t) for t in terms)
+def match_expr(terms: list[str], unknown: Collection[str]) -> str:
+    """Every term must match (in any column)."""
+    return " AND ".join(term_expr(t, unknown) for t in terms)
 
 
-def strong_expr(terms: list[str]) -> str:
+def strong_expr(terms: list[str], unknown: Collection[str]) -> str:
     """Documents where at least one term matches in title, name or reference."""
-    return f"{STRONG} : (" + " OR ".join(term_with_synonyms(t) for t in terms) + ")"
+    return f"{STRONG} : (" + " OR ".join(term_expr(t, unknown) for t in terms) + ")"

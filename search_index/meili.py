@@ -1,27 +1,14 @@
 """Meilisearch backend (official client, Meilisearch 1.21).
 
-Meilisearch segments Chinese into words itself, which breaks the contract in
-measurable ways (tested against 1.21): a character inside a word (姻 in 婚姻)
-is not found, and traditional/simplified only meet for some characters
-(醫療保險 does not find 医疗保险).  So documents carry hidden ``s_*`` copies
-of their searchable text, normalised exactly like the embedded backend does
-and split into single characters, and queries are rewritten the same way:
-a Chinese word becomes a phrase of its characters, which Meilisearch matches
-as adjacent words.  Synonyms are expanded at indexing time into ``s_syn``
-(phrases bypass Meilisearch's query-time synonyms, which also stop at
-three-word keys); the shared list is still installed as the synonyms setting
-for the rare unquoted query words.
-
-The full name is sent only as ``s_name`` and is never displayed; hits are
-highlighted with the same code as the embedded backend, on the original
+Documents and queries are reshaped for Meilisearch in meili_schema.py.  Hits
+are highlighted with the same code as the embedded backend, on the original
 title and summary, so both backends render identical, HTML-safe snippets.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -39,76 +26,24 @@ from .base import (
     SearchUnavailable,
     batched,
     clamp_paging,
-    validate_doc,
+    no_hits,
 )
-from .text import highlight, needles_for, normalize, query_terms, runs
+from .meili_schema import (
+    FACETS,
+    PROBED,
+    SEARCHABLE,
+    SETTINGS,
+    access_filter,
+    meili_query,
+    primary_key,
+    quote,
+    split,
+    to_meili,
+)
+from .query import NO_CUTS, needles, nothing_searchable, probe_pairs, query_terms
+from .text import highlight
 
-DISPLAYED = ["id", "reference_code", "title", "category", "category_label", "archive_code",
-             "archive_name", "year", "place", "summary", "access_level"]
-# Rank order of the attribute ranking rule (hidden normalised copies).
-SEARCHABLE = ["s_title", "s_name", "s_ref", "s_label", "s_place", "s_archive", "s_summary", "s_syn"]
-SOURCES = {"s_title": "title", "s_name": "subject_name", "s_ref": "reference_code",
-           "s_label": "category_label", "s_place": "place", "s_archive": "archive_name",
-           "s_summary": "summary"}
-FACETS = {"category": "category", "archive_code": "archive", "decade": "decade"}
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,400}")
-
-SETTINGS: dict[str, Any] = {
-    "searchableAttributes": SEARCHABLE,
-    "displayedAttributes": DISPLAYED,
-    "filterableAttributes": ["pk", "category", "archive_code", "year", "decade", "access_level"],
-    "sortableAttributes": ["year"],
-    "localizedAttributes": [{"attributePatterns": SEARCHABLE, "locales": ["cmn"]}],
-    "faceting": {"maxValuesPerFacet": 2000, "sortFacetValuesBy": {"*": "count"}},
-    # Deepest reachable result (page * per_page); totals are exact regardless.
-    "pagination": {"maxTotalHits": 100_000},
-}
-
-
-def split(text: str) -> str:
-    """Normalised text as space-separated characters; runs split by a hard separator."""
-    return ". ".join(" ".join(run) if cjk else run for cjk, run in runs(normalize(text)))
-
-
-def primary_key(doc_id: str) -> str:
-    """Meilisearch ids allow only [A-Za-z0-9_-] (511 bytes); hash anything else.
-
-    The original id travels in the displayed ``id`` field, so the hash never
-    needs reversing; ids that could pass for a hash are hashed too.
-    """
-    if _SAFE_ID.fullmatch(doc_id) and not doc_id.startswith("h_"):
-        return doc_id
-    return "h_" + hashlib.sha256(doc_id.encode()).hexdigest()
-
-
-def to_meili(doc: dict) -> dict:
-    validate_doc(doc)
-    out = {k: doc[k] for k in DISPLAYED}
-    out["pk"] = primary_key(doc["id"])
-    out["decade"] = doc["year"] // 10 * 10
-    for field, source in SOURCES.items():
-        out[field] = split(str(doc.get(source) or ""))
-    text = normalize(" ".join(str(doc.get(s) or "") for s in SOURCES.values() if s != "subject_name"))
-    expansions = {alt for key, alts in synonyms.synonym_map().items() if key in text for alt in alts}
-    out["s_syn"] = ". ".join(split(e) for e in sorted(expansions))
-    return out
-
-
-def meili_query(terms: list[str]) -> str:
-    parts = []
-    for term in terms:
-        words: list[str] = []
-        for cjk, run in runs(term):
-            if cjk:
-                words.append(f'"{" ".join(run)}"' if len(run) > 1 else run)
-            else:
-                words.append(run)
-        parts.append(" ".join(words))
-    return " ".join(parts)
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+log = logging.getLogger(__name__)
 
 
 class MeiliIndex(SearchIndex):
@@ -156,7 +91,18 @@ class MeiliIndex(SearchIndex):
     def _ensure_ready(self) -> None:
         if not self._ready:
             self._setup(self.name)
+            self._check_documents()
             self._ready = True
+
+    def _check_documents(self) -> None:
+        """Say so when documents were indexed before a searchable field existed
+        (s_year): searches still work, but miss those fields until a reindex."""
+        stats = self._call("stats", lambda: self.client.index(self.name).get_stats())
+        missing = [a for a in SEARCHABLE
+                   if getattr(stats.field_distribution, a, 0) < stats.number_of_documents]
+        if missing:
+            log.warning("Meilisearch index %s has documents without %s: run `portal reindex`",
+                        self.name, ", ".join(missing))
 
     # --- writes -----------------------------------------------------------
 
@@ -172,7 +118,7 @@ class MeiliIndex(SearchIndex):
         index = self.client.index(self.name)
         for batch in batched(dict.fromkeys(ids), 1000):
             # Filter rather than the deprecated id-list call (it warns).
-            flt = f"pk IN [{', '.join(_quote(primary_key(i)) for i in batch)}]"
+            flt = f"pk IN [{', '.join(quote(primary_key(i)) for i in batch)}]"
             self._wait("delete", self._call("delete", lambda f=flt: index.delete_documents(filter=f)))
 
     def rebuild(self, docs: Iterable[dict], progress: Callable[[int], None] | None = None) -> int:
@@ -234,17 +180,20 @@ class MeiliIndex(SearchIndex):
     def close(self) -> None:
         """Nothing to release: the client opens a connection per request."""
 
-    def request_for(self, query: SearchQuery) -> tuple[str, dict[str, Any]] | None:
-        """The q and parameters sent to Meilisearch for `query`; None when nothing can match."""
+    def request_for(self, query: SearchQuery,
+                    unknown: frozenset[str] = NO_CUTS) -> tuple[str, dict[str, Any]] | None:
+        """The q and parameters sent to Meilisearch for `query`, its words cut
+        between the pairs in `unknown`; None when nothing can match."""
         offset, limit = clamp_paging(query)
+        terms = query_terms(query.q)
         levels = [a for a in query.access_levels if a in ACCESS_LEVELS]
-        if not levels:
+        if not levels or nothing_searchable(query.q, terms):
             return None
-        filters = [f"access_level IN [{', '.join(_quote(a) for a in levels)}]"]
+        filters = [access_filter(levels)]
         if query.category:
-            filters.append(f"category = {_quote(query.category)}")
+            filters.append(f"category = {quote(query.category)}")
         if query.archive:
-            filters.append(f"archive_code = {_quote(query.archive)}")
+            filters.append(f"archive_code = {quote(query.archive)}")
         if query.year_from is not None:
             filters.append(f"year >= {int(query.year_from)}")
         if query.year_to is not None:
@@ -254,33 +203,59 @@ class MeiliIndex(SearchIndex):
             "page": offset // limit + 1, "hitsPerPage": limit,
             "attributesToRetrieve": ["id", "title", "summary"],
         }
-        terms = query_terms(query.q)
         if not terms:
             params["sort"] = ["year:desc"]
-        return meili_query(terms), params
+        return meili_query(terms, unknown), params
 
     def raw_search(self, query: SearchQuery) -> dict:
-        """Meilisearch's own answer to the request `search` sends (benchmarks compare against it)."""
+        """Meilisearch's own answer to the first request `search` sends (benchmarks compare it)."""
         request = self.request_for(query)
         return self.client.index(self.name).search(*request) if request else {}
 
-    def search(self, query: SearchQuery) -> SearchResult:
-        empty = SearchResult(total=0, hits=[], facets={"category": {}, "archive": {}, "decade": {}},
-                             backend=self.backend)
-        request = self.request_for(query)
-        if request is None:
-            return empty
-        terms = query_terms(query.q)
+    def _ask(self, fn: Callable[[], Any]) -> Any:
+        """A read; None when the index does not exist yet (nothing indexed)."""
         try:
-            res = self.client.index(self.name).search(*request)
+            return fn()
         except MeilisearchApiError as exc:
             if exc.code == "index_not_found":
-                return empty  # nothing indexed yet
+                return None
             raise SearchUnavailable(f"Meilisearch search failed: {exc}") from exc
         except (MeilisearchError, requests.RequestException) as exc:
             raise SearchUnavailable(f"Meilisearch at {self.url} unavailable (search): {exc}") from exc
-        needles = needles_for(t for term in terms for t in synonyms.expand(term))
-        hits = [Hit(id=h["id"], highlight=highlight(h.get("title"), h.get("summary"), needles))
+
+    def _unknown_pairs(self, pairs: list[str], levels: list[str]) -> frozenset[str]:
+        """The character pairs in no document of the given access levels, in one
+        multi-search.  Documents the user may not see must not change how a
+        query is cut, or the results would hint at them."""
+        probes = [{"indexUid": self.name, "q": f'"{p[0]} {p[1]}"', "filter": access_filter(levels),
+                   "limit": 0, "attributesToSearchOn": PROBED} for p in pairs]
+        res = self._ask(lambda: self.client.multi_search(probes))
+        return frozenset(p for p, r in zip(pairs, res["results"] if res else [], strict=False)
+                         if not r.get("estimatedTotalHits"))
+
+    def _search(self, request: tuple[str, dict[str, Any]]) -> dict | None:
+        return self._ask(lambda: self.client.index(self.name).search(*request))
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        request = self.request_for(query)
+        res = self._search(request) if request else None
+        if not res:
+            return no_hits(self.backend)
+        terms = query_terms(query.q)
+        unknown: frozenset[str] = NO_CUTS
+        # A query that finds nothing may be words typed without spaces: cut it
+        # where a character pair occurs nowhere and ask again.  Any such pair
+        # empties the first answer, so this gives the same results as the
+        # embedded backend, which cuts before it asks; queries that find
+        # something cost no extra request.
+        if not res["hits"] and not res.get("totalHits") and (pairs := probe_pairs(terms)):
+            unknown = self._unknown_pairs(pairs, [a for a in query.access_levels if a in ACCESS_LEVELS])
+            if unknown:
+                res = self._search(self.request_for(query, unknown))
+                if not res:
+                    return no_hits(self.backend)
+        marks = needles(terms, unknown)
+        hits = [Hit(id=h["id"], highlight=highlight(h.get("title"), h.get("summary"), marks))
                 for h in res["hits"]]
         distribution = res.get("facetDistribution") or {}
         facets = {ours: dict(sorted(distribution.get(theirs, {}).items(), key=lambda kv: (-kv[1], kv[0])))

@@ -56,7 +56,9 @@ def create_tables(con: sqlite3.Connection, suffix: str = "") -> None:
 
 def fts_columns(doc: dict) -> tuple[str, ...]:
     """Token strings for the FTS5 columns, in fts.COLUMNS order."""
-    meta = " ".join(str(doc.get(k) or "") for k in ("category_label", "place", "archive_name"))
+    # The year is there as a word too: citizens type "婚姻登记 1985".
+    meta = " ".join([*(str(doc.get(k) or "") for k in ("category_label", "place", "archive_name")),
+                     str(doc["year"])])
     return (
         index_tokens(doc.get("title")),
         index_tokens(doc.get("subject_name")),

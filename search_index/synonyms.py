@@ -53,6 +53,3 @@ def expand(term: str) -> tuple[str, ...]:
     """The term itself followed by its synonyms (input already normalised)."""
     return (term, *synonym_map().get(term, ()))
 
-
-def meilisearch_synonyms() -> dict[str, list[str]]:
-    return {k: list(v) for k, v in synonym_map().items()}

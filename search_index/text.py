@@ -99,22 +99,6 @@ def index_tokens(text: str | None) -> str:
     return " ".join(_cjk_tokens(cjk) if cjk else word for cjk, word in _RUN_RE.findall(normalize(text)))
 
 
-def query_terms(q: str, max_terms: int = 16, max_len: int = 64) -> list[str]:
-    """Whitespace-separated user terms, normalised, bounded in number and size.
-
-    Bounding keeps pathological input (a 10,000-character paste) from turning
-    into an enormous FTS expression; the leading part is still searched.
-    """
-    terms = []
-    for raw in normalize(q[:2000]).split():
-        term = raw[:max_len]
-        if runs(term):
-            terms.append(term)
-        if len(terms) >= max_terms:
-            break
-    return terms
-
-
 def fts_quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
@@ -175,11 +159,6 @@ def snippet(text: str, spans: list[tuple[int, int]], width: int = 40) -> str:
     inner = [(max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start]
     body = mark(text[start:end], inner)
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
-
-
-def needles_for(terms: Iterable[str]) -> list[str]:
-    """The normalised strings a highlighter should look for."""
-    return [run for term in terms for _, run in runs(term)]
 
 
 def highlight(title: str | None, summary: str | None, needles: list[str]) -> str:

@@ -8,13 +8,11 @@ which turns a missing server into a failure.
 from __future__ import annotations
 
 import copy
-import os
 import uuid
 
 import pytest
 
 from search_index import SearchIndex, open_index
-from tests import meili_server
 
 BACKENDS = ["embedded", pytest.param("meilisearch", marks=pytest.mark.meilisearch)]
 
@@ -70,6 +68,19 @@ DOCS = [
 
 OPEN = [d for d in DOCS if d["access_level"] == "open"]
 
+# For words typed without spaces (东江镇结婚): kept apart from DOCS, whose
+# counts other tests rely on.
+JOINED = [
+    _doc("t1", "结婚登记审查处理表", "marriage", "婚姻登记", "451200", 1987, ref="J012-0042",
+         place="金城江区东江镇", summary="审查意见：同意登记。", name="覃志刚"),
+    # Every character of 东江镇结婚 and 结婚登记, but none of the words.
+    _doc("t2", "婚前财产结算登记清单", "marriage", "婚姻登记", "451200", 1987, ref="J012-0043",
+         place="东兰县江南镇", summary="财产清单一份。", name="韦海燕"),
+    # The joined words verbatim, in a document only some users may see.
+    _doc("t3", "东江镇结婚登记汇总", "marriage", "婚姻登记", "451200", 1987, ref="J012-0044",
+         place="金城江区东江镇", access="closed", summary="汇总表。", name="蓝秀英"),
+]
+
 
 def _open(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> SearchIndex:
     if backend == "embedded":
@@ -91,6 +102,15 @@ def loaded(request, tmp_path_factory) -> SearchIndex:
     """Read-only index holding DOCS, shared by a module's tests (fast)."""
     index = _open(request.param, request, tmp_path_factory)
     index.rebuild(copy.deepcopy(DOCS))
+    yield index
+    _drop(index)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def joined(request, tmp_path_factory) -> SearchIndex:
+    """Read-only index holding DOCS and JOINED."""
+    index = _open(request.param, request, tmp_path_factory)
+    index.rebuild(copy.deepcopy(DOCS + JOINED))
     yield index
     _drop(index)
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from search_index import SearchQuery as Q
-from search_index import SearchUnavailable, meili, open_index
+from search_index import SearchUnavailable, meili_schema, open_index
 
 pytestmark = pytest.mark.meilisearch
 
@@ -62,7 +62,7 @@ def test_wrong_api_key_is_unavailable_and_unhealthy(meili, tmp_path):
 
 
 def test_failed_task_raises_search_unavailable(index, docs, monkeypatch):
-    monkeypatch.setattr(meili, "primary_key", lambda doc_id: "not a valid id!")
+    monkeypatch.setattr(meili_schema, "primary_key", lambda doc_id: "not a valid id!")
     with pytest.raises(SearchUnavailable, match="failed"):
         index.upsert(docs[:1])
 
@@ -92,12 +92,40 @@ def test_rebuild_leaves_no_temporary_index_behind(index, docs):
 
 
 def test_meilisearch_query_rewrites_words_as_character_phrases():
-    assert meili.meili_query(["婚姻登记", "婚", "j012"]) == '"婚 姻 登 记" 婚 j012'
+    assert meili_schema.meili_query(["婚姻登记", "婚", "j012"]) == '"婚 姻 登 记" 婚 j012'
+
+
+def test_meilisearch_query_cuts_words_where_a_pair_is_unknown():
+    cut = meili_schema.meili_query(["东江镇结婚", "林存"], frozenset({"镇结", "林存"}))
+    assert cut == '"东 江 镇" "结 婚" 林 存'
+
+
+def test_year_is_a_searchable_attribute(index, docs):
+    settings = index.client.index(index.name).get_settings()
+    assert "s_year" in settings["searchableAttributes"]
+    assert meili_schema.to_meili({**docs[0], "year": 1979})["s_year"] == "1979"
+
+
+def test_documents_indexed_before_the_year_field_ask_for_a_reindex(meili, index, docs, tmp_path, caplog):
+    def reopened():
+        return open_index("meilisearch", data_dir=tmp_path, meili_url=meili.url, meili_key=meili.master_key,
+                          index_name=index.name)
+
+    older = {k: v for k, v in meili_schema.to_meili(docs[0]).items() if k != "s_year"}
+    raw = index.client.index(index.name)
+    index.client.wait_for_task(raw.delete_all_documents().task_uid)
+    index.client.wait_for_task(raw.add_documents([older], "pk").task_uid)
+    reopened().upsert(docs[1:2])
+    assert "s_year: run `portal reindex`" in caplog.text
+    caplog.clear()
+    reopened().rebuild(docs)
+    reopened().upsert(docs[1:2])
+    assert "reindex" not in caplog.text
 
 
 def test_ids_outside_meilisearch_charset_are_hashed_into_it():
-    assert meili.primary_key("r-001_a") == "r-001_a"
-    hashed = {meili.primary_key(i) for i in ("档案/1", "档案/2", "x" * 600, "h_" + "0" * 64)}
+    assert meili_schema.primary_key("r-001_a") == "r-001_a"
+    hashed = {meili_schema.primary_key(i) for i in ("档案/1", "档案/2", "x" * 600, "h_" + "0" * 64)}
     assert len(hashed) == 4
     assert all(re.fullmatch(r"h_[0-9a-f]{64}", h) for h in hashed)
 

@@ -1,7 +1,8 @@
-"""Benchmark the embedded backend on a synthetic corpus.
+"""Benchmark the embedded search engine alone, on a synthetic corpus (no portal, no database):
+for tuning search_index/. The portal-level figures come from bench/search.py.
 
-    python -m search_index.bench --docs 1000000 --dir /tmp/search-bench
-    python -m search_index.bench --dir /tmp/search-bench --reuse   # skip the rebuild
+    .venv/bin/python bench/search_index_engine.py --docs 1000000 --dir /tmp/search-bench
+    .venv/bin/python bench/search_index_engine.py --dir /tmp/search-bench --reuse   # skip the rebuild
 
 Prints the rebuild time and p50/p95 latency per query kind (each search
 includes total and facets, as the portal asks for them).
@@ -16,14 +17,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import corpus
-from .base import SearchQuery
-from .embedded import EmbeddedIndex
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import search_index_corpus as corpus  # noqa: E402
+from search_index.base import SearchQuery  # noqa: E402
+from search_index.embedded import EmbeddedIndex  # noqa: E402
 
 
 def query_kinds(sample: list[dict], rng: random.Random) -> dict[str, list[SearchQuery]]:
     names = [d["subject_name"] for d in rng.sample(sample, 40)]
     places = [(d["place"][:3], d["category"]) for d in rng.sample(sample, 40)]
+    towns = [d["place"][-3:] for d in rng.sample(sample, 40)]
     return {
         "full name": [SearchQuery(q=n) for n in names],
         "common word 婚姻": [SearchQuery(q="婚姻"), SearchQuery(q="婚姻", page=2)],
@@ -35,6 +39,9 @@ def query_kinds(sample: list[dict], rng: random.Random) -> dict[str, list[Search
         "year range, empty q": [SearchQuery(year_from=y, year_to=y + 9) for y in range(1950, 2020, 5)],
         "empty q, no filter": [SearchQuery(), SearchQuery(page=3)],
         "word in every doc (档案)": [SearchQuery(q="档案")],
+        # Typed without a space: the pair across the boundary (镇结) is in no document.
+        "joined words (城关镇结婚)": [SearchQuery(q=t + "结婚") for t in towns],
+        "word + year (婚姻 1985)": [SearchQuery(q=f"婚姻 {y}") for y in range(1955, 2020, 5)],
     }
 
 

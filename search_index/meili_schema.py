@@ -1,0 +1,105 @@
+"""How documents and queries look to Meilisearch (1.21): settings, document shape, query strings.
+
+Meilisearch segments Chinese into words itself, which breaks the contract in
+measurable ways (tested against 1.21): a character inside a word (姻 in 婚姻)
+is not found, and traditional/simplified only meet for some characters
+(醫療保險 does not find 医疗保险).  So documents carry hidden ``s_*`` copies
+of their searchable text, normalised exactly like the embedded backend does
+and split into single characters, and queries are rewritten the same way:
+a Chinese word becomes a phrase of its characters, which Meilisearch matches
+as adjacent words.  Synonyms are expanded at indexing time into ``s_syn``
+(phrases bypass Meilisearch's query-time synonyms, which also stop at
+three-word keys); the shared list is still installed as the synonyms setting
+for the rare unquoted query words.
+
+The full name is sent only as ``s_name`` and is never displayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from . import synonyms
+from .base import validate_doc
+from .query import NO_CUTS, pieces
+from .text import normalize, runs
+
+DISPLAYED = ["id", "reference_code", "title", "category", "category_label", "archive_code",
+             "archive_name", "year", "place", "summary", "access_level"]
+# Rank order of the attribute ranking rule (hidden normalised copies).
+SEARCHABLE = ["s_title", "s_name", "s_ref", "s_label", "s_place", "s_archive", "s_year", "s_summary",
+              "s_syn"]
+# Where a character pair must occur not to cut a query word (see query.py):
+# the documents' own text, as in the embedded backend, not synonym expansions.
+PROBED = [a for a in SEARCHABLE if a != "s_syn"]
+SOURCES = {"s_title": "title", "s_name": "subject_name", "s_ref": "reference_code",
+           "s_label": "category_label", "s_place": "place", "s_archive": "archive_name",
+           "s_summary": "summary"}
+FACETS = {"category": "category", "archive_code": "archive", "decade": "decade"}
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,400}")
+
+SETTINGS: dict[str, Any] = {
+    "searchableAttributes": SEARCHABLE,
+    "displayedAttributes": DISPLAYED,
+    "filterableAttributes": ["pk", "category", "archive_code", "year", "decade", "access_level"],
+    "sortableAttributes": ["year"],
+    "localizedAttributes": [{"attributePatterns": SEARCHABLE, "locales": ["cmn"]}],
+    "faceting": {"maxValuesPerFacet": 2000, "sortFacetValuesBy": {"*": "count"}},
+    # Deepest reachable result (page * per_page); totals are exact regardless.
+    "pagination": {"maxTotalHits": 100_000},
+}
+
+
+def split(text: str) -> str:
+    """Normalised text as space-separated characters; runs split by a hard separator."""
+    return ". ".join(" ".join(run) if cjk else run for cjk, run in runs(normalize(text)))
+
+
+def primary_key(doc_id: str) -> str:
+    """Meilisearch ids allow only [A-Za-z0-9_-] (511 bytes); hash anything else.
+
+    The original id travels in the displayed ``id`` field, so the hash never
+    needs reversing; ids that could pass for a hash are hashed too.
+    """
+    if _SAFE_ID.fullmatch(doc_id) and not doc_id.startswith("h_"):
+        return doc_id
+    return "h_" + hashlib.sha256(doc_id.encode()).hexdigest()
+
+
+def to_meili(doc: dict) -> dict:
+    validate_doc(doc)
+    out = {k: doc[k] for k in DISPLAYED}
+    out["pk"] = primary_key(doc["id"])
+    out["decade"] = doc["year"] // 10 * 10
+    for field, source in SOURCES.items():
+        out[field] = split(str(doc.get(source) or ""))
+    # The year is searchable as a word too: citizens type "婚姻登记 1985".
+    out["s_year"] = split(str(doc["year"]))
+    text = normalize(" ".join(str(doc.get(s) or "") for s in SOURCES.values() if s != "subject_name"))
+    expansions = {alt for key, alts in synonyms.synonym_map().items() if key in text for alt in alts}
+    out["s_syn"] = ". ".join(split(e) for e in sorted(expansions))
+    return out
+
+
+def meili_query(terms: list[str], unknown: frozenset[str] = NO_CUTS) -> str:
+    """Each piece of a term (see query.py) as a phrase of its characters: every piece must occur."""
+    parts = []
+    for term in terms:
+        words: list[str] = []
+        for cjk, run in pieces(term, unknown):
+            if cjk:
+                words.append(f'"{" ".join(run)}"' if len(run) > 1 else run)
+            else:
+                words.append(run)
+        parts.append(" ".join(words))
+    return " ".join(parts)
+
+
+def quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def access_filter(levels: list[str]) -> str:
+    return f"access_level IN [{', '.join(quote(a) for a in levels)}]"
