@@ -61,6 +61,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "LANGUAGES": ("zh_Hans_CN", "en"),
+        # Self-registrations per address per day: a family or a reading-room PC registers a few,
+        # a script many (and each costs an argon2 hash).
+        "MAX_REGISTRATIONS_PER_IP": int(env.get("PORTAL_MAX_REGISTRATIONS_PER_IP", "20")),
         # argon2 defaults (RFC 9106 low-memory profile); tests may lower them to stay fast.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,

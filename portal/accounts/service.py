@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -87,7 +88,7 @@ def create_user(session: Session, *, role: str, email: str, password: str, name:
 
 
 class TooManyAttempts(Exception):
-    """Log-in refused for a while after repeated failures, whatever the password."""
+    """Refused for a while: repeated failed log-ins, or many new accounts from one address."""
 
 
 # Failed log-ins allowed per window, for one email (guessing one person's password) and for one
@@ -95,13 +96,23 @@ class TooManyAttempts(Exception):
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 10
 MAX_FAILURES_PER_IP = 50
+REGISTRATION_WINDOW = timedelta(days=1)
 
 
-def _recent_failures(session: Session, since, **where) -> int:
-    query = select(func.count()).select_from(AuditLog).where(AuditLog.action == "login_failed", AuditLog.at >= since)
+def _recent(session: Session, action: str, since, **where) -> int:
+    query = select(func.count()).select_from(AuditLog).where(AuditLog.action == action, AuditLog.at >= since)
     for column, value in where.items():
         query = query.where(getattr(AuditLog, column) == value)
     return session.scalar(query) or 0
+
+
+def register_citizen(session: Session, *, ip: str, **fields) -> User:
+    """A citizen signing up on the web: create_user's checks, and a limit per address."""
+    since = utcnow() - REGISTRATION_WINDOW
+    limit = current_app.config["MAX_REGISTRATIONS_PER_IP"]
+    if ip and _recent(session, "user_created", since, ip=ip, actor_role="citizen") >= limit:
+        raise TooManyAttempts()
+    return create_user(session, role="citizen", ip=ip, **fields)
 
 
 def authenticate(session: Session, email: str, password: str, ip: str = "") -> User | None:
@@ -109,8 +120,8 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> U
     Raises TooManyAttempts after repeated failures for this email or from this address."""
     email = normalize_email(email)
     since = utcnow() - THROTTLE_WINDOW
-    if (_recent_failures(session, since, object_type="login", object_id=email[:80]) >= MAX_FAILURES_PER_EMAIL
-            or (ip and _recent_failures(session, since, ip=ip) >= MAX_FAILURES_PER_IP)):
+    if (_recent(session, "login_failed", since, object_type="login", object_id=email[:80]) >= MAX_FAILURES_PER_EMAIL
+            or (ip and _recent(session, "login_failed", since, ip=ip) >= MAX_FAILURES_PER_IP)):
         raise TooManyAttempts()
     user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
     ok = verify_password(user.password_hash if user else None, password or "")

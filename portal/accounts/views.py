@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.accounts.forms import LoginForm, RegisterForm
-from portal.accounts.service import TooManyAttempts, authenticate, create_user
+from portal.accounts.service import TooManyAttempts, authenticate, register_citizen
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.web_util import client_ip, safe_next
@@ -20,9 +20,12 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = create_user(db.session, role="citizen", email=form.email.data, password=form.password.data,
-                               name=form.name.data, id_number=form.id_number.data, phone=form.phone.data,
-                               ip=client_ip())
+            user = register_citizen(db.session, email=form.email.data, password=form.password.data,
+                                    name=form.name.data, id_number=form.id_number.data, phone=form.phone.data,
+                                    ip=client_ip())
+        except TooManyAttempts:
+            form.email.errors.append(_("今天从这个网络注册的账号太多，请明天再试，或到档案馆查档大厅办理"))
+            return render_template("accounts/register.html", form=form), 429
         except ValidationFailed as exc:
             for field, message in exc.errors.items():
                 getattr(form, field, form.email).errors.append(message)

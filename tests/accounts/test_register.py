@@ -143,3 +143,17 @@ def test_id_number_typed_in_full_width_is_the_same_registered_number(client, ses
     response = _register(client, id_number=full_width)
     assert response.status_code == 422
     assert "该身份证号码已注册账号" in field_error(response.get_data(as_text=True), "id_number")
+
+
+def test_many_registrations_from_one_address_are_refused_for_a_day(app, client):
+    app.config["MAX_REGISTRATIONS_PER_IP"] = 2
+    for n in range(3):
+        response = submit(client, "/register", {
+            "name": "王五", "id_number": make_id_number(seq=100 + n), "email": f"w{n}@example.cn",
+            "password": "Dangan2024", "password2": "Dangan2024", "consent": "y"})
+        if n < 2:
+            assert response.status_code == 302
+            submit(client, "/logout", {}, form_url="/")
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "注册的账号太多" in page and 'value="w2@example.cn"' in page
