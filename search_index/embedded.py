@@ -145,6 +145,8 @@ class EmbeddedIndex(SearchIndex):
                     con.execute("BEGIN IMMEDIATE")
                     store.swap_in_new_tables(con)
                     con.execute("COMMIT")
+                    # executescript steps the pragma to the end; execute() would free one page.
+                    con.executescript("PRAGMA incremental_vacuum;")
                     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 return total
             except BaseException as exc:

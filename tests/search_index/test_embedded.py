@@ -212,3 +212,17 @@ def test_writers_in_other_processes_wait_for_a_rebuild_instead_of_losing_changes
     assert [h.id for h in rebuilding.search(Q(q="重建期间")).hits] == ["late"]
     rebuilding.close()
     other.close()
+
+
+def test_rebuilds_give_the_old_tables_space_back(tmp_path, docs):
+    many = [{**d, "id": f"{d['id']}-{i}", "title": f"{d['title']}{i}"} for i in range(200) for d in docs]
+    idx = open_index("embedded", data_dir=tmp_path)
+    try:
+        idx.rebuild(many)
+        first = idx.path.stat().st_size
+        for _ in range(3):
+            idx.rebuild(many)
+        assert idx.path.stat().st_size < first * 1.3, "the file must not keep a second copy's pages"
+        assert idx.search(Q(q="结婚")).total > 0
+    finally:
+        idx.close()
