@@ -9,8 +9,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.core.categories import ACCESS_LEVELS, CATEGORIES
-from portal.core.masking import mask_id_number, mask_name
+from portal.core.categories import CATEGORIES
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -54,8 +53,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(api_bp)
 
-    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, ACCESS_LEVELS=ACCESS_LEVELS, select_locale=select_locale)
-    app.jinja_env.filters.update(mask_name=mask_name, mask_id=mask_id_number)
+    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale)
 
     @app.after_request
     def _headers(resp):

@@ -9,15 +9,14 @@ from portal.accounts.service import create_user
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
-from portal.core.idnumber import check_character
+from portal.core.idnumber import with_check_character
 from portal.core.personal_data import cipher
 
 PASSWORD = "Dangan2024"
 
 
 def make_id_number(region: str = "451202", born: str = "19650312", seq: int = 123) -> str:
-    first17 = f"{region}{born}{seq:03d}"
-    return first17 + check_character(first17)
+    return with_check_character(f"{region}{born}{seq:03d}")
 
 
 class Factory:

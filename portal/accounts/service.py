@@ -123,7 +123,8 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> U
     if (_recent(session, "login_failed", since, object_type="login", object_id=email[:80]) >= MAX_FAILURES_PER_EMAIL
             or (ip and _recent(session, "login_failed", since, ip=ip) >= MAX_FAILURES_PER_IP)):
         raise TooManyAttempts()
-    user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    # Emails are stored normalised, so the unique index answers this.
+    user = session.scalar(select(User).where(User.email == email)) if email else None
     ok = verify_password(user.password_hash if user else None, password or "")
     if ok and user.is_active:
         user.last_login_at = utcnow()

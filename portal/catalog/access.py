@@ -23,14 +23,6 @@ def is_holding_staff(viewer, record: Record) -> bool:
     return viewer.role == "admin" or (viewer.role in ("clerk", "reviewer") and viewer.archive_id == record.archive_id)
 
 
-def can_view(viewer, record: Record) -> bool:
-    if record.access_level == "open":
-        return True
-    if record.access_level == "restricted":
-        return is_subject(viewer, record) or is_holding_staff(viewer, record)
-    return is_holding_staff(viewer, record)
-
-
 def audience_for(viewer, record: Record) -> str:
     """"subject": everything, their ID number in full; "staff" (whose work needs it): the full
     name, the ID number masked; "public": the name masked, no ID number at all."""
@@ -39,3 +31,10 @@ def audience_for(viewer, record: Record) -> str:
     if is_holding_staff(viewer, record):
         return "staff"
     return "public"
+
+
+def can_see(record: Record, audience: str) -> bool:
+    """Open records: everyone. Restricted: their subject and the staff. Closed: the staff only."""
+    if record.access_level == "open":
+        return True
+    return audience == "staff" or (audience == "subject" and record.access_level == "restricted")

@@ -14,9 +14,11 @@ from portal.db import db
 MAX_ERRORS_SHOWN = 200
 
 
-def _progress_bar(unit: str, desc: str):
-    """A tqdm bar on stderr (only on a terminal, so logs and pipes stay clean) and its update hook."""
-    bar = tqdm(unit=unit, desc=desc, file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True)
+def _progress_bar(unit: str, desc: str, total: int | None = None):
+    """A tqdm bar on stderr (only on a terminal, so logs and pipes stay clean), and a hook for
+    services that report (done, total) rather than increments."""
+    bar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=not sys.stderr.isatty(),
+               dynamic_ncols=True)
 
     def update(done: int, total: int | None) -> None:
         if total is not None and bar.total != total:
@@ -113,7 +115,7 @@ def _rebuild_index() -> bool:
     from search_index import SearchUnavailable
 
     total = db.session.scalar(select(func.count()).select_from(Record))
-    bar = tqdm(total=total, unit="条", desc="重建索引", file=sys.stderr, disable=not sys.stderr.isatty())
+    bar, _ = _progress_bar("条", "重建索引", total)
     try:
         with bar:
             count = reindex(db.session, get_index(), progress=bar.update)

@@ -26,7 +26,7 @@ from portal.catalog.demo_data import (
 )
 from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
-from portal.core.idnumber import check_character
+from portal.core.idnumber import with_check_character
 from portal.core.personal_data import cipher
 from portal.db import utcnow
 
@@ -66,7 +66,7 @@ class DemoSummary:
 
 def citizen_id_number() -> str:
     first17 = CITIZEN_REGION + CITIZEN_BORN + CITIZEN_SEQ
-    return first17 + check_character(first17)
+    return with_check_character(first17)
 
 
 def demo_accounts() -> list[DemoAccount]:
@@ -131,7 +131,7 @@ class RecordGenerator:
             month = rng.randint(1, 12)
             day = rng.randint(1, calendar.monthrange(born_year, month)[1])
             first17 = f"{region}{born_year:04d}{month:02d}{day:02d}{rng.randrange(500) * 2 + male:03d}"
-            id_number = first17 + check_character(first17)
+            id_number = with_check_character(first17)
         return name, age, id_number
 
     def _fill(self, name: str, category: str, year: int, ctx: dict) -> str:

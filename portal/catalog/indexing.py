@@ -17,6 +17,7 @@ from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
 from portal.core.masking import mask_personal_text
+from portal.db import db
 from search_index import SearchIndex, SearchUnavailable, open_index
 
 log = logging.getLogger(__name__)
@@ -152,8 +153,6 @@ def reindex(session: Session, index: SearchIndex, progress: Callable[[int], None
 def sync_after_commit() -> int:
     """Called after a change commits: apply it now if the engine is up; if not, it stays queued.
     Returns how many changes are still waiting (0 when the index is up to date)."""
-    from portal.db import db
-
     try:
         sync_outbox(db.session, get_index())
         return 0
@@ -180,8 +179,6 @@ class SyncWorker:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        from portal.db import db
-
         while not self._stop.wait(self.interval):
             with self.app.app_context():
                 try:

@@ -92,7 +92,7 @@ def parse_query(args) -> SearchQuery:
     if errors:
         raise ValidationFailed(errors)
     return SearchQuery(q=q, category=category, archive=archive, year_from=year_from, year_to=year_to,
-                       access_levels=("open",), page=page, per_page=per_page)
+                       page=page, per_page=per_page)
 
 
 def public_search(session: Session, index: SearchIndex, query: SearchQuery) -> SearchPage:

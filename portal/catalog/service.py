@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from portal.archives.models import Archive
 from portal.audit.service import log
-from portal.catalog.access import audience_for, can_view
+from portal.catalog.access import audience_for, can_see
 from portal.catalog.models import Record
 from portal.core.categories import ACCESS_LEVELS, category_label
 from portal.core.masking import mask_id_number, mask_name, mask_personal_text
@@ -72,9 +72,9 @@ def view_record(session: Session, viewer, archive_code: str, reference_code: str
     record = session.scalar(
         select(Record).join(Archive).where(Archive.code == archive_code, Record.reference_code == reference_code)
     )
-    if record is None or not can_view(viewer, record):
+    seen_as = audience_for(viewer, record) if record is not None else "public"
+    if record is None or not can_see(record, seen_as):
         raise RecordNotFound(reference_code)
-    seen_as = audience_for(viewer, record)
     if seen_as == "staff" and (record.subject_name or record.subject_id_enc):
         log(session, "view_personal_data", actor=viewer, object_type="record", object_id=record.id, ip=ip,
             archive=archive_code, reference_code=reference_code)

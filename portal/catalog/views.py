@@ -45,7 +45,8 @@ def search():
         status = 200
         # The address bar shows the search without the form's empty fields, ready to share.
         headers["HX-Push-Url"] = url_for("catalog.search", **search_params(args))
-    archive_names = {a.code: a.name for a in list_archives(db.session)}
+    # Names for the archive facet; no query when there are no results to show.
+    archive_names = {a.code: a.name for a in list_archives(db.session)} if page and page.total else {}
     return render("catalog/search.html", "catalog/partials/_results.html", page=page, errors=errors,
                   unavailable=unavailable, args=args, archive_names=archive_names), status, headers
 

@@ -28,6 +28,11 @@ def check_character(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
 
 
+def with_check_character(first17: str) -> str:
+    """A whole ID number from its first 17 digits (demo data and tests make them)."""
+    return first17 + check_character(first17)
+
+
 def normalize_id_number(raw: str, today: date | None = None) -> str:
     """Return the canonical form (upper-case X) or raise InvalidIdNumber with the reason."""
     # NFKC turns full-width digits, Ｘ and the ideographic space (common from Chinese input methods) into ASCII.
