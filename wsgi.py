@@ -1,7 +1,7 @@
 """Entry point for gunicorn: `gunicorn wsgi:app`."""
 from portal import create_app
-from portal.catalog.indexing import retry_in_each_process
+from portal.workers import start_in_each_process
 
 app = create_app()
-# Each serving process retries changes queued while the search engine was down.
-retry_in_each_process(app)
+# Each serving process retries index changes and mail that could not be done at once.
+start_in_each_process(app)

@@ -12,7 +12,6 @@ results into docs/benchmarks.md between the `search` markers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random

@@ -55,6 +55,24 @@ def create_user_command(role, email, password, name, id_number, phone, archive_c
     click.echo(f"已创建用户 {user.email}（{user.role}）")
 
 
+@click.command("archive-task-days")
+@click.argument("archive_code")
+@click.argument("days", type=int)
+@with_appcontext
+def archive_task_days_command(archive_code: str, days: int) -> None:
+    """Set how many working days ARCHIVE_CODE has to answer verification tasks (default 4)."""
+    from portal.archives.service import set_task_due_days
+    from portal.core.errors import ValidationFailed
+
+    try:
+        archive = set_task_due_days(db.session, archive_code, days)
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            click.echo(str(message), err=True)
+        sys.exit(2)
+    click.echo(f"{archive.name}：协办任务时限 {archive.task_due_working_days} 个工作日")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -63,17 +81,18 @@ def serve_command(host: str, port: int) -> None:
     """Serve the portal (single process; use gunicorn wsgi:app in production)."""
     from werkzeug.serving import run_simple
 
-    from portal.catalog.indexing import retry_in_each_process
+    from portal.workers import start_in_each_process
 
     app = current_app._get_current_object()
-    retry_in_each_process(app)
+    start_in_each_process(app)
     click.echo(f"档案利用服务平台: http://{host}:{port}/  (Ctrl+C 退出)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def register_cli(app: Flask) -> None:
     from portal.catalog.cli import import_command, reindex_command, seed_demo_command, sync_index_command
+    from portal.mail.cli import send_mail_command
 
-    for command in (init_db_command, create_user_command, serve_command, import_command, seed_demo_command,
-                    sync_index_command, reindex_command):
+    for command in (init_db_command, create_user_command, archive_task_days_command, serve_command, import_command,
+                    seed_demo_command, sync_index_command, reindex_command, send_mail_command):
         app.cli.add_command(command)

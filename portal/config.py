@@ -64,6 +64,32 @@ def load_config(overrides: dict | None = None) -> dict:
         # Self-registrations per address per day: a family or a reading-room PC registers a few,
         # a script many (and each costs an argon2 hash).
         "MAX_REGISTRATIONS_PER_IP": int(env.get("PORTAL_MAX_REGISTRATIONS_PER_IP", "20")),
+        # Where links in emails point: the portal's public address.
+        "PUBLIC_URL": env.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Email: "folder" writes each message as an .eml file under MAIL_FOLDER (development);
+        # "smtp" sends through SMTP_HOST. Either way messages wait in the outbox until sent.
+        "MAIL_TRANSPORT": env.get("PORTAL_MAIL_TRANSPORT", "folder"),
+        "MAIL_FOLDER": Path(env.get("PORTAL_MAIL_FOLDER") or data_dir / "mail"),
+        "MAIL_FROM": env.get("PORTAL_MAIL_FROM", "档案利用服务平台 <noreply@localhost>"),
+        "SMTP_HOST": env.get("PORTAL_SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(env.get("PORTAL_SMTP_PORT", "25")),
+        "SMTP_USER": env.get("PORTAL_SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("PORTAL_SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": env.get("PORTAL_SMTP_SECURITY", "none"),  # none, starttls or ssl
+        "SMTP_TIMEOUT": float(env.get("PORTAL_SMTP_TIMEOUT", "10")),
+        "MAIL_MAX_ATTEMPTS": int(env.get("PORTAL_MAIL_MAX_ATTEMPTS", "8")),
+        "MAIL_SEND_INTERVAL": float(env.get("PORTAL_MAIL_SEND_INTERVAL", "10")),
+        # Uploaded proofs live here, outside static/, under random names.
+        "UPLOAD_FOLDER": Path(env.get("PORTAL_UPLOAD_FOLDER") or data_dir / "uploads"),
+        # Promised completion (承诺时限) in working days; public holidays and make-up working days
+        # come from a file (see portal/requests/holidays-cn.txt for the format).
+        "DUE_WORKING_DAYS": int(env.get("PORTAL_DUE_WORKING_DAYS", "5")),
+        "DUE_WORKING_DAYS_CROSS_ARCHIVE": int(env.get("PORTAL_DUE_WORKING_DAYS_CROSS_ARCHIVE", "10")),
+        "HOLIDAYS_FILE": env.get("PORTAL_HOLIDAYS_FILE"),
+        "MAX_OPEN_REQUESTS": int(env.get("PORTAL_MAX_OPEN_REQUESTS", "20")),
+        "API_TOKEN_HOURS": 12,
+        # How often an open request's page asks whether anything changed.
+        "PROGRESS_POLL_SECONDS": int(env.get("PORTAL_PROGRESS_POLL_SECONDS", "20")),
         # argon2 defaults (RFC 9106 low-memory profile); tests may lower them to stay fast.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,

@@ -1,9 +1,14 @@
 """Every model, imported once so metadata (migrations, tests) sees all tables."""
-from portal.accounts.models import User
+from portal.accounts.models import ApiToken, User
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
 from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
+from portal.core.sequences import NumberSequence
 from portal.db import Base
+from portal.mail.models import MailOutbox
+from portal.review.models import RequestNote, VerificationTask
+from portal.requests.models import RequestEvent, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest
 
-__all__ = ["Archive", "AuditLog", "Base", "Record", "SearchOutbox", "User"]
+__all__ = ["ApiToken", "Archive", "AuditLog", "Base", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
+           "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]

@@ -27,7 +27,10 @@ def select_locale() -> str:
 def init_web(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
     from portal.api.views import bp as api_bp
+    from portal.audit.views import bp as audit_bp
     from portal.catalog.views import bp as catalog_bp
+    from portal.requests.views import bp as requests_bp
+    from portal.review.views import bp as review_bp
     from portal.site.views import bp as site_bp
 
     if hops := app.config["PROXY_HOPS"]:
@@ -51,7 +54,13 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(requests_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
+    # The API authenticates by bearer token only, never by the session cookie (portal.api.auth),
+    # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.
+    csrf.exempt(api_bp)
 
     app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale)
 
@@ -69,17 +78,20 @@ def init_web(app: Flask) -> None:
             resp.set_cookie(LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax")
         return resp
 
-    for code in (400, 403, 404, 405, 413, 429, 500, 503):
+    for code in (400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503):
         app.register_error_handler(code, _error_page(code))
     app.register_error_handler(CSRFError, _error_page(400, csrf=True))
 
 
 ERROR_MESSAGES = {
     400: _l("请求有误，请返回上一页检查后重试。"),
+    401: _l("请先登录后再访问。"),
     403: _l("您没有权限访问这个页面。"),
     404: _l("页面不存在，或者您无权查看。"),
     405: _l("不支持这种访问方式。"),
-    413: _l("上传的内容太大。"),
+    409: _l("操作冲突，该事项可能已被他人处理，请刷新后重试。"),
+    413: _l("上传的内容太大：每个文件不超过 10 MB，每次最多 5 个文件。"),
+    415: _l("不支持这种内容格式。"),
     429: _l("操作太频繁，请稍后再试。"),
     500: _l("服务器出了点问题，我们已记录下来，请稍后再试。"),
     503: _l("服务暂时不可用，请稍后再试。"),

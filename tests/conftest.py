@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from flask import g, request_started
+from sqlalchemy import text
 
 from portal import create_app
 from portal.db import db, make_engine
@@ -73,11 +74,22 @@ def make_test_app(data_dir: Path, database_url: str, **overrides):
     return create_app(config)
 
 
+def _fresh_g(sender, **_extra) -> None:
+    """Each request starts with an empty flask.g, as in production. The `app` fixture keeps one
+    app context pushed for the whole test and requests reuse it, so without this Flask-Login's
+    cached user and Flask-WTF's token would carry over from one request, and one test client, to
+    the next: a second, anonymous client would be served as whoever signed in last."""
+    for name in ("_login_user", "csrf_token"):
+        g.pop(name, None)
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
     app = make_test_app(tmp_path / "data", database_url)
+    request_started.connect(_fresh_g, app)
     with app.app_context():
         yield app
+    request_started.disconnect(_fresh_g, app)
     db.dispose(app)
     index = app.extensions.get("search_index")
     if index is not None:

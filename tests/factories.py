@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import itertools
+from io import BytesIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts.models import User
 from portal.accounts.service import create_user
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
 from portal.core.idnumber import with_check_character
 from portal.core.personal_data import cipher
+from portal.requests import service, workflow
+from portal.review.service import answer_task
+from tests.files import pdf_bytes
 
 PASSWORD = "Dangan2024"
 
@@ -53,3 +59,58 @@ class Factory:
         queue_index(self.session, [record.id])  # as every catalog service does
         self.session.commit()
         return record
+
+    # ---- utilization requests -------------------------------------------------------------------
+
+    # How a request reaches each status from "submitted": (action, who takes it, note).
+    WALK: dict[str, tuple[tuple[str, str, str], ...]] = {
+        "submitted": (),
+        "in_review": (("accept", "clerk", ""),),
+        "needs_supplement": (("accept", "clerk", ""), ("ask_supplement", "clerk", "请补充户口簿复印件")),
+        "approved": (("accept", "clerk", ""), ("verify", "holding clerk", ""), ("approve", "reviewer", "")),
+        "issued": (("accept", "clerk", ""), ("verify", "holding clerk", ""), ("approve", "reviewer", ""),
+                   ("issue", "reviewer", "")),
+        "rejected": (("accept", "clerk", ""), ("reject", "reviewer", "馆藏中没有该档案")),
+        "withdrawn": (("withdraw", "applicant", ""),),
+    }
+
+    def verify_all(self, request) -> None:
+        """Every holding archive's clerk confirms the records, attaching a certified copy."""
+        for task in request.tasks:
+            if task.status == "open":
+                answer_task(self.session, task, "verify", self.staff(task.holding_archive, "clerk"), "已核实",
+                            service.Upload("certified_copy", "核实件.pdf", BytesIO(pdf_bytes())))
+
+    def staff(self, archive: Archive, role: str = "clerk"):
+        """A clerk or reviewer of `archive`: the first one it has, or a new one."""
+        found = self.session.scalar(select(User).where(User.archive_id == archive.id, User.role == role)
+                                    .order_by(User.id).limit(1))
+        return found or self.user(role, archive=archive, name="李四")
+
+    def request(self, applicant=None, *, issuing: Archive | None = None, records: list[Record] | None = None,
+                search=None, status: str = "submitted", uploads=(), idempotency_key: str | None = None,
+                **application):
+        """A request made through the real service (`service.submit`), then walked to `status` through
+        `workflow.apply` by the applicant or the issuing archive's staff. Without records or a search,
+        one open record about the applicant is made in the issuing archive. `application` overrides
+        fields of `service.Application` (relation, purpose, delivery …)."""
+        applicant = applicant or self.user()
+        if issuing is None:
+            issuing = (records[0].archive if records else
+                       self.session.scalar(select(Archive).order_by(Archive.id).limit(1)) or self.archive())
+        if records is None and search is None:
+            records = [self.record(issuing, subject_name=applicant.real_name)]
+        fields = {"relation": "self", "purpose": "pension", "issuing_archive": issuing.code,
+                  "delivery": "download", "consent": True, **application}
+        if records is not None:
+            fields["records"] = [(record.archive.code, record.reference_code) for record in records]
+        request, _created = service.submit(self.session, applicant, service.Application(search=search, **fields),
+                                           list(uploads), idempotency_key=idempotency_key)
+        for action, who, note in self.WALK[status]:
+            if action == "verify":
+                self.verify_all(request)
+                continue
+            actor = applicant if who == "applicant" else self.staff(request.issuing_archive, who)
+            workflow.apply(self.session, request, action, actor, note)
+        assert request.status == status
+        return request

@@ -99,8 +99,13 @@ def seed_demo_command(records: int, seed: int, if_empty: bool) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1)
     _rebuild_index()  # one bulk load is much faster than draining every new record through the outbox
+    from portal.review.demo import seed_demo_requests
+
+    numbers = seed_demo_requests(session)
     access = "，".join(f"{level} {summary.by_access[level]}" for level in ("open", "restricted", "closed"))
     click.echo(f"已生成演示数据：{len(summary.archives)} 个档案馆，{summary.records} 条档案条目（{access}），种子 {seed}")
+    if numbers:
+        click.echo(f"演示利用申请 (demo requests)：{'、'.join(numbers)}")
     click.echo("演示账号 (see README.md, section 演示账号 / Demo accounts)，统一密码 / password: " + summary.password)
     for account in summary.accounts:
         click.echo(f"  {account.email:<26} {account.role:<9} {account.name}  {account.note}")

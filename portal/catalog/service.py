@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from portal.archives.models import Archive
 from portal.audit.service import log
-from portal.catalog.access import audience_for, can_see
+from portal.catalog.access import audience_for, can_see, is_subject
 from portal.catalog.models import Record
 from portal.core.categories import ACCESS_LEVELS, category_label
 from portal.core.masking import mask_id_number, mask_name, mask_personal_text
@@ -80,3 +80,17 @@ def view_record(session: Session, viewer, archive_code: str, reference_code: str
             archive=archive_code, reference_code=reference_code)
         session.commit()
     return present(record, seen_as)
+
+
+def records_of(session: Session, user) -> list[Record]:
+    """The citizen's own records (open and restricted, never closed), by year, archive code and
+    reference code. Staff have none. The indexed ID hash finds the candidates; is_subject then
+    applies the same-name rule, so this list agrees with what the record pages let them see."""
+    if user is None or user.role != "citizen" or not user.id_number_hash:
+        return []
+    candidates = session.scalars(
+        select(Record).join(Record.archive).options(contains_eager(Record.archive))
+        .where(Record.subject_id_hash == user.id_number_hash, Record.access_level != "closed")
+        .order_by(Record.event_year, Archive.code, Record.reference_code)
+    )
+    return [record for record in candidates if is_subject(user, record)]

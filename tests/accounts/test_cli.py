@@ -68,3 +68,16 @@ def test_clerk_is_created_in_their_archive(app, session, factory):
     session.expire_all()
     user = session.scalars(select(User)).one()
     assert (user.role, user.archive_id, user.id_number_hash) == ("clerk", archive.id, None)
+
+
+def test_archive_task_days_sets_the_verification_deadline(app, session, factory):
+    archive = factory.archive()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["archive-task-days", archive.code, "6"])
+    assert result.exit_code == 0, result.output
+    assert "协办任务时限 6 个工作日" in result.output
+    session.refresh(archive)
+    assert archive.task_due_working_days == 6
+    assert runner.invoke(args=["archive-task-days", archive.code, "0"]).exit_code == 2
+    missing = runner.invoke(args=["archive-task-days", "999999", "5"])
+    assert missing.exit_code == 2 and "档案馆代码不存在：999999" in missing.output

@@ -52,7 +52,8 @@ def _seed(session) -> dict:
 def live_server(tmp_path_factory):
     """The portal on 127.0.0.1 and a free port, on a freshly migrated SQLite database with a little of the demo data."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    app = make_test_app(data_dir, f"sqlite:///{data_dir / 'portal.db'}", TESTING=False)
+    # Request pages ask for news every second here, so tests see the timeline refresh quickly.
+    app = make_test_app(data_dir, f"sqlite:///{data_dir / 'portal.db'}", TESTING=False, PROGRESS_POLL_SECONDS=1)
     with app.app_context():
         upgrade(db.engine)
         seeded = _seed(db.session)
@@ -61,7 +62,7 @@ def live_server(tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield {"url": f"http://127.0.0.1:{server.server_port}", **seeded}
+        yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app, **seeded}
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -171,3 +171,20 @@ def test_command_refuses_to_seed_twice_with_exit_1(app, session):
     seed_demo(session, records=10)
     result = app.test_cli_runner().invoke(args=["seed-demo", "--records", "10"])
     assert result.exit_code == 1 and "--if-empty" in result.stderr
+
+
+def test_command_adds_demo_requests_that_fill_the_queue(app, session):
+    from portal.requests.models import UtilizationRequest
+    from portal.review.queue import counts
+
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--records", "30"])
+    assert result.exit_code == 0, result.output
+    requests = {r.number: r for r in session.scalars(select(UtilizationRequest))}
+    assert f"演示利用申请 (demo requests)：{'、'.join(sorted(requests, key=lambda n: requests[n].id))}" in result.output
+    by_status = sorted((r.status, r.kind) for r in requests.values())
+    assert by_status == [("in_review", "records"), ("needs_supplement", "search"), ("submitted", "records")]
+    cross = next(r for r in requests.values() if r.status == "in_review")
+    assert sorted(task.status for task in cross.tasks) == ["open", "verified"]
+    open_task = next(task for task in cross.tasks if task.status == "open")
+    assert counts(session, open_task.holding_archive_id)["tasks"] == 1
+    assert counts(session, cross.issuing_archive_id)["in_review"] == 1

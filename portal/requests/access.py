@@ -1,0 +1,41 @@
+"""Who may see a request, and in which roles a person acts on it. One place, used by the
+workflow, the pages, the file downloads and the API."""
+from __future__ import annotations
+
+from portal.requests.models import UtilizationRequest
+
+
+def involved_archive_ids(request: UtilizationRequest) -> set[int]:
+    """The issuing archive, the archives holding the requested records, and the archives asked to search."""
+    ids = {request.issuing_archive_id}
+    ids.update(item.record.archive_id for item in request.items)
+    ids.update(entry.archive_id for entry in request.search_archives)
+    return ids
+
+
+def _signed_in(viewer) -> bool:
+    return viewer is not None and getattr(viewer, "is_authenticated", False)
+
+
+def roles_on(viewer, request: UtilizationRequest) -> set[str]:
+    """The roles the workflow's transition table names: "applicant" for the person who applied,
+    "clerk"/"reviewer" for staff of the issuing archive, "admin" for administrators."""
+    if not _signed_in(viewer):
+        return set()
+    if viewer.id == request.applicant_id:
+        return {"applicant"}
+    if viewer.role == "admin":
+        return {"admin"}
+    if viewer.role in ("clerk", "reviewer") and viewer.archive_id == request.issuing_archive_id:
+        return {viewer.role}
+    return set()
+
+
+def can_view(viewer, request: UtilizationRequest) -> bool:
+    """The applicant, administrators, and staff of every archive involved. Everyone else gets a
+    404, so that request numbers reveal nothing."""
+    if not _signed_in(viewer):
+        return False
+    if viewer.id == request.applicant_id or viewer.role == "admin":
+        return True
+    return viewer.role in ("clerk", "reviewer") and viewer.archive_id in involved_archive_ids(request)

@@ -1,0 +1,59 @@
+"""Working days for promised completion dates (承诺时限): weekends and public holidays do not
+count, make-up working weekends (调休) do."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_FILE = Path(__file__).with_name("holidays-cn.txt")
+CHINA_TIME = timezone(timedelta(hours=8))  # no daylight saving time: a fixed offset is exact
+
+
+def china_today() -> date:
+    """Today where the archives are, whatever the server's clock zone."""
+    return datetime.now(CHINA_TIME).date()
+
+
+@dataclass(frozen=True)
+class Calendar:
+    days_off: frozenset[date] = field(default_factory=frozenset)
+    extra_workdays: frozenset[date] = field(default_factory=frozenset)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.extra_workdays:
+            return True
+        return day.weekday() < 5 and day not in self.days_off
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The date `days` working days after `start` (start itself does not count)."""
+        day = start
+        while days > 0:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                days -= 1
+        return day
+
+
+def parse_calendar(text: str, source: str = "") -> Calendar:
+    off, work = set(), set()
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            day_text, kind = line.split()
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise ValueError(f"{source}:{number}: expected 'YYYY-MM-DD off' or 'YYYY-MM-DD work', got {line!r}") from None
+        if kind not in ("off", "work"):
+            raise ValueError(f"{source}:{number}: expected 'off' or 'work', got {kind!r}")
+        (off if kind == "off" else work).add(day)
+    return Calendar(frozenset(off), frozenset(work))
+
+
+@lru_cache(maxsize=8)
+def load_calendar(path: str | None = None) -> Calendar:
+    file = Path(path) if path else DEFAULT_FILE
+    return parse_calendar(file.read_text(encoding="utf-8"), str(file))

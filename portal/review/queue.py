@@ -1,0 +1,217 @@
+"""The approval queue: what a staff member's archive has to do, tab by tab, with counts, filters
+and keyset paging. Only rows the permission rules let this person act on are listed."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, contains_eager
+
+from portal.accounts.models import User
+from portal.archives.models import Archive
+from portal.catalog.models import Record
+from portal.core.categories import N_
+from portal.core.errors import ValidationFailed
+from portal.requests.models import RELATIONS, RequestRecord, RequestSearchArchive, UtilizationRequest
+from portal.review.models import VerificationTask
+
+TABS = {
+    "to_accept": N_("待受理"),
+    "in_review": N_("审核中"),
+    "waiting": N_("待补充"),
+    "tasks": N_("协办任务"),
+    "ready": N_("待审批"),
+    "done": N_("已办结"),
+}
+DONE = ("approved", "issued", "rejected", "withdrawn")
+PAGE_SIZE = 25
+
+
+@dataclass
+class QueueFilters:
+    category: str = ""
+    relation: str = ""
+    archive: str = ""  # the other side: holding archive on request tabs, issuing archive on the tasks tab
+    date_from: date | None = None
+    date_to: date | None = None
+    find: str = ""  # a request number, or part of the applicant's or the subject's name
+
+
+@dataclass
+class QueueItem:
+    kind: str  # "request" or "task"
+    request: UtilizationRequest
+    task: VerificationTask | None = None
+
+    @property
+    def due_date(self) -> date:
+        return self.task.due_date if self.task else self.request.due_date
+
+    @property
+    def claimed_by(self) -> User | None:
+        return self.task.claimed_by if self.task else self.request.claimed_by
+
+
+@dataclass
+class QueuePage:
+    tab: str
+    items: list[QueueItem]
+    counts: dict[str, int]
+    next_cursor: str | None
+    filters: QueueFilters = field(default_factory=QueueFilters)
+
+
+def staff_scope(user, archive_code: str | None = None) -> int | None:
+    """The archive whose queue this is: the staff member's own; an admin's choice, or None (all)."""
+    if user.role in ("clerk", "reviewer"):
+        return user.archive_id
+    if user.role == "admin":
+        return None if not archive_code else -1 if (archive := _archive_id(archive_code)) is None else archive
+    raise PermissionError("the queue is for staff")
+
+
+def _archive_id(code: str) -> int | None:
+    from portal.db import db
+
+    return db.session.scalar(select(Archive.id).where(Archive.code == code))
+
+
+def _open_task():
+    return exists().where(VerificationTask.request_id == UtilizationRequest.id, VerificationTask.status == "open")
+
+
+def _request_condition(tab: str, archive_id: int | None):
+    where = [] if archive_id is None else [UtilizationRequest.issuing_archive_id == archive_id]
+    status = UtilizationRequest.status
+    where.append({
+        "to_accept": status == "submitted",
+        "in_review": and_(status == "in_review", _open_task()),
+        "waiting": status == "needs_supplement",
+        "ready": and_(status == "in_review", ~_open_task()),
+        "done": status.in_(DONE),
+    }[tab])
+    return and_(*where)
+
+
+def _task_condition(archive_id: int | None):
+    where = [VerificationTask.status == "open", UtilizationRequest.status == "in_review"]
+    if archive_id is not None:
+        where.append(VerificationTask.holding_archive_id == archive_id)
+    return and_(*where)
+
+
+def counts(session: Session, archive_id: int | None) -> dict[str, int]:
+    """Live counts of every tab: this archive's requests by status (its index alone answers), the
+    split of those in review by whether a holding archive is still to answer, and the open tasks
+    routed here. The archive goes into WHERE, so only its rows are read; the split reads only the
+    requests in review: as a FILTER over every row, PostgreSQL costs the EXISTS once per row and
+    JIT-compiles the query, which alone took about 250 ms at 100,000 requests."""
+    scope = [] if archive_id is None else [UtilizationRequest.issuing_archive_id == archive_id]
+    by_status = dict(session.execute(select(UtilizationRequest.status, func.count()).where(*scope)
+                                     .group_by(UtilizationRequest.status)).all())
+    in_review, waiting_for_holders = session.execute(
+        select(func.count(), func.count().filter(_open_task())).select_from(UtilizationRequest)
+        .where(*scope, UtilizationRequest.status == "in_review")).one()
+    tasks = session.scalar(select(func.count()).select_from(VerificationTask)
+                           .join(UtilizationRequest, VerificationTask.request_id == UtilizationRequest.id)
+                           .where(_task_condition(archive_id)))
+    return {"to_accept": by_status.get("submitted", 0), "in_review": waiting_for_holders,
+            "waiting": by_status.get("needs_supplement", 0), "tasks": tasks,
+            "ready": in_review - waiting_for_holders, "done": sum(by_status.get(status, 0) for status in DONE)}
+
+
+def _filtered(query, filters: QueueFilters, tab: str):
+    if filters.relation:
+        query = query.where(UtilizationRequest.relation == filters.relation)
+    if filters.category:
+        # The requests with a record of that category, as one set (PostgreSQL hashes it once; a
+        # correlated EXISTS beside the OR became a subquery per row, 180 ms on a long tab).
+        query = query.where(or_(UtilizationRequest.search_category == filters.category, UtilizationRequest.id.in_(
+            select(RequestRecord.request_id).join(Record, Record.id == RequestRecord.record_id)
+            .where(Record.category == filters.category))))
+    if filters.archive:
+        other = select(Archive.id).where(Archive.code == filters.archive).scalar_subquery()
+        if tab == "tasks":
+            query = query.where(UtilizationRequest.issuing_archive_id == other)
+        elif tab == "to_accept":
+            # No tasks before acceptance: the holding archives are those of the records asked
+            # for, or those asked to search.
+            query = query.where(or_(
+                exists().where(RequestRecord.request_id == UtilizationRequest.id,
+                               RequestRecord.record_id == Record.id, Record.archive_id == other),
+                exists().where(RequestSearchArchive.request_id == UtilizationRequest.id,
+                               RequestSearchArchive.archive_id == other)))
+        else:
+            query = query.where(exists().where(VerificationTask.request_id == UtilizationRequest.id,
+                                               VerificationTask.holding_archive_id == other))
+    if filters.date_from:
+        query = query.where(UtilizationRequest.submitted_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        query = query.where(UtilizationRequest.submitted_at < _day_start(filters.date_to, plus=1))
+    if find := filters.find.strip():
+        applicant = select(User.id).where(User.real_name.contains(find, autoescape=True)).scalar_subquery()
+        query = query.where(or_(UtilizationRequest.number == find,
+                                UtilizationRequest.subject_name.contains(find, autoescape=True),
+                                UtilizationRequest.applicant_id.in_(applicant)))
+    return query
+
+
+def _day_start(day: date, plus: int = 0):
+    from datetime import datetime, timedelta
+
+    from portal.requests.workdays import CHINA_TIME
+
+    return datetime.combine(day + timedelta(days=plus), datetime.min.time(), CHINA_TIME)
+
+
+def encode_cursor(due: date, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{due.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[date, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        day, row_id = text.split("|")
+        if not 0 < int(row_id) < 2 ** 31:  # beyond any id, and beyond what the databases compare
+            raise ValueError(row_id)
+        return date.fromisoformat(day), int(row_id)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed({"after": _l("翻页参数无效，请从第一页重新开始")}) from None
+
+
+def queue(session: Session, archive_id: int | None, tab: str, filters: QueueFilters | None = None,
+          after: str | None = None, limit: int = PAGE_SIZE) -> QueuePage:
+    """One page of a tab, by due date (the most urgent first; the finished ones newest first)."""
+    if tab not in TABS:
+        raise ValidationFailed({"tab": _l("未知的分类：%(tab)s", tab=tab)})
+    filters = filters or QueueFilters()
+    if filters.relation and filters.relation not in RELATIONS:
+        raise ValidationFailed({"relation": _l("未知的关系")})
+    for name in ("date_from", "date_to"):
+        if (day := getattr(filters, name)) and not 1900 <= day.year <= 2100:
+            raise ValidationFailed({name: _l("日期应在 1900 年到 2100 年之间")})
+    filters.find = filters.find.replace("\x00", "")  # PostgreSQL refuses NUL in text
+    newest_first = tab == "done"
+    if tab == "tasks":
+        key_date, key_id = VerificationTask.due_date, VerificationTask.id
+        query = (select(VerificationTask).join(VerificationTask.request)
+                 .options(contains_eager(VerificationTask.request)).where(_task_condition(archive_id)))
+    else:
+        key_date, key_id = UtilizationRequest.due_date, UtilizationRequest.id
+        query = select(UtilizationRequest).where(_request_condition(tab, archive_id))
+    query = _filtered(query, filters, tab)
+    if after:
+        day, row_id = decode_cursor(after)
+        beyond = (key_date < day) | ((key_date == day) & (key_id < row_id)) if newest_first else \
+            (key_date > day) | ((key_date == day) & (key_id > row_id))
+        query = query.where(beyond)
+    order = (key_date.desc(), key_id.desc()) if newest_first else (key_date, key_id)
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)).unique())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [QueueItem("task", row.request, row) if tab == "tasks" else QueueItem("request", row) for row in rows]
+    next_cursor = encode_cursor(items[-1].due_date, rows[-1].id) if more and rows else None
+    return QueuePage(tab, items, counts(session, archive_id), next_cursor, filters)

@@ -1,0 +1,13 @@
+"""Background work of every serving process: search-index sync and mail sending, each retrying
+what could not be done at the moment of the change."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def start_in_each_process(app: Flask) -> None:
+    from portal.catalog.indexing import retry_in_each_process
+    from portal.mail.worker import start_mail_worker_in_each_process
+
+    retry_in_each_process(app)
+    start_mail_worker_in_each_process(app)

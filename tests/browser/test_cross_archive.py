@@ -1,0 +1,113 @@
+"""Query anywhere, issue locally, in a real browser: the demo citizen applies at 南宁市档案馆 for
+records held by two other archives; Nanning's clerk accepts; one holding archive verifies with a
+certified copy, the other reports not found; Nanning's reviewer approves; the citizen sees it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.catalog.demo_data import ARCHIVES
+from tests.files import pdf_bytes
+
+pytestmark = pytest.mark.browser
+
+ISSUING = "南宁市档案馆"
+CODES = {archive.name: archive.code for archive in ARCHIVES}
+
+
+def _signed_in(browser, server, email):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(server["url"] + "/login")
+    page.get_by_label("电子邮箱").fill(email)
+    page.get_by_label("密码").fill(server["password"])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(server["url"] + "/")
+    return context, page
+
+
+def _open_from_queue(page, server, tab_label, number):
+    page.get_by_role("link", name="审批队列").click()
+    page.wait_for_url(re.compile(r"/staff/queue"))
+    page.locator("#queue-counts").get_by_role("link", name=re.compile(tab_label)).click()
+    page.get_by_role("link", name=number).click()
+    page.wait_for_url(re.compile(rf"/staff/requests/{number}$"))
+
+
+def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_server, browser, tmp_path):
+    contexts = []
+    try:
+        # The citizen picks two of her records held by two archives other than Nanning's.
+        context, citizen = _signed_in(browser, live_server, live_server["citizen_email"])
+        contexts.append(context)
+        citizen.goto(live_server["url"] + "/me/records")
+        rows = citizen.locator("table.table tbody tr")
+        chosen: dict[str, str] = {}
+        for i in range(rows.count()):
+            archive = rows.nth(i).locator("td").nth(1).inner_text()
+            if archive != ISSUING and archive not in chosen and len(chosen) < 2:
+                chosen[archive] = rows.nth(i).locator("td a").first.inner_text()
+                rows.nth(i).get_by_role("button", name="加入申请清单").click()
+                rows.nth(i).get_by_text("已加入申请清单").wait_for()
+        assert len(chosen) == 2
+        (holder_b, _), (holder_c, _) = chosen.items()
+        citizen.goto(live_server["url"] + "/apply")
+        citizen.get_by_label("本人", exact=True).check()
+        citizen.get_by_label("利用目的", exact=True).select_option(label="办理养老保险或退休")
+        citizen.get_by_label(re.compile("^出证档案馆")).select_option(label=ISSUING)
+        citizen.get_by_label(re.compile("我同意档案馆为办理本申请处理")).check()
+        citizen.get_by_role("button", name="提交申请").click()
+        citizen.wait_for_url(re.compile(r"/requests/450100-\d{4}-\d{6}$"))
+        number = citizen.url.rsplit("/", 1)[1]
+
+        # Nanning's clerk accepts: one verification task goes to each holding archive.
+        context, clerk_a = _signed_in(browser, live_server, "clerk.450100@demo.cn")
+        contexts.append(context)
+        _open_from_queue(clerk_a, live_server, "待受理", number)
+        clerk_a.get_by_role("button", name="受理").click()
+        clerk_a.locator(".flash").wait_for()
+        tasks = clerk_a.locator("article.task")
+        assert tasks.count() == 2
+        assert sorted(tasks.nth(i).locator("h3").inner_text().split()[0] for i in range(2)) == sorted(chosen)
+
+        # The first holding archive verifies, with the certified copy.
+        context, clerk_b = _signed_in(browser, live_server, f"clerk.{CODES[holder_b]}@demo.cn")
+        contexts.append(context)
+        _open_from_queue(clerk_b, live_server, "协办任务", number)
+        assert clerk_b.get_by_role("button", name="受理").count() == 0
+        assert clerk_b.get_by_role("button", name="审核通过").count() == 0
+        copy = tmp_path / "核实件.pdf"
+        copy.write_bytes(pdf_bytes())
+        clerk_b.get_by_label("说明（选填）").fill("已调阅原件，与目录一致")
+        clerk_b.get_by_label(re.compile("核实后的档案复制件")).set_input_files(str(copy))
+        clerk_b.get_by_role("button", name="核实无误，提交复制件").click()
+        clerk_b.locator(f"article.task", has_text=holder_b).get_by_text("已核实").wait_for()
+
+        # The second reports not found, after confirming.
+        context, clerk_c = _signed_in(browser, live_server, f"clerk.{CODES[holder_c]}@demo.cn")
+        contexts.append(context)
+        _open_from_queue(clerk_c, live_server, "协办任务", number)
+        clerk_c.once("dialog", lambda dialog: dialog.accept())
+        clerk_c.get_by_label("查找范围和结果").fill("已查 1950—2000 年全部案卷，未找到")
+        clerk_c.get_by_role("button", name="报告未找到").click()
+        clerk_c.locator(f"article.task", has_text=holder_c).get_by_text("未找到").first.wait_for()
+
+        # Nanning's reviewer approves, now that both have answered.
+        context, reviewer_a = _signed_in(browser, live_server, "reviewer.450100@demo.cn")
+        contexts.append(context)
+        _open_from_queue(reviewer_a, live_server, "待审批", number)
+        reviewer_a.get_by_role("button", name="审核通过").click()
+        reviewer_a.locator(".status-panel .badge", has_text="已通过").wait_for()
+        reviewer_a.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
+
+        # The citizen's open page refreshes itself (a reload here would race that refresh), and
+        # shows both archives' answers on the timeline.
+        citizen.locator(".status-panel .badge", has_text="已通过").wait_for()
+        timeline = citizen.locator(".timeline").inner_text()
+        assert "已调阅原件，与目录一致" in timeline and "未找到" in timeline
+        assert citizen.get_by_role("link", name="核实件.pdf").count() == 0, "the certified copy comes with the certificate"
+    finally:
+        for context in contexts:
+            context.close()
