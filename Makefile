@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: setup run test browser-deps translations messages bench clean
+.PHONY: setup run test fonts browser-deps translations messages bench clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -37,16 +37,24 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations -D messages
 
-# Chromium and CJK fonts for the browser tests (and for certificates later); Debian packages.
-browser-deps:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -q 'Noto Sans CJK'; then :; else \
+# Debian packages, installed when missing: the CJK fonts certificates embed (Noto CJK), and for
+# the browser tests Chromium and poppler-utils (pdftoppm turns certificate pages into images).
+fonts:
+	@if [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then :; else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null; \
 	fi
 
-run: setup
+browser-deps: fonts
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/pdftoppm ]; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	fi
+
+run: setup fonts
 	$(BIN)/portal init-db
 	$(BIN)/portal seed-demo --if-empty
+	$(BIN)/portal keys init
 	$(BIN)/portal sync-index
 	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
 	$(BIN)/portal serve --host $(HOST) --port $(PORT)

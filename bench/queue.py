@@ -66,7 +66,7 @@ from portal.review import queue as review_queue  # noqa: E402
 from portal.review.models import VerificationTask  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench_queue"
-GENERATOR = "queue-data v1"  # change when the generated data changes: caches are rebuilt
+GENERATOR = "queue-data v2"  # change when the generated data changes: caches are rebuilt
 BUSY = "451200"
 # Where requests are made: the busy city archive takes 30%.
 ISSUING_SHARE = {"451200": 30, "450100": 20, "450200": 14, "451202": 10, "451203": 10, "450110": 8, "450206": 8}
@@ -208,7 +208,9 @@ def generate(session, requests: int, seed: int = 1) -> dict:
                         "due_date": accepted_at.astimezone(CHINA_TIME).date() + timedelta(days=6), "note": "",
                         "copy_file_id": None, "claimed_by_id": None, "claimed_at": None, "answered_by_id": None,
                         "answered_at": None, "created_at": accepted_at}
-                if code in waiting_for:
+                if code in waiting_for and status in ("rejected", "withdrawn"):
+                    task.update(status="cancelled", version=2)  # as portal.review.service.cancel_open_tasks does
+                elif code in waiting_for:
                     if rng.random() < 0.25:
                         task.update(claimed_by_id=clerks[holder_id], claimed_at=accepted_at + timedelta(hours=3))
                 else:

@@ -79,8 +79,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_TIMEOUT": float(env.get("PORTAL_SMTP_TIMEOUT", "10")),
         "MAIL_MAX_ATTEMPTS": int(env.get("PORTAL_MAIL_MAX_ATTEMPTS", "8")),
         "MAIL_SEND_INTERVAL": float(env.get("PORTAL_MAIL_SEND_INTERVAL", "10")),
+        # Certificate signing keys: ca.cert.pem, {code}.key.pem, {code}.cert.pem (see `portal keys init`).
+        "SIGNING_KEYS_DIR": Path(env.get("PORTAL_SIGNING_KEYS_DIR") or data_dir / "keys"),
+        "SIGNING_KEY_PASSPHRASE": env.get("PORTAL_SIGNING_KEY_PASSPHRASE") or None,
         # Uploaded proofs live here, outside static/, under random names.
         "UPLOAD_FOLDER": Path(env.get("PORTAL_UPLOAD_FOLDER") or data_dir / "uploads"),
+        # Issued certificates (signed PDFs), written once and never changed.
+        "CERTIFICATE_FOLDER": Path(env.get("PORTAL_CERTIFICATE_FOLDER") or data_dir / "certificates"),
+        # Public verification: wrong serial/code pairs, and uploaded files checked, per address
+        # in 15 minutes.
+        "MAX_CERTIFICATE_LOOKUP_FAILURES": int(env.get("PORTAL_MAX_CERTIFICATE_LOOKUP_FAILURES", "20")),
+        "MAX_CERTIFICATE_FILE_CHECKS": int(env.get("PORTAL_MAX_CERTIFICATE_FILE_CHECKS", "30")),
         # Promised completion (承诺时限) in working days; public holidays and make-up working days
         # come from a file (see portal/requests/holidays-cn.txt for the format).
         "DUE_WORKING_DAYS": int(env.get("PORTAL_DUE_WORKING_DAYS", "5")),

@@ -3,6 +3,7 @@ from portal.accounts.models import ApiToken, User
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
 from portal.catalog.models import Record
+from portal.certificates.models import Certificate
 from portal.catalog.outbox import SearchOutbox
 from portal.core.sequences import NumberSequence
 from portal.db import Base
@@ -10,5 +11,5 @@ from portal.mail.models import MailOutbox
 from portal.review.models import RequestNote, VerificationTask
 from portal.requests.models import RequestEvent, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest
 
-__all__ = ["ApiToken", "Archive", "AuditLog", "Base", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
+__all__ = ["ApiToken", "Archive", "AuditLog", "Base", "Certificate", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
            "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]

@@ -1,8 +1,10 @@
 """Fixtures: a real app on a temporary data dir, on SQLite and (when configured) on PostgreSQL."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -68,9 +70,15 @@ def database_url(request, tmp_path):
         _truncate_postgres(url)
 
 
+# One development CA and one signing key per archive code for the whole run: generating RSA keys
+# for every test would cost more than the tests (Factory.archive makes a code's key once).
+TEST_KEYS_DIR = Path(tempfile.mkdtemp(prefix="portal-test-keys-"))
+atexit.register(shutil.rmtree, TEST_KEYS_DIR, ignore_errors=True)
+
+
 def make_test_app(data_dir: Path, database_url: str, **overrides):
     config = {"DATA_DIR": data_dir, "DATABASE_URL": database_url, "TESTING": True, "SEARCH_BACKEND": "embedded",
-              **FAST_ARGON2, **overrides}
+              "SIGNING_KEYS_DIR": TEST_KEYS_DIR, **FAST_ARGON2, **overrides}
     return create_app(config)
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import itertools
 from io import BytesIO
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,7 @@ from portal.accounts.service import create_user
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
+from portal.certificates import signing
 from portal.core.idnumber import with_check_character
 from portal.core.personal_data import cipher
 from portal.requests import service, workflow
@@ -35,6 +38,7 @@ class Factory:
                           phone="0778-2222222", opening_hours="周一至周五 8:30–12:00，14:30–17:30")
         self.session.add(archive)
         self.session.commit()
+        signing.init_keys(Path(current_app.config["SIGNING_KEYS_DIR"]), [(code, name)])  # kept if it exists
         return archive
 
     def user(self, role: str = "citizen", *, email: str | None = None, name: str = "张三",

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 
 from portal.api import review as staff_api
 from portal.api.auth import api_error, token_required
-from portal.api.review_input import read_reject
+from portal.api.certificates import certificate_json
+from portal.api.review_input import read_accept, read_reject
 from portal.api.request_input import (BadInput, clean_text, map_fields, read_action, read_application,
                                       read_idempotency_key, read_submission)
 from portal.api.views import bp
@@ -20,6 +21,8 @@ from portal.db import db
 from portal.requests import service, workflow
 from portal.requests.access import roles_on
 from portal.requests.models import FILE_KINDS, UtilizationRequest
+from portal.certificates import service as certificates
+from portal.review import service as review
 
 _NUMBER_CHARS = 32  # what the number column holds
 
@@ -71,7 +74,7 @@ def _detail(req: UtilizationRequest) -> dict:
         "files": [{"kind": f.kind, "name": f.original_name, "content_type": f.content_type, "size": f.size}
                   for f in req.files if viewer.id != req.applicant_id or f.kind in FILE_KINDS],
         "allowed_actions": workflow.allowed_actions(viewer, req),
-        "certificate": None,  # the certificate, once the certificates step exists
+        "certificate": certificate_json(req),
         # Staff only: the claim, the verification tasks, the applicant's identity (see portal.api.review).
         **staff_api.staff_additions(req, viewer),
     }
@@ -157,8 +160,12 @@ def request_action(number: str, action: str):
     if not roles_on(user, req).intersection(transition.roles):
         return api_error(_("您不能对这份申请执行此操作 (you may not take this action on this request)"), 403)
     try:
+        archives = None
         if action == "reject":  # may name a reason from a list (portal.review.service.REJECT_REASONS)
             note, version = read_reject()
+            uploads = []
+        elif action == "accept":  # may name the archives to search (portal.review.service.accept)
+            note, version, archives = read_accept()
             uploads = []
         else:
             note, version, uploads = read_action(action)
@@ -169,6 +176,10 @@ def request_action(number: str, action: str):
             service.withdraw(db.session, req, user, note, expected_version=version)
         elif action == "resubmit":
             service.resubmit(db.session, req, user, note, uploads, expected_version=version)
+        elif action == "accept":
+            review.accept(db.session, req, user, note, archives=archives, expected_version=version)
+        elif action == "issue":
+            certificates.issue(db.session, req, user, note, expected_version=version)
         else:
             workflow.apply(db.session, req, action, user, note, expected_version=version)
     except workflow.NotAllowed:
@@ -183,4 +194,9 @@ def request_action(number: str, action: str):
         return response
     except ValidationFailed as exc:
         return _invalid(map_fields(exc.errors))
-    return jsonify({"number": req.number, "status": req.status, "version": req.version})
+    except certificates.CertificateUnavailable as exc:
+        return api_error(exc.message, 503)
+    answer = {"number": req.number, "status": req.status, "version": req.version}
+    if action == "issue":
+        answer["certificate"] = certificate_json(req)
+    return jsonify(answer)

@@ -52,8 +52,10 @@ def _person(user: User | None) -> dict | None:
 
 def _task_status(task: VerificationTask) -> tuple[str, str | None]:
     """(status, result): "open" and None until the holding archive answers, then "answered" and
-    "verified" or "not_found"."""
-    return ("open", None) if task.status == "open" else ("answered", task.status)
+    "verified" or "not_found"; "cancelled" and None when the request ended first."""
+    if task.status in ("open", "cancelled"):
+        return task.status, None
+    return "answered", task.status
 
 
 def _task_actions(viewer, task: VerificationTask) -> list[str]:

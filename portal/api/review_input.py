@@ -41,11 +41,13 @@ class Body:
     reason: str = ""
     to: str = ""
     copy: Upload | None = None
+    archives: list[str] | None = None  # None when not sent
 
 
 def read_body(keys: tuple[str, ...], *, takes_copy: bool = False, no_files_message: str = "") -> Body:
     """An action's body, as strictly as portal.api.request_input reads the others: a JSON object or a
-    form with `keys` (`version` an integer, the rest strings); with `takes_copy`, one `copy` file part."""
+    form with `keys` (`version` an integer, `archives` a list of strings — a repeated form field —,
+    the rest strings); with `takes_copy`, one `copy` file part."""
     body = Body()
     if request.mimetype in _FORM_TYPES:
         _check_form_fields(keys, ("copy",) if takes_copy else ())
@@ -61,7 +63,10 @@ def read_body(keys: tuple[str, ...], *, takes_copy: bool = False, no_files_messa
             body.copy = Upload("certified_copy", parts[0][1].filename or "", parts[0][1].stream)
         r = _Reader()
         for key in keys:
-            if key != "version":
+            if key == "archives":
+                if key in request.form:
+                    body.archives = [r.string(value, key) for value in request.form.getlist(key)]
+            elif key != "version":
                 setattr(body, key, r.string(request.form.get(key), key))
             elif (raw := request.form.get("version", "").strip()):
                 if raw.isascii() and raw.isdigit() and len(raw) < 10:
@@ -82,6 +87,9 @@ def read_body(keys: tuple[str, ...], *, takes_copy: bool = False, no_files_messa
     for key in keys:
         if key == "version":
             body.version = r.integer(doc.get(key), key)
+        elif key == "archives":
+            values = r.array(doc.get(key), key)
+            body.archives = None if values is None else [r.string(value, key) for value in values]
         else:
             setattr(body, key, r.string(doc.get(key), key))
     if r.errors:
@@ -102,6 +110,14 @@ def read_reject() -> tuple[str, int | None]:
     if reason and note:
         note = f"{review.REJECT_REASONS[reason]}：{note}"  # stored in Chinese, whatever the caller's language
     return note, body.version
+
+
+def read_accept() -> tuple[str, int | None, list[str] | None]:
+    """The note and version of an accept; for "please search for me", `archives` (codes) names the
+    archives that are to search, replacing those the applicant named."""
+    body = read_body(("note", "version", "archives"),
+                     no_files_message=_("只有 resubmit 可以附带文件 (only resubmit takes files)"))
+    return body.note, body.version, body.archives
 
 
 @dataclass

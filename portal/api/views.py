@@ -96,3 +96,4 @@ def my_records():
 # The request endpoints live in their own module, on this blueprint.
 from portal.api import requests as _requests  # noqa: E402,F401  (registers its routes on bp)
 from portal.api import review as _review  # noqa: E402,F401  (the queue and the task actions)
+from portal.api import certificates as _certificates  # noqa: E402,F401  (checks, the PDF, revocation)

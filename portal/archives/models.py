@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -22,6 +22,9 @@ class Archive(Base):
     opening_hours: Mapped[str] = mapped_column(String(200), default="")
     # Working days this archive gives itself to answer another archive's verification task.
     task_due_working_days: Mapped[int] = mapped_column(default=4, server_default="4")
+    # The seal printed on its certificates (PNG, set by an admin); none: a marked demo seal.
+    # Deferred: archives are joined to nearly every row, the image is needed only to issue.
+    seal_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

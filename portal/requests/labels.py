@@ -14,3 +14,12 @@ FILE_LABELS = {"relationship_proof": N_("亲属关系证明"), "death_proof": N_
                "official_letter": N_("单位介绍信（公函）"), "supplement": N_("其他材料")}
 # Steps on a request's timeline that are not state changes: a holding archive's answer.
 TASK_ACTION_LABELS = {"verify": N_("馆藏馆核实"), "not_found": N_("馆藏馆未找到")}
+# Steps on an issued request's timeline: the certificate revoked.
+CERTIFICATE_ACTION_LABELS = {"revoke": N_("撤销证明")}
+
+
+def event_labels() -> dict[str, str]:
+    """The label of every kind of timeline event: the state changes and the steps that are not."""
+    from portal.requests.workflow import TRANSITIONS
+
+    return {**{a: t.label for a, t in TRANSITIONS.items()}, **TASK_ACTION_LABELS, **CERTIFICATE_ACTION_LABELS}

@@ -83,6 +83,7 @@ class UtilizationRequest(Base):
                                                       cascade="all, delete-orphan")
     files: Mapped[list[RequestFile]] = relationship(back_populates="request", order_by="RequestFile.id")
     tasks: Mapped[list["VerificationTask"]] = relationship(back_populates="request", order_by="VerificationTask.id")
+    certificate: Mapped["Certificate | None"] = relationship(back_populates="request", uselist=False)
 
     # Optimistic locking: an UPDATE that finds another version raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}

@@ -131,6 +131,10 @@ def _verify_pdf(name: str, data: bytes) -> None:
 
 def store(upload: CheckedUpload, folder: Path) -> str:
     """Write under a random name with no extension, so nothing about the stored file comes from the citizen."""
+    return store_bytes(upload.data, folder)
+
+
+def store_bytes(data: bytes, folder: Path) -> str:
     token = secrets.token_hex(16)
     stored_name = f"{token[:2]}/{token}"
     target = stored_path(folder, stored_name)
@@ -139,7 +143,7 @@ def store(upload: CheckedUpload, folder: Path) -> str:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(upload.data)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

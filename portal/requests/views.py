@@ -227,12 +227,12 @@ def progress(number: str):
 def _labels() -> dict:
     from portal.requests.forms import ACCEPT
     from portal.requests import labels
-    from portal.requests.workflow import ROLE_LABELS, STATUS_LABELS, TRANSITIONS
+    from portal.requests.workflow import ROLE_LABELS, STATUS_LABELS
 
     return {"STATUS_LABELS": STATUS_LABELS, "ROLE_LABELS": ROLE_LABELS, "FILE_LABELS": labels.FILE_LABELS,
             "RELATION_LABELS": labels.RELATION_LABELS, "PURPOSE_LABELS": labels.PURPOSE_LABELS,
             "DELIVERY_LABELS": labels.DELIVERY_LABELS, "ACCEPT_UPLOADS": ACCEPT,
-            "ACTION_LABELS": {**{a: t.label for a, t in TRANSITIONS.items()}, **labels.TASK_ACTION_LABELS},
+            "ACTION_LABELS": labels.event_labels(),
             "basket_items": set(basket.items(session)) if current_user.is_authenticated else set()}
 
 

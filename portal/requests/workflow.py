@@ -125,13 +125,10 @@ def record_event(session: Session, request: UtilizationRequest, transition: Tran
     return event
 
 
-def apply(session: Session, request: UtilizationRequest, action: str, actor, note: str = "", *,
-          expected_version: int | None = None, before_commit: Callable[[RequestEvent], None] | None = None
-          ) -> RequestEvent:
-    """Take `action` on `request` as `actor` and commit. Raises UnknownAction, NotAllowed,
-    Conflict (wrong state, stale version, or another person acted at the same moment) or
-    ValidationFailed (a required note is missing). `before_commit` adds to the same transaction
-    (files of a resubmission)."""
+def check(session: Session, request: UtilizationRequest, action: str, actor,
+          expected_version: int | None = None) -> tuple[Transition, set[str]]:
+    """Whether `actor` may take `action` now (role, version, state, guards), raising as apply()
+    does: a step with costly work before it (rendering a certificate) asks first."""
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise UnknownAction(action)
@@ -144,8 +141,19 @@ def apply(session: Session, request: UtilizationRequest, action: str, actor, not
         raise Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s",
                           status=_l(STATUS_LABELS[request.status]), action=_l(transition.label)),
                        _latest_event(session, request))
-    for check in _guards.get(action, []):
-        check(session, request)
+    for condition in _guards.get(action, []):
+        condition(session, request)
+    return transition, roles
+
+
+def apply(session: Session, request: UtilizationRequest, action: str, actor, note: str = "", *,
+          expected_version: int | None = None, before_commit: Callable[[RequestEvent], None] | None = None
+          ) -> RequestEvent:
+    """Take `action` on `request` as `actor` and commit. Raises UnknownAction, NotAllowed,
+    Conflict (wrong state, stale version, or another person acted at the same moment) or
+    ValidationFailed (a required note is missing). `before_commit` adds to the same transaction
+    (files of a resubmission)."""
+    transition, roles = check(session, request, action, actor, expected_version)
     note = (note or "").strip()
     if transition.note_required and not note:
         raise ValidationFailed({"note": _l("请填写说明")})

@@ -1,5 +1,6 @@
 """Demo requests, so that `make run` shows the queue at work: the demo citizen's requests waiting
-for acceptance, for a holding archive's answer, and for the citizen's supplement."""
+for acceptance, for a holding archive's answer, for the citizen's supplement, and one approved,
+waiting for its certificate."""
 from __future__ import annotations
 
 from io import BytesIO
@@ -29,7 +30,7 @@ def _blank_pdf() -> bytes:
 
 
 def seed_demo_requests(session: Session) -> list[str]:
-    """Three requests of the demo citizen (none if any request exists); returns their numbers."""
+    """Four requests of the demo citizen (none if any request exists); returns their numbers."""
     citizen = session.scalar(select(User).where(User.email == CITIZEN_EMAIL))
     if citizen is None or session.scalar(select(UtilizationRequest.id).limit(1)):
         return []
@@ -62,4 +63,12 @@ def seed_demo_requests(session: Session) -> list[str]:
     workflow.apply(session, search, "accept", _staff(session, "451202", "clerk"))
     workflow.apply(session, search, "ask_supplement", _staff(session, "451202", "clerk"),
                    "请补充承包地所在的村民小组名称，以及当年户主的姓名。")
-    return [cross.number, waiting.number, search.number]
+    # Approved at the archive that holds the record: its reviewer can issue the certificate.
+    ready, _ = service.submit(session, citizen, service.Application(
+        issuing_archive=holders[1], records=[(holders[1], by_archive[holders[1]][-1].reference_code)],
+        **{**base, "purpose": "litigation"}))
+    workflow.apply(session, ready, "accept", _staff(session, holders[1], "clerk"))
+    answer_task(session, ready.tasks[0], "verify", _staff(session, holders[1], "clerk"), "与馆藏原件核对一致",
+                service.Upload("certified_copy", "核实件.pdf", BytesIO(_blank_pdf())))
+    workflow.apply(session, ready, "approve", _staff(session, holders[1], "reviewer"))
+    return [cross.number, waiting.number, search.number, ready.number]

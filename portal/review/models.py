@@ -10,7 +10,8 @@ from portal.archives.models import Archive
 from portal.db import Base, UTCDateTime, utcnow
 from portal.requests.models import RequestFile, UtilizationRequest
 
-TASK_STATUSES = ("open", "verified", "not_found")
+# "cancelled": the request was withdrawn or rejected before this archive answered.
+TASK_STATUSES = ("open", "verified", "not_found", "cancelled")
 
 
 class VerificationTask(Base):
@@ -19,7 +20,7 @@ class VerificationTask(Base):
 
     __tablename__ = "verification_task"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'verified', 'not_found')", name="status"),
+        CheckConstraint("status IN ('open', 'verified', 'not_found', 'cancelled')", name="status"),
         UniqueConstraint("request_id", "holding_archive_id", name="uq_verification_task_request_archive"),
         Index("ix_verification_task_queue", "holding_archive_id", "status", "due_date"),
     )
@@ -28,7 +29,7 @@ class VerificationTask(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True)  # the API's task_id
     request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id", ondelete="CASCADE"), index=True)
     holding_archive_id: Mapped[int] = mapped_column(ForeignKey("archive.id"))
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default="open")  # TASK_STATUSES
     version: Mapped[int] = mapped_column(Integer, default=1)
     due_date: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")

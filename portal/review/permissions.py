@@ -16,6 +16,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("request", "release"): ("clerk", "reviewer", "admin"),  # one's own claim; admins any
     ("request", "reassign"): ("admin",),
     ("request", "note"): ("clerk", "reviewer"),
+    ("request", "revoke_certificate"): ("reviewer",),
     ("task", "verify"): ("clerk",),
     ("task", "not_found"): ("clerk",),
     ("task", "claim"): ("clerk",),

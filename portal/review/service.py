@@ -7,19 +7,20 @@ import secrets
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.core.categories import N_
 from portal.core.errors import ValidationFailed
 from portal.db import utcnow
 from portal.requests import workdays, workflow
 from portal.requests.labels import TASK_ACTION_LABELS
-from portal.requests.access import can_view
+from portal.requests.access import can_view, roles_on
 from portal.requests.applying import Upload, file_row
-from portal.requests.models import RequestEvent, UtilizationRequest
+from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
 from portal.requests.uploads import UploadRejected, check_upload, delete_stored, store
 from portal.requests.workflow import Conflict, NotAllowed
@@ -51,6 +52,19 @@ def create_tasks(session: Session, request: UtilizationRequest, _event: RequestE
             due_date=calendar.add_working_days(today, archive.task_due_working_days)))
 
 
+def cancel_open_tasks(session: Session, request: UtilizationRequest, _event: RequestEvent) -> None:
+    """On withdraw or reject: the holding archives need not answer any more, so the open tasks leave
+    their queues. One UPDATE of the open ones: a task answered at this moment keeps its answer
+    rather than failing the citizen's withdrawal."""
+    session.execute(update(VerificationTask)
+                    .where(VerificationTask.request_id == request.id, VerificationTask.status == "open")
+                    .values(status="cancelled", claimed_by_id=None, claimed_at=None,
+                            version=VerificationTask.version + 1)
+                    .execution_options(synchronize_session=False))
+    for task in request.tasks:
+        session.expire(task)
+
+
 def all_tasks_answered(_session: Session, request: UtilizationRequest) -> None:
     """Approval waits until every holding archive has answered."""
     waiting = [task.holding_archive.name for task in request.tasks if task.status == "open"]
@@ -61,7 +75,45 @@ def all_tasks_answered(_session: Session, request: UtilizationRequest) -> None:
 def register() -> None:
     """Hook the review steps into the request workflow (called once by create_app)."""
     workflow.on_transition("accept", create_tasks)
+    workflow.on_transition("withdraw", cancel_open_tasks)
+    workflow.on_transition("reject", cancel_open_tasks)
     workflow.guard("approve", all_tasks_answered)
+
+
+def accept(session: Session, request: UtilizationRequest, actor, note: str = "", *,
+           archives: list[str] | None = None, expected_version: int | None = None) -> RequestEvent:
+    """受理. For "please search for me" the clerk decides where to search: `archives` (codes), when
+    given, replaces the archives the applicant named, and each of them gets a task."""
+    if archives is not None:
+        if not roles_on(actor, request).intersection(workflow.TRANSITIONS["accept"].roles):
+            raise NotAllowed("accept")
+        _choose_search_archives(session, request, archives)
+    try:
+        return workflow.apply(session, request, "accept", actor, note, expected_version=expected_version)
+    except BaseException:
+        session.rollback()  # the choice of archives, too, stays unsaved
+        raise
+
+
+MAX_SEARCH_ARCHIVES = 50
+
+
+def _choose_search_archives(session: Session, request: UtilizationRequest, codes: list[str]) -> None:
+    if request.kind != "search":
+        raise ValidationFailed({"archives": _l("只有“请档案馆代为查找”的申请可以选择查找的档案馆")})
+    codes = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
+    if not codes:
+        raise ValidationFailed({"archives": _l("请至少选择一个档案馆")})
+    if len(codes) > MAX_SEARCH_ARCHIVES:
+        raise ValidationFailed({"archives": _l("最多选择 %(n)s 个档案馆", n=MAX_SEARCH_ARCHIVES)})
+    found = {a.code: a for a in session.scalars(select(Archive).where(Archive.code.in_(codes)))}
+    if unknown := [code for code in codes if code not in found]:
+        raise ValidationFailed({"archives": _l("未知的档案馆代码：%(codes)s", codes="、".join(unknown)[:200])})
+    # Keep the rows of archives still chosen: a delete and an insert of the same key in one flush
+    # would run in the wrong order for the primary key.
+    request.search_archives[:] = [entry for entry in request.search_archives if entry.archive.code in found]
+    kept = {entry.archive.code for entry in request.search_archives}
+    request.search_archives.extend(RequestSearchArchive(archive=found[code]) for code in codes if code not in kept)
 
 
 def get_task(session: Session, viewer, public_id: str) -> VerificationTask:
@@ -150,6 +202,8 @@ def answer_task(session: Session, task: VerificationTask, action: str, actor, no
 
 
 def _task_conflict(task: VerificationTask) -> Conflict:
+    if task.status == "cancelled":
+        return Conflict(_l("申请已撤回或不予通过，这项协办任务已取消"))
     if task.answered_by is not None:
         return Conflict(_l("这项协办任务已由%(name)s处理", name=task.answered_by.real_name))
     return Conflict(_l("这项协办任务刚刚有了变化，请查看最新状态后再操作"))

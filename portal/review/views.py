@@ -20,13 +20,14 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.accounts.service import id_number_of
 from portal.archives.service import list_archives
+from portal.certificates import service as certificates
 from portal.core.categories import N_
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.requests import service as requests_service
 from portal.requests import workflow
 from portal.requests.access import roles_on
-from portal.requests.labels import TASK_ACTION_LABELS
+from portal.requests.labels import event_labels
 from portal.requests.models import UtilizationRequest
 from portal.requests.workdays import CHINA_TIME, china_today
 from portal.review import queue as review_queue
@@ -38,15 +39,18 @@ from portal.web_util import client_ip, render
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
 PAGE_SIZE = review_queue.PAGE_SIZE  # rows per queue page (tests lower it)
-REQUEST_STEPS = ("accept", "ask_supplement", "approve", "reject")  # workflow transitions taken here
+REQUEST_STEPS = ("accept", "ask_supplement", "approve", "reject", "issue")  # workflow transitions taken here
 CLAIM_STEPS = ("claim", "release", "reassign")
 TASK_ANSWERS = ("verify", "not_found")
 NO_STORE = {"Cache-Control": "no-store"}  # the pages carry personal data
-TASK_STATUS_LABELS = {"open": N_("待核实"), "verified": N_("已核实"), "not_found": N_("未找到")}
+TASK_STATUS_LABELS = {"open": N_("待核实"), "verified": N_("已核实"), "not_found": N_("未找到"),
+                      "cancelled": N_("已取消")}
 DONE_MESSAGES = {
     "accept": _l("已受理，核实任务已发给保存档案的档案馆。"),
     "ask_supplement": _l("已通知申请人补充材料。"),
     "approve": _l("已审核通过。"),
+    "issue": _l("证明已出具并签名，申请人会收到通知。"),
+    "revoke": _l("证明已撤销，申请人会收到通知；核验时将显示“已撤销”。"),
     "reject": _l("已作出不予通过的决定，申请人将看到原因。"),
     "claim": _l("已认领：其他工作人员会看到由您办理。"),
     "release": _l("已释放认领。"),
@@ -176,6 +180,7 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
         "notes": service.notes_of(db.session, viewer, req),
         "open_tasks": open_tasks,
         "reject_options": [(code, _(label)) for code, label in service.REJECT_REASONS.items()],
+        "network": list_archives(db.session) if req.kind == "search" and can(viewer, "accept", req) else [],
         "assignable": assignable,
         "counts": review_queue.counts(db.session, review_queue.staff_scope(viewer)),
         "can": lambda action, obj: can(viewer, action, obj),
@@ -227,7 +232,7 @@ def _conflict(req: UtilizationRequest, exc: workflow.Conflict):
     lines = [str(exc.message)]
     latest = exc.latest
     if latest is not None:
-        labels = {**{a: t.label for a, t in workflow.TRANSITIONS.items()}, **TASK_ACTION_LABELS}
+        labels = event_labels()
         who = latest.actor.real_name if latest.actor is not None else _(workflow.ROLE_LABELS.get(
             latest.actor_role, latest.actor_role))
         lines.append(_("已由%(name)s（%(role)s）于 %(at)s %(action)s。", name=who,
@@ -287,7 +292,7 @@ def _reject(req: UtilizationRequest, version: int) -> None:
 @bp.post("/requests/<number>/<action>")
 @staff_required
 def request_action(number: str, action: str):
-    if action not in (*REQUEST_STEPS, *CLAIM_STEPS, "note"):
+    if action not in (*REQUEST_STEPS, *CLAIM_STEPS, "note", "revoke"):
         abort(404)
     try:
         req = requests_service.get_request(db.session, current_user, number)
@@ -296,12 +301,24 @@ def request_action(number: str, action: str):
     try:
         if action == "note":
             service.add_note(db.session, req, current_user, request.form.get("text", ""))
+        elif action == "revoke":
+            if req.certificate is None:
+                abort(404)
+            certificates.revoke(db.session, req, current_user, request.form.get("reason", ""), ip=client_ip())
         elif action in REQUEST_STEPS:
             version = _version()
             if not roles_on(current_user, req).intersection(workflow.TRANSITIONS[action].roles):
                 raise workflow.NotAllowed(action)
             if action == "reject":
                 _reject(req, version)
+            elif action == "issue":
+                certificates.issue(db.session, req, current_user, request.form.get("note", ""),
+                                   expected_version=version)
+            elif action == "accept":
+                # A "please search for me" form lists the archives to search, checked or not.
+                chosen = request.form.getlist("archives") if request.form.get("choose_archives") else None
+                service.accept(db.session, req, current_user, request.form.get("note", ""), archives=chosen,
+                               expected_version=version)
             else:
                 workflow.apply(db.session, req, action, current_user, request.form.get("note", ""),
                                expected_version=version)
@@ -313,6 +330,8 @@ def request_action(number: str, action: str):
         return _conflict(req, exc)
     except ValidationFailed as exc:
         return _invalid(req, action, exc)
+    except certificates.CertificateUnavailable as exc:
+        return _page(req, 503, conflict=[str(exc.message)])
     return _done(req, action)
 
 

@@ -633,3 +633,77 @@ def test_odd_inputs_are_answered_in_json_never_500(api, number):
     ]
     for response, status in calls:
         assert response.status_code == status and response.is_json, (response.status_code, response.get_data())
+
+
+# ---- "please search for me": the clerk chooses where; ended requests cancel their tasks -------------
+
+def apply_search_at_a(api, archives_named) -> str:
+    doc = {"search": {"category": "marriage", "year_from": 1980, "year_to": 1990, "archives": archives_named},
+           "relation": "self", "purpose": "pension", "issuing_archive": "451200", "delivery": "download",
+           "consent": True}
+    response = api.client.post("/api/v1/requests", json=doc, headers=api.headers("applicant"))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["number"]
+
+
+def task_archives(api, number) -> list[str]:
+    return sorted(t["holding_archive"] for t in api.get("a_clerk", f"/api/v1/requests/{number}").get_json()["tasks"])
+
+
+def test_accept_chooses_the_archives_that_search(api, archives):
+    number = apply_search_at_a(api, ["451202"])
+    response = api.act("a_clerk", number, "accept", {"version": 1, "archives": ["451221", "450100"]})
+    assert response.status_code == 200, response.get_json()
+    assert task_archives(api, number) == ["450100", "451221"]
+    assert numbers(api, "d_clerk", "tasks") == [number]
+    assert numbers(api, "b_clerk", "tasks") == []
+
+
+def test_accept_chooses_the_archives_as_a_repeated_form_field(api, archives):
+    number = apply_search_at_a(api, ["451202"])
+    response = post_multipart(api.client, f"/api/v1/requests/{number}/actions/accept",
+                              {"archives": ["451202", "451221"]}, headers=api.headers("a_clerk"))
+    assert response.status_code == 200, response.get_json()
+    assert task_archives(api, number) == ["451202", "451221"]
+
+
+@pytest.mark.parametrize(("archives_sent", "message"), [
+    ([], "请至少选择一个档案馆"),
+    (["451202", "999999"], "未知的档案馆代码：999999"),
+])
+def test_a_bad_choice_of_archives_is_400_and_changes_nothing(api, archives, archives_sent, message):
+    number = apply_search_at_a(api, ["451202"])
+    response = api.act("a_clerk", number, "accept", {"archives": archives_sent})
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "archives" and response.get_json()["error"] == message
+    assert api.get("a_clerk", f"/api/v1/requests/{number}").get_json()["status"] == "submitted"
+
+
+@pytest.mark.parametrize("body", [{"archives": "451202"}, {"archives": [451202]}])
+def test_archives_must_be_a_list_of_codes(api, archives, body):
+    number = apply_search_at_a(api, ["451202"])
+    response = api.act("a_clerk", number, "accept", body)
+    assert response.status_code == 400 and response.get_json()["field"] == "archives"
+
+
+def test_archives_are_refused_for_records_and_for_other_actions(api, records):
+    number = apply_at_a(api, [("451202", records["B"].reference_code)])
+    response = api.act("a_clerk", number, "accept", {"archives": ["451202"]})
+    assert response.status_code == 400 and response.get_json()["field"] == "archives"
+    assert api.act("applicant", number, "withdraw", {"archives": ["451202"]}).status_code == 400
+
+
+def test_a_withdrawn_requests_tasks_are_cancelled(api, number):
+    b_task = task_id(api, "b_clerk", number)
+    assert api.act("applicant", number, "withdraw").status_code == 200
+    tasks = {t["holding_archive"]: t for t in api.get("a_clerk", f"/api/v1/requests/{number}").get_json()["tasks"]}
+    assert {code: (t["status"], t["result"], t["allowed_actions"]) for code, t in tasks.items()} == {
+        "451202": ("cancelled", None, []), "451221": ("cancelled", None, [])}
+    assert counts(api, "b_clerk")["tasks"] == 0
+    response = api.task("c_clerk", task_id_of(tasks, "451221"), "not_found", {"note": "未找到"})
+    assert response.status_code == 409
+    assert api.verify("b_clerk", b_task, pdf()).status_code == 409
+
+
+def task_id_of(tasks: dict, code: str) -> str:
+    return tasks[code]["task_id"]

@@ -58,7 +58,11 @@ def live_server(tmp_path_factory):
         upgrade(db.engine)
         seeded = _seed(db.session)
         sync_outbox(db.session, get_index())
+    # Signing keys for every demo archive, as `make run` makes them.
+    keys = app.test_cli_runner().invoke(args=["keys", "init"])
+    assert keys.exit_code == 0, keys.output
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"  # what certificates' QR codes open
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

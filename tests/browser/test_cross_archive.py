@@ -1,11 +1,17 @@
 """Query anywhere, issue locally, in a real browser: the demo citizen applies at 南宁市档案馆 for
 records held by two other archives; Nanning's clerk accepts; one holding archive verifies with a
-certified copy, the other reports not found; Nanning's reviewer approves; the citizen sees it."""
+certified copy, the other reports not found; Nanning's reviewer approves and issues the signed
+certificate; the citizen downloads it, and its QR code opens the verification page."""
 from __future__ import annotations
 
+import hashlib
 import re
+import subprocess
+from io import BytesIO
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from portal.catalog.demo_data import ARCHIVES
 from tests.files import pdf_bytes
@@ -108,6 +114,38 @@ def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_ser
         timeline = citizen.locator(".timeline").inner_text()
         assert "已调阅原件，与目录一致" in timeline and "未找到" in timeline
         assert citizen.get_by_role("link", name="核实件.pdf").count() == 0, "the certified copy comes with the certificate"
+
+        # Nanning's reviewer issues the certificate: signed, numbered, with its verification code.
+        reviewer_a.get_by_role("button", name="出具证明").click()
+        panel = reviewer_a.locator(".certificate-panel")
+        panel.locator(".serial").wait_for()
+        serial = panel.locator(".serial").inner_text()
+        assert re.fullmatch(rf"{CODES[ISSUING]}-\d{{4}}-\d{{6}}", serial)
+
+        # The citizen's page refreshes to "issued" and she downloads the PDF.
+        citizen.locator(".status-panel .badge", has_text="已出证").wait_for()
+        with citizen.expect_download() as download:
+            citizen.get_by_role("link", name="下载证明（PDF）").click()
+        certificate = tmp_path / "certificate.pdf"
+        download.value.save_as(certificate)
+        data = certificate.read_bytes()
+        assert data.startswith(b"%PDF-") and download.value.suggested_filename == f"{serial}.pdf"
+        assert hashlib.sha256(data).hexdigest() in reviewer_a.locator(".certificate-panel .hash").inner_text()
+
+        # Whoever receives it scans the QR code on page 1, which opens the verification page.
+        page_image = subprocess.run(["pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", str(certificate)],
+                                    capture_output=True, check=True, timeout=60).stdout
+        [qr] = zxingcpp.read_barcodes(Image.open(BytesIO(page_image)))
+        assert qr.text.startswith(live_server["url"] + "/verify?") and serial in qr.text
+        context = browser.new_context(locale="zh-CN")  # a pension office clerk, not signed in
+        contexts.append(context)
+        reader = context.new_page()
+        reader.goto(qr.text)
+        reader.locator(".verdict-valid").wait_for()
+        facts = reader.locator(".facts").inner_text()
+        name = live_server["citizen_name"]
+        assert serial in facts and f"{name[0]}*{name[-1]}" in facts and name not in reader.content()
+        reader.screenshot(path=str(tmp_path / "verified.png"), full_page=True)
     finally:
         for context in contexts:
             context.close()

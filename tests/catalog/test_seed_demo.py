@@ -182,7 +182,10 @@ def test_command_adds_demo_requests_that_fill_the_queue(app, session):
     requests = {r.number: r for r in session.scalars(select(UtilizationRequest))}
     assert f"演示利用申请 (demo requests)：{'、'.join(sorted(requests, key=lambda n: requests[n].id))}" in result.output
     by_status = sorted((r.status, r.kind) for r in requests.values())
-    assert by_status == [("in_review", "records"), ("needs_supplement", "search"), ("submitted", "records")]
+    assert by_status == [("approved", "records"), ("in_review", "records"), ("needs_supplement", "search"),
+                         ("submitted", "records")]
+    ready = next(r for r in requests.values() if r.status == "approved")
+    assert [task.status for task in ready.tasks] == ["verified"]
     cross = next(r for r in requests.values() if r.status == "in_review")
     assert sorted(task.status for task in cross.tasks) == ["open", "verified"]
     open_task = next(task for task in cross.tasks if task.status == "open")

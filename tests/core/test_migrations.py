@@ -53,3 +53,31 @@ def test_migrated_schema_matches_the_models(app):
                                                                "render_as_batch": connection.dialect.name == "sqlite"})
         differences = compare_metadata(context, Base.metadata)
     assert differences == [], f"models and migrations differ; add a migration under {MIGRATIONS}/versions"
+
+
+def test_0006_cancels_the_open_tasks_of_ended_requests_and_its_downgrade_reopens_them(app, session, factory):
+    from alembic import command
+    from sqlalchemy import select
+
+    from portal.migrate import upgrade
+    from portal.requests import service
+    from portal.review.models import VerificationTask
+
+    ended = factory.request(status="in_review")
+    service.withdraw(session, ended, ended.applicant)
+    running = factory.request(status="in_review")
+
+    def statuses() -> dict[int, list[str]]:
+        session.expire_all()
+        rows = session.execute(select(VerificationTask.request_id, VerificationTask.status)).all()
+        return {request_id: [status for rid, status in rows if rid == request_id] for request_id, _s in rows}
+
+    assert statuses() == {ended.id: ["cancelled"], running.id: ["open"]}
+    session.close()
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+    assert statuses() == {ended.id: ["open"], running.id: ["open"]}
+    session.close()
+    upgrade(db.engine)
+    assert statuses() == {ended.id: ["cancelled"], running.id: ["open"]}
+    assert current_revision(db.engine) == _head()

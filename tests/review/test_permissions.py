@@ -24,6 +24,8 @@ EXPECTED = {
     ("request", "release"):   "Y         Y       .          .        .           Y     .         .     .    .",
     ("request", "reassign"):  ".         .       .          .        .           Y     .         .     .    .",
     ("request", "note"):      "Y         Y       .          .        .           .     .         .     .    .",
+    ("request", "revoke_certificate"):
+                              ".         Y       .          .        .           .     .         .     .    .",
     ("task", "verify"):       ".         .       Y          .        .           .     .         .     .    .",
     ("task", "not_found"):    ".         .       Y          .        .           .     .         .     .    .",
     ("task", "claim"):        ".         .       Y          .        .           .     .         .     .    .",

@@ -316,7 +316,7 @@ def test_a_task_of_a_withdrawn_request_cannot_be_answered(app, session, people, 
     for action, note in (("verify", ""), ("not_found", "未找到")):
         with pytest.raises(Conflict) as info:
             answer_task(session, task, action, people["holding_clerk"], note, certified_copy())
-        assert str(info.value) == "申请当前不在审核中，无需核实"
+        assert str(info.value) == "申请已撤回或不予通过，这项协办任务已取消"
     assert snapshot(session, request.id) == before
     assert stored_files(app) == []
 

@@ -218,7 +218,8 @@ def test_unknown_requests_tasks_and_steps_are_404(client, factory, people, archi
     sign_in(client, people.issuing_clerk)
     assert client.get("/staff/requests/451200-2020-999999").status_code == 404
     assert post_raw(client, "/staff/tasks/no-such-task/verify", {"version": "1"}).status_code == 404
-    assert post_raw(client, action_url(req, "issue"), {"version": str(req.version)}).status_code == 404
+    assert post_raw(client, action_url(req, "publish"), {"version": str(req.version)}).status_code == 404
+    assert post_raw(client, action_url(req, "issue"), {"version": str(req.version)}).status_code == 403  # reviewers'
     assert post_raw(client, action_url(req, "withdraw"), {"version": str(req.version)}).status_code == 404
     assert post_raw(client, task_url(task_of(req, archive_a), "approve"), {"version": "1"}).status_code == 404
     # a form without its version is a bad request, not a blind step

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import User
+from portal.archives.models import Archive
+from portal.db import Base, UTCDateTime, utcnow
+from portal.requests.models import UtilizationRequest
+
+KINDS = ("found", "not_found")  # 档案查询结果证明, 查无档案记录证明
+STATUSES = ("valid", "revoked")
+
+
+class Certificate(Base):
+    """档案证明: the signed PDF an issuing archive gives for one request. The file is written once
+    and never changed; `sha256` is what every download and every check of an uploaded copy is
+    compared with. Revoking changes the record, never the file."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        CheckConstraint("kind IN ('found', 'not_found')", name="kind"),
+        CheckConstraint("status IN ('valid', 'revoked')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(40), unique=True)  # {issuing code}-{year}-{6 digits}
+    code: Mapped[str] = mapped_column(String(8))  # the verification code printed on it
+    request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id"), unique=True)
+    issuing_archive_id: Mapped[int] = mapped_column(ForeignKey("archive.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="valid")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80))  # under CERTIFICATE_FOLDER
+    size: Mapped[int] = mapped_column(Integer)
+    holding_codes: Mapped[str] = mapped_column(String(400), default="")  # archives that answered, comma-separated
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+    request: Mapped[UtilizationRequest] = relationship(back_populates="certificate")
+    issuing_archive: Mapped[Archive] = relationship(lazy="joined")
+    issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    @property
+    def holding_archive_codes(self) -> list[str]:
+        return [code for code in self.holding_codes.split(",") if code]

@@ -1,0 +1,289 @@
+"""Certificates (档案证明): issuing one from an approved request, handing out the stored file,
+revoking, and the public checks (by serial and code, or of an uploaded file).
+
+Issuing is the state machine's `issue` step with the certificate written in the same
+transaction: the serial comes from a gap-free counter (portal.core.sequences), so a refused or
+failed issue gives its number back; the signed PDF is stored once, and its SHA-256 is what every
+download and every check is compared with."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from portal.audit.models import AuditLog
+from portal.audit.service import log
+from portal.certificates import pdf, signing
+from portal.certificates.document import Attachment, CertificateContent, RecordLine, SearchAnswer
+from portal.certificates.models import Certificate
+from portal.core.categories import CATEGORIES
+from portal.core.errors import ValidationFailed
+from portal.core.masking import mask_id_number
+from portal.core.sequences import next_value
+from portal.db import utcnow
+from portal.mail.service import queue_email
+from portal.requests import workflow
+from portal.requests.labels import PURPOSE_LABELS
+from portal.requests.models import RequestEvent, UtilizationRequest
+from portal.requests.service import get_request, subject_id_number
+from portal.requests.uploads import delete_stored, store_bytes, stored_path
+from portal.requests.workdays import china_today
+from portal.requests.workflow import Conflict, NotAllowed
+from portal.review.permissions import can
+
+# Verification codes: 8 characters a reader cannot mistake for one another (no 0/O, 1/I/L).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+THROTTLE_WINDOW = timedelta(minutes=15)
+
+
+class CertificateUnavailable(Exception):
+    """The certificate cannot be made or handed out now (no signing key, the stored file damaged);
+    the message says what an administrator must do."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class TooManyChecks(Exception):
+    """Too many failed look-ups or file checks from one address: try again later (HTTP 429)."""
+
+
+# ---- issuing ------------------------------------------------------------------------------------
+
+def issue(session: Session, request: UtilizationRequest, actor, note: str = "", *,
+          expected_version: int | None = None) -> Certificate:
+    """出具证明: render, sign and store the certificate, and move the request to `issued`."""
+    workflow.check(session, request, "issue", actor, expected_version)  # before the costly part
+    archive = request.issuing_archive
+    config = current_app.config
+    try:
+        signer = signing.load_signer(Path(config["SIGNING_KEYS_DIR"]), archive.code, _passphrase())
+    except signing.SigningKeyMissing:
+        raise CertificateUnavailable(_l("本馆尚未配置证书签名密钥，请管理员运行 portal keys init 或配置正式密钥")) from None
+    folder = Path(config["CERTIFICATE_FOLDER"])
+    stored = None
+    try:
+        issued_on = china_today()
+        # Drawn inside this transaction: PostgreSQL holds the counter row until commit, so a
+        # second reviewer waits and gets the next number; a rollback gives this one back.
+        number = next_value(session, f"certificate:{archive.code}", issued_on.year)
+        serial = f"{archive.code}-{issued_on.year}-{number:06d}"
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        content = build_content(request, serial, code, issued_on)
+        try:
+            rendered = pdf.render(content)
+        except pdf.FontsMissing:
+            raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
+        signed = signing.sign(rendered, signer, reason=content.title)
+        stored = store_bytes(signed, folder)
+        answered = [t for t in request.tasks if t.status in ("verified", "not_found")]
+        session.add(Certificate(
+            serial=serial, code=code, request=request, issuing_archive=archive, kind=content.kind,
+            status="valid", sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed),
+            holding_codes=",".join(sorted({t.holding_archive.code for t in answered})), issued_by_id=actor.id))
+        workflow.apply(session, request, "issue", actor, note, expected_version=expected_version)
+    except BaseException:
+        session.rollback()
+        if stored is not None:
+            delete_stored(folder, stored)
+        raise
+    return request.certificate
+
+
+def _passphrase() -> bytes | None:
+    value = current_app.config.get("SIGNING_KEY_PASSPHRASE")
+    return value.encode() if value else None
+
+
+def verify_url(serial: str, code: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/verify?{urlencode({'serial': serial, 'code': code})}"
+
+
+def build_content(request: UtilizationRequest, serial: str, code: str, issued_on) -> CertificateContent:
+    """What the certificate says: the records the holding archives verified (with their certified
+    copies), or — when none was found — exactly what was searched and what each archive answered."""
+    tasks = [t for t in request.tasks if t.status in ("verified", "not_found")]
+    verified = {t.holding_archive_id: t for t in tasks if t.status == "verified"}
+    records: list[RecordLine] = []
+    if request.kind == "search":
+        category = CATEGORIES.get(request.search_category, "")
+        for task in verified.values():
+            records.append(RecordLine(task.holding_archive.name, "—", f"{category or '档案'}（代为查找）",
+                                      _years(request), task.note or "经核实，与馆藏原件一致"))
+        categories = (category,) if category else ()
+    else:
+        for item in request.items:
+            task = verified.get(item.record.archive_id)
+            if task is not None:
+                records.append(RecordLine(item.record.archive.name, item.record.reference_code, item.record.title,
+                                          item.record.event_date_text, task.note or "经核实，与馆藏原件一致"))
+        categories = tuple(dict.fromkeys(CATEGORIES.get(i.record.category, i.record.category) for i in request.items))
+    answers = tuple(SearchAnswer(t.holding_archive.name, "已找到并核实" if t.status == "verified" else
+                                 f"未找到（{t.note}）" if t.note else "未找到") for t in tasks)
+    purpose = PURPOSE_LABELS.get(request.purpose, request.purpose)
+    if request.purpose == "other" and request.purpose_note:
+        purpose = request.purpose_note
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    attachments = tuple(Attachment(t.copy_file.original_name, stored_path(folder, t.copy_file.stored_name).read_bytes())
+                        for t in verified.values() if t.copy_file is not None)
+    return CertificateContent(
+        kind="found" if records else "not_found", serial=serial, code=code, verify_url=verify_url(serial, code),
+        issuing_archive=request.issuing_archive.name, issued_on=issued_on, subject_name=request.subject_name,
+        subject_id_masked=mask_id_number(subject_id_number(request)), purpose=purpose, records=tuple(records),
+        searched_categories=categories, searched_years=_years(request), searched_place=request.search_place or "",
+        answers=answers, seal_png=request.issuing_archive.seal_png, attachments=attachments)
+
+
+def _years(request: UtilizationRequest) -> str:
+    if request.kind == "search":
+        low, high = request.search_year_from, request.search_year_to
+    else:
+        years = [item.record.event_year for item in request.items]
+        low, high = (min(years), max(years)) if years else (None, None)
+    if low and high:
+        return f"{low}—{high}" if low != high else str(low)
+    return str(low or high or "")
+
+
+# ---- the stored file ----------------------------------------------------------------------------
+
+def certificate_file(session: Session, viewer, number: str, ip: str = "") -> tuple[Certificate, bytes]:
+    """The issued PDF, byte for byte, for those who may see the request (the applicant, staff of
+    the archives involved, admins); RequestNotFound for everyone else. Every download is logged."""
+    request = get_request(session, viewer, number)
+    certificate = request.certificate
+    if certificate is None:
+        raise LookupError(number)
+    data = stored_path(Path(current_app.config["CERTIFICATE_FOLDER"]), certificate.stored_name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != certificate.sha256:
+        current_app.logger.error("certificate %s: the stored file does not match its SHA-256", certificate.serial)
+        raise CertificateUnavailable(_l("证明文件校验失败，请联系出证档案馆"))
+    log(session, "certificate_downloaded", actor=viewer, object_type="certificate", object_id=certificate.serial,
+        ip=ip, request=request.number)
+    session.commit()
+    return certificate, data
+
+
+# ---- revoking -----------------------------------------------------------------------------------
+
+def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip: str = "") -> Certificate:
+    """撤销证明: a reviewer of the issuing archive; the citizen is told, checks say revoked from now on."""
+    certificate = request.certificate
+    if certificate is None:
+        raise LookupError(request.number)
+    if not can(actor, "revoke_certificate", request):
+        raise NotAllowed("revoke")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _l("请填写撤销原因：申请人会看到")})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": _l("撤销原因不能超过 500 字")})
+    # Only a valid certificate changes: of two reviewers at once, the second changes nothing.
+    changed = session.execute(update(Certificate).where(Certificate.id == certificate.id,
+                                                        Certificate.status == "valid")
+                              .values(status="revoked", revoked_at=utcnow(), revoked_by_id=actor.id,
+                                      revoke_reason=reason)
+                              .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        session.rollback()
+        session.refresh(certificate)
+        by = certificate.revoked_by.real_name if certificate.revoked_by else ""
+        raise Conflict(_l("这份证明已由%(name)s撤销", name=by))
+    session.add(RequestEvent(request=request, actor_id=actor.id, actor_role=actor.role, action="revoke",
+                             from_status=request.status, to_status=request.status, note=reason))
+    log(session, "certificate_revoked", actor=actor, object_type="certificate", object_id=certificate.serial,
+        ip=ip, request=request.number)
+    _tell_applicant(session, request, certificate.serial, reason)
+    session.commit()
+    session.refresh(certificate)
+    return certificate
+
+
+def _tell_applicant(session: Session, request: UtilizationRequest, serial: str, reason: str) -> None:
+    archive = request.issuing_archive
+    body = "\n".join([
+        f"{request.applicant.real_name}，您好：",
+        "",
+        f"{archive.name}已撤销为您出具的档案证明（编号 {serial}）。原因：",
+        "",
+        reason,
+        "",
+        "这份证明从现在起不再有效，核验时会显示“已撤销”。如有疑问，请联系"
+        f"{archive.name}（电话 {archive.phone or '—'}）。",
+        "",
+        f"申请编号：{request.number}",
+        f"查看详情：{current_app.config['PUBLIC_URL']}/requests/{request.number}",
+        "",
+        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
+    ])
+    queue_email(session, request.applicant.email, f"您的档案证明 {serial} 已被撤销", body)
+
+
+# ---- public checks ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileCheck:
+    certificate: Certificate | None  # the issued certificate these exact bytes are, if any
+    signature: signing.SignatureCheck
+
+
+def normalize_code(code: str) -> str:
+    """What people type: lower case, spaces and dashes between groups."""
+    return "".join(ch for ch in (code or "").upper() if ch not in " -\t")
+
+
+def lookup(session: Session, serial: str, code: str, ip: str = "") -> Certificate | None:
+    """The certificate with this serial *and* code, or None; a wrong code looks exactly like a
+    serial that does not exist. Failures are counted per address (TooManyChecks beyond the limit)."""
+    serial, code = (serial or "").strip()[:40], normalize_code(code)[:20]
+    _throttle(session, "certificate_lookup_failed", current_app.config["MAX_CERTIFICATE_LOOKUP_FAILURES"], ip)
+    found = session.scalar(select(Certificate).where(Certificate.serial == serial)) if serial else None
+    if found is not None and hmac.compare_digest(found.code, code):
+        return found
+    log(session, "certificate_lookup_failed", object_type="certificate", object_id=serial[:40], ip=ip)
+    session.commit()
+    return None
+
+
+def check_file(session: Session, data: bytes, ip: str = "") -> FileCheck:
+    """Whether an uploaded PDF is byte for byte an issued certificate, and whether its signature
+    is intact and from a key the portal trusts. Counted per address."""
+    _throttle(session, "certificate_file_checked", current_app.config["MAX_CERTIFICATE_FILE_CHECKS"], ip)
+    digest = hashlib.sha256(data).hexdigest()
+    found = session.scalar(select(Certificate).where(Certificate.sha256 == digest))
+    signature = signing.check(data, signing.trust_roots(Path(current_app.config["SIGNING_KEYS_DIR"])))
+    log(session, "certificate_file_checked", object_type="certificate", object_id=found.serial if found else "",
+        ip=ip, sha256=digest)
+    session.commit()
+    return FileCheck(found, signature)
+
+
+def _throttle(session: Session, action: str, limit: int, ip: str) -> None:
+    if not ip:
+        return
+    since = utcnow() - THROTTLE_WINDOW
+    count = session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == action, AuditLog.ip == ip, AuditLog.at >= since))
+    if count >= limit:
+        raise TooManyChecks()
+
+
+def holding_archive_names(session: Session, certificate: Certificate) -> list[str]:
+    from portal.archives.models import Archive
+
+    codes = certificate.holding_archive_codes
+    if not codes:
+        return []
+    names = dict(session.execute(select(Archive.code, Archive.name).where(Archive.code.in_(codes))).all())
+    return [names.get(code, code) for code in codes]

@@ -1,0 +1,102 @@
+"""Certificate pages: the download of an issued certificate (applicant and staff involved), and the
+public verification page (/verify) — by serial and code, or by uploading the PDF.
+
+HTTP only: portal.certificates.service decides who gets what and counts failed checks."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.certificates import service
+from portal.core.categories import N_
+from portal.core.masking import mask_name
+from portal.db import db
+from portal.requests.service import RequestNotFound
+from portal.web_util import client_ip
+
+bp = Blueprint("certificates", __name__)
+
+KIND_LABELS = {"found": N_("档案查询结果证明"), "not_found": N_("查无档案记录证明")}
+STATUS_LABELS = {"valid": N_("有效"), "revoked": N_("已撤销")}
+MAX_CHECK_BYTES = 20 * 1024 * 1024  # issued certificates with their copies stay well below
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {"CERTIFICATE_KINDS": KIND_LABELS, "CERTIFICATE_STATUSES": STATUS_LABELS}
+
+
+def pdf_response(certificate, data: bytes):
+    """The stored bytes as they are: same bytes, same ETag, every time."""
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{certificate.serial}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"  # personal data
+    response.headers["ETag"] = f'"{certificate.sha256}"'
+    return response
+
+
+@bp.get("/requests/<number>/certificate")
+@login_required
+def download(number: str):
+    try:
+        certificate, data = service.certificate_file(db.session, current_user, number, ip=client_ip())
+    except (RequestNotFound, LookupError):
+        abort(404)
+    except service.CertificateUnavailable as exc:
+        return render_template("errors/error.html", code=503, message=str(exc.message)), 503
+    return pdf_response(certificate, data)
+
+
+def public_facts(certificate) -> dict:
+    """What anyone holding the certificate may confirm: no more personal data than it prints, less."""
+    return {"serial": certificate.serial, "status": certificate.status, "kind": certificate.kind,
+            "issued_at": certificate.issued_at, "issuing_archive": certificate.issuing_archive.name,
+            "holding_archives": service.holding_archive_names(db.session, certificate),
+            "subject": mask_name(certificate.request.subject_name), "sha256": certificate.sha256,
+            "revoked_at": certificate.revoked_at, "revoke_reason": certificate.revoke_reason}
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    """GET with serial and code (the QR code's link) looks up; POST with a file checks the file."""
+    serial, code = request.values.get("serial", "").strip(), request.values.get("code", "").strip()
+    context = {"serial": serial, "code": code, "result": None, "file_result": None, "errors": {}}
+    status = 200
+    try:
+        if request.method == "POST":
+            status = _check_upload(context)
+        elif serial or code:
+            if not serial or not code:
+                context["errors"]["serial" if not serial else "code"] = _("请同时填写证明编号和验证码")
+                status = 400
+            else:
+                found = service.lookup(db.session, serial, code, ip=client_ip())
+                context["result"] = public_facts(found) if found else "not_found"
+    except service.TooManyChecks:
+        context["errors"]["form"] = _("核验次数过多，请 15 分钟后再试")
+        status = 429
+    response = make_response(render_template("certificates/verify.html", **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    if status == 429:
+        response.headers["Retry-After"] = "900"
+    return response
+
+
+def _check_upload(context: dict) -> int:
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        context["errors"]["file"] = _("请选择要核验的 PDF 文件")
+        return 400
+    data = sent.stream.read(MAX_CHECK_BYTES + 1)
+    if len(data) > MAX_CHECK_BYTES:
+        context["errors"]["file"] = _("文件超过 20 MB，不是本平台出具的证明")
+        return 400
+    if not data.startswith(b"%PDF-"):
+        context["errors"]["file"] = _("这不是 PDF 文件")
+        return 400
+    result = service.check_file(db.session, data, ip=client_ip())
+    context["file_result"] = {"name": sent.filename, "signature": result.signature,
+                              "certificate": public_facts(result.certificate) if result.certificate else None}
+    return 200

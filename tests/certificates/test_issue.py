@@ -1,0 +1,154 @@
+"""Issuing a certificate from an approved request: serials sequential per archive and year and
+never skipped, a verification code, a signed PDF stored once with its SHA-256, the request issued
+and the applicant told; refusals leave nothing behind."""
+from __future__ import annotations
+
+import hashlib
+import re
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from portal.certificates import service as certificates
+from portal.certificates import signing
+from portal.certificates.models import Certificate
+from portal.core.sequences import NumberSequence
+from portal.mail.models import MailOutbox
+from portal.requests import workdays, workflow
+from portal.requests.models import RequestEvent
+from portal.requests.uploads import stored_path
+from portal.requests.workflow import Conflict, NotAllowed
+from tests.certificates.conftest import HOLDING, ISSUING
+
+YEAR = workdays.china_today().year
+
+
+def stored_bytes(app, certificate: Certificate) -> bytes:
+    return stored_path(Path(app.config["CERTIFICATE_FOLDER"]), certificate.stored_name).read_bytes()
+
+
+def certificate_files(app) -> list[Path]:
+    folder = Path(app.config["CERTIFICATE_FOLDER"])
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def text_of(data: bytes) -> str:
+    """The text of every page without whitespace: table cells wrap long titles onto two lines."""
+    return "".join("".join(page.extract_text().split()) for page in PdfReader(BytesIO(data)).pages)
+
+
+def counter(session) -> int | None:
+    session.expire_all()
+    return session.scalar(select(NumberSequence.last_value).where(NumberSequence.scope == f"certificate:{ISSUING}"))
+
+
+def test_issuing_stores_a_signed_pdf_and_moves_the_request_to_issued(app, session, people, issued):
+    cert = issued.certificate
+    assert issued.status == "issued"
+    assert cert.serial == f"{ISSUING}-{YEAR}-000001"
+    assert re.fullmatch(r"[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{8}", cert.code)
+    assert (cert.kind, cert.status, cert.issued_by_id) == ("found", "valid", people["issuing_reviewer"].id)
+    data = stored_bytes(app, cert)
+    assert hashlib.sha256(data).hexdigest() == cert.sha256 and len(data) == cert.size
+    assert cert.holding_archive_codes == sorted([ISSUING, HOLDING])
+    check = signing.check(data, signing.trust_roots(Path(app.config["SIGNING_KEYS_DIR"])))
+    assert (check.signed, check.intact, check.trusted, check.signer) == (True, True, True, "河池市档案馆")
+    text = text_of(data)
+    for expected in (cert.serial, cert.code, "档案查询结果证明", "王秀英", "职工养老保险缴费记录", "结婚登记审查处理表",
+                     "南宁市档案馆"):
+        assert expected in text
+    assert len(PdfReader(BytesIO(data)).pages) >= 3  # the certificate, then both certified copies
+
+
+def test_the_full_id_number_is_not_on_the_certificate(app, session, issued):
+    from portal.requests.service import subject_id_number
+
+    text = text_of(stored_bytes(app, issued.certificate))
+    full = subject_id_number(issued)
+    assert full not in text
+    assert full[:6] + "********" + full[-4:] in text
+
+
+def test_the_timeline_and_the_applicant_hear_of_it(session, people, issued):
+    event = session.scalar(select(RequestEvent).where(RequestEvent.request_id == issued.id)
+                           .order_by(RequestEvent.id.desc()).limit(1))
+    assert (event.action, event.to_status, event.actor_id) == ("issue", "issued", people["issuing_reviewer"].id)
+    mail = session.scalar(select(MailOutbox).order_by(MailOutbox.id.desc()).limit(1))
+    assert mail.to_address == "wang@example.cn" and issued.number in mail.subject
+
+
+def test_serials_follow_each_other_per_archive(session, people, approved):
+    first, second = approved(), approved()
+    certificates.issue(session, first, people["issuing_reviewer"])
+    certificates.issue(session, second, people["issuing_reviewer2"])
+    assert [first.certificate.serial, second.certificate.serial] == [f"{ISSUING}-{YEAR}-000001",
+                                                                     f"{ISSUING}-{YEAR}-000002"]
+
+
+def test_a_no_record_certificate_says_what_was_searched(app, session, people, not_found_request):
+    cert = certificates.issue(session, not_found_request, people["issuing_reviewer"])
+    assert cert.kind == "not_found"
+    text = text_of(stored_bytes(app, cert))
+    for expected in ("查无档案记录证明", "王秀英", "南宁市档案馆", "柳州市档案馆", "已查1980—1990年婚姻登记档案，未找到",
+                     "婚姻登记", "1980"):
+        assert expected in text, expected
+    assert len(PdfReader(BytesIO(stored_bytes(app, cert))).pages) >= 1
+
+
+@pytest.mark.parametrize("who", ["issuing_clerk", "holding_reviewer", "unrelated_reviewer", "applicant"])
+def test_only_a_reviewer_of_the_issuing_archive_issues(app, session, people, approved, who):
+    request = approved()
+    with pytest.raises(NotAllowed):
+        certificates.issue(session, request, people[who])
+    assert request.status == "approved" and request.certificate is None
+    assert counter(session) is None and certificate_files(app) == []
+
+
+def test_issuing_twice_is_a_conflict_and_uses_no_number(app, session, people, issued):
+    with pytest.raises(Conflict):
+        certificates.issue(session, issued, people["issuing_reviewer2"])
+    assert counter(session) == 1 and len(certificate_files(app)) == 1
+
+
+def test_a_stale_version_is_a_conflict(app, session, people, approved):
+    request = approved()
+    with pytest.raises(Conflict):
+        certificates.issue(session, request, people["issuing_reviewer"], expected_version=request.version - 1)
+    assert counter(session) is None and certificate_files(app) == []
+
+
+def test_without_a_signing_key_nothing_is_issued(app, session, people, approved, tmp_path):
+    request = approved()
+    app.config["SIGNING_KEYS_DIR"] = tmp_path / "no-keys"
+    with pytest.raises(certificates.CertificateUnavailable) as info:
+        certificates.issue(session, request, people["issuing_reviewer"])
+    assert "portal keys init" in str(info.value)
+    session.refresh(request)
+    assert request.status == "approved" and counter(session) is None and certificate_files(app) == []
+
+
+def test_a_failure_after_the_file_is_written_removes_it_and_gives_the_number_back(app, session, people, approved,
+                                                                                  monkeypatch):
+    request = approved()
+
+    def refuse(*_args, **_kwargs):
+        raise Conflict("someone else acted")
+
+    monkeypatch.setattr(workflow, "apply", refuse)
+    with pytest.raises(Conflict):
+        certificates.issue(session, request, people["issuing_reviewer"])
+    assert counter(session) is None and certificate_files(app) == []
+    assert session.scalar(select(func.count()).select_from(Certificate)) == 0
+
+
+def test_the_archives_seal_image_is_used(app, session, archives, people, approved):
+    from tests.files import png_bytes
+
+    archives["issuing"].seal_png = png_bytes()
+    session.commit()
+    request = approved()
+    cert = certificates.issue(session, request, people["issuing_reviewer"])
+    assert "演示印章" not in text_of(stored_bytes(app, cert))
