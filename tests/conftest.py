@@ -86,8 +86,9 @@ def _fresh_g(sender, **_extra) -> None:
     """Each request starts with an empty flask.g, as in production. The `app` fixture keeps one
     app context pushed for the whole test and requests reuse it, so without this Flask-Login's
     cached user and Flask-WTF's token would carry over from one request, and one test client, to
-    the next: a second, anonymous client would be served as whoever signed in last."""
-    for name in ("_login_user", "csrf_token"):
+    the next: a second, anonymous client would be served as whoever signed in last (and in the
+    language of the first request)."""
+    for name in ("_login_user", "csrf_token", "_flask_babel"):
         g.pop(name, None)
 
 

@@ -99,7 +99,9 @@ def revoke_certificate(serial: str):
     except workflow.NotAllowed:
         return api_error(_("只有出证档案馆的审核员可以撤销证明 (only a reviewer of the issuing archive may revoke)"), 403)
     except workflow.Conflict as exc:
-        return api_error(exc.message, 409, status=req.certificate.status)
+        response = jsonify({"error": str(exc.message), "status": req.certificate.status})
+        response.status_code = 409
+        return response
     return jsonify(certificate_json(req))
 
 

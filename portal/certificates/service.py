@@ -165,9 +165,13 @@ def certificate_file(session: Session, viewer, number: str, ip: str = "") -> tup
     certificate = request.certificate
     if certificate is None:
         raise LookupError(number)
-    data = stored_path(Path(current_app.config["CERTIFICATE_FOLDER"]), certificate.stored_name).read_bytes()
-    if hashlib.sha256(data).hexdigest() != certificate.sha256:
-        current_app.logger.error("certificate %s: the stored file does not match its SHA-256", certificate.serial)
+    try:
+        data = stored_path(Path(current_app.config["CERTIFICATE_FOLDER"]), certificate.stored_name).read_bytes()
+    except FileNotFoundError:
+        data = None
+    if data is None or hashlib.sha256(data).hexdigest() != certificate.sha256:
+        current_app.logger.error("certificate %s: the stored file is missing or does not match its SHA-256",
+                                 certificate.serial)
         raise CertificateUnavailable(_l("证明文件校验失败，请联系出证档案馆"))
     log(session, "certificate_downloaded", actor=viewer, object_type="certificate", object_id=certificate.serial,
         ip=ip, request=request.number)
@@ -187,6 +191,8 @@ def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": _l("请填写撤销原因：申请人会看到")})
+    if "\x00" in reason:
+        raise ValidationFailed({"reason": _l("撤销原因含有无效字符")})
     if len(reason) > 500:
         raise ValidationFailed({"reason": _l("撤销原因不能超过 500 字")})
     # Only a valid certificate changes: of two reviewers at once, the second changes nothing.
@@ -248,6 +254,7 @@ def lookup(session: Session, serial: str, code: str, ip: str = "") -> Certificat
     serial that does not exist. Failures are counted per address (TooManyChecks beyond the limit)."""
     serial, code = (serial or "").strip()[:40], normalize_code(code)[:20]
     _throttle(session, "certificate_lookup_failed", current_app.config["MAX_CERTIFICATE_LOOKUP_FAILURES"], ip)
+    serial = serial.replace("\x00", "")  # no serial has one, and PostgreSQL refuses it in text
     found = session.scalar(select(Certificate).where(Certificate.serial == serial)) if serial else None
     if found is not None and hmac.compare_digest(found.code, code):
         return found

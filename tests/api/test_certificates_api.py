@@ -125,6 +125,21 @@ def test_another_citizen_cannot_fetch_the_pdf(api, issued):
     assert response.is_json and "error" in response.get_json()
 
 
+def test_there_is_no_pdf_before_the_certificate_is_issued(api, approved):
+    req = approved()
+    assert api.get("applicant", f"/api/v1/requests/{req.number}/certificate").status_code == 404
+
+
+def test_a_changed_stored_file_is_a_503_never_the_changed_bytes(app, api, issued):
+    path = stored_path(Path(app.config["CERTIFICATE_FOLDER"]), issued.certificate.stored_name)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    response = api.get("applicant", f"/api/v1/requests/{issued.number}/certificate")
+    assert response.status_code == 503
+    assert response.is_json and response.get_json()["error"]
+
+
 def test_the_pdf_needs_a_token(client, issued):
     assert client.get(f"/api/v1/requests/{issued.number}/certificate").status_code == 401
 

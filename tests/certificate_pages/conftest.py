@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from flask import g, request_started
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditLog
@@ -22,20 +21,6 @@ from tests.request_pages.conftest import sign_in  # noqa: F401
 
 HTMX = {"HX-Request": "true"}
 MASKED_APPLICANT = "王*英"
-
-
-def _forget_locale(sender, **_extra) -> None:
-    g.pop("_flask_babel", None)
-
-
-@pytest.fixture(autouse=True)
-def fresh_locale_per_request(app):
-    """Flask-Babel caches the locale in flask.g, which the `app` fixture keeps for the whole test
-    (tests/conftest.py's _fresh_g empties only the login and CSRF caches): without this, the
-    language of a test's first request (signing in, in Chinese) would stick to every later one."""
-    request_started.connect(_forget_locale, app)
-    yield
-    request_started.disconnect(_forget_locale, app)
 
 
 @pytest.fixture

@@ -83,3 +83,11 @@ def test_a_changed_stored_file_is_never_handed_out(app, client, session, people,
     assert b"%PDF" not in body and bytes(data) not in body
     assert "证明文件校验失败" in response.get_data(as_text=True)
     assert audit_entries(session, "certificate_downloaded") == []
+
+
+def test_a_missing_stored_file_is_a_503_page_not_a_server_error(app, client, people, issued):
+    stored_file(app, issued.certificate).unlink()
+    sign_in(client, people["applicant"])
+    response = client.get(download_url(issued))
+    assert response.status_code == 503
+    assert response.mimetype == "text/html"

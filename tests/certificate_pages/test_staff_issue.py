@@ -4,11 +4,13 @@ issue nothing."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.certificate_pages.conftest import (HTMX, action_url, certificates_in_db, form_actions, form_fields,
-                                              post_form, post_multipart, section, sign_in, staff_url, text_of)
+from tests.certificate_pages.conftest import (HTMX, action_url, certificates_in_db, field_error, form_actions,
+                                              form_fields, post_form, post_multipart, section, sign_in, staff_url,
+                                              text_of)
 
 
 def staff_page(client, req) -> str:
@@ -137,3 +139,19 @@ def test_without_a_signing_key_issuing_answers_503_and_the_request_stays_approve
     session.expire_all()
     assert req.status == "approved" and certificates_in_db(session) == 0
     assert action_url(req, "issue") in form_actions(html)  # can be tried again once the keys exist
+
+
+def test_a_refused_note_leaves_no_certificate_no_file_and_no_used_serial(app, client, session, people, approved):
+    req = approved()
+    sign_in(client, people["issuing_reviewer"])
+    response = post_form(client, staff_url(req), action_url(req, "issue"), {"note": "长" * 2001})
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "issue-note")
+    session.expire_all()
+    assert req.status == "approved" and certificates_in_db(session) == 0
+    folder = Path(app.config["CERTIFICATE_FOLDER"])
+    assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
+    # the serial was given back: the next certificate is still number 1
+    assert post_form(client, staff_url(req), action_url(req, "issue")).status_code == 303
+    session.expire_all()
+    assert req.certificate.serial.endswith("-000001")

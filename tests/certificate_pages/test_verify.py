@@ -3,6 +3,7 @@ certificate may confirm (the subject's name masked); a wrong code looks exactly 
 does not exist; failed look-ups are limited per address."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -66,6 +67,9 @@ def test_a_wrong_code_looks_exactly_like_an_unknown_serial(client, issued):
     assert wrong.status_code == unknown.status_code == 200
     wrong_html, unknown_html = wrong.get_data(as_text=True), unknown.get_data(as_text=True)
     assert verdicts(wrong_html) == verdicts(unknown_html)
+    # the whole result section is the same, but for what the visitor typed (echoed in the inputs)
+    typed = re.compile(r'(<input id="(?:serial|code)" name="(?:serial|code)" value=)"[^"]*"')
+    assert typed.sub(r'\1""', result_section(wrong_html)) == typed.sub(r'\1""', result_section(unknown_html))
     assert len(verdicts(wrong_html)) == 1 and verdicts(wrong_html)[0].startswith("未找到")
     # nothing of the real certificate leaks through the wrong code
     for html in (wrong_html, unknown_html):
@@ -137,8 +141,7 @@ def test_failed_look_ups_are_logged_with_the_address(client, session, issued):
     assert entry.ip == "127.0.0.1" and entry.object_id == issued.certificate.serial
 
 
-def test_a_nul_character_in_the_serial_is_just_not_found(client, issued):
-    """Anyone can type this: PostgreSQL refuses NUL in text, which must not become a 500."""
+def test_a_nul_character_in_the_serial_is_a_clear_400(client, issued):
+    """Anyone can send this: PostgreSQL refuses NUL in text, which must not become a 500."""
     response = client.get("/verify?serial=451200%00&code=ABCDEFGH")
-    assert response.status_code == 200
-    assert verdicts(response.get_data(as_text=True))[0].startswith("未找到")
+    assert response.status_code == 400 and "请求中含有无效字符" in response.get_data(as_text=True)

@@ -7,16 +7,7 @@ import pytest
 from portal.certificates import service as certificates
 from portal.requests.service import SearchSpec
 from portal.review.service import answer_task
-
-ISSUING, HOLDING, OTHER_HOLDING, UNRELATED = "451200", "450100", "450200", "450300"
-
-
-@pytest.fixture
-def archives(factory):
-    return {"issuing": factory.archive(code=ISSUING, name="河池市档案馆"),
-            "holding": factory.archive(code=HOLDING, name="南宁市档案馆", region="南宁市"),
-            "other_holding": factory.archive(code=OTHER_HOLDING, name="柳州市档案馆", region="柳州市"),
-            "unrelated": factory.archive(code=UNRELATED, name="桂林市档案馆", region="桂林市")}
+from tests.review.conftest import HOLDING, ISSUING, OTHER_HOLDING, UNRELATED, archives  # noqa: F401 (fixture)
 
 
 @pytest.fixture

@@ -61,3 +61,22 @@ def test_error_pages_carry_security_headers(client):
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("url", ["/requests/x%00", "/requests/x%00/certificate", "/search?q=%00", "/verify?serial=%00",
+                                 "/staff/queue?find=a%00b"])
+def test_a_nul_character_anywhere_in_a_web_address_is_a_clear_400(client, url):
+    """PostgreSQL refuses NUL in text; no page may turn it into a server error."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "请求中含有无效字符" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_web_form_is_a_clear_400_and_changes_nothing(client, factory, session):
+    from tests.helpers import csrf_token
+
+    user = factory.user(email="nul@example.cn")
+    response = client.post("/login", data={"csrf_token": csrf_token(client, "/login"), "email": "nul@example.cn\x00",
+                                           "password": "x"})
+    assert response.status_code == 400
+    assert user.last_login_at is None
