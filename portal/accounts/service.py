@@ -6,15 +6,14 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import ROLES, User
 from portal.accounts.passwords import hash_password, password_problem, verify_password
 from portal.archives.models import Archive
-from portal.audit.models import AuditLog
-from portal.audit.service import log
+from portal.audit.service import count_recent, log
 from portal.core.errors import ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
@@ -99,18 +98,11 @@ MAX_FAILURES_PER_IP = 50
 REGISTRATION_WINDOW = timedelta(days=1)
 
 
-def _recent(session: Session, action: str, since, **where) -> int:
-    query = select(func.count()).select_from(AuditLog).where(AuditLog.action == action, AuditLog.at >= since)
-    for column, value in where.items():
-        query = query.where(getattr(AuditLog, column) == value)
-    return session.scalar(query) or 0
-
-
 def register_citizen(session: Session, *, ip: str, **fields) -> User:
     """A citizen signing up on the web: create_user's checks, and a limit per address."""
     since = utcnow() - REGISTRATION_WINDOW
     limit = current_app.config["MAX_REGISTRATIONS_PER_IP"]
-    if ip and _recent(session, "user_created", since, ip=ip, actor_role="citizen") >= limit:
+    if ip and count_recent(session, "user_created", since, ip=ip, actor_role="citizen") >= limit:
         raise TooManyAttempts()
     return create_user(session, role="citizen", ip=ip, **fields)
 
@@ -120,8 +112,8 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> U
     Raises TooManyAttempts after repeated failures for this email or from this address."""
     email = normalize_email(email)
     since = utcnow() - THROTTLE_WINDOW
-    if (_recent(session, "login_failed", since, object_type="login", object_id=email[:80]) >= MAX_FAILURES_PER_EMAIL
-            or (ip and _recent(session, "login_failed", since, ip=ip) >= MAX_FAILURES_PER_IP)):
+    if (count_recent(session, "login_failed", since, object_type="login", object_id=email[:80]) >= MAX_FAILURES_PER_EMAIL
+            or (ip and count_recent(session, "login_failed", since, ip=ip) >= MAX_FAILURES_PER_IP)):
         raise TooManyAttempts()
     # Emails are stored normalised, so the unique index answers this.
     user = session.scalar(select(User).where(User.email == email)) if email else None

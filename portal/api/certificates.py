@@ -7,14 +7,15 @@ from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from portal.api.auth import api_error, token_required
-from portal.api.request_input import BadInput, _load_json, _Reader, _unsupported_type, clean_text
+from portal.api.request_input import BadInput, clean_text
+from portal.api.review_input import read_body
 from portal.api.views import bp
 from portal.certificates import service
 from portal.certificates.views import pdf_response
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.requests import workflow
-from portal.requests.service import RequestNotFound, get_request
+from portal.requests.service import RequestNotFound
 
 
 
@@ -64,6 +65,8 @@ def check_certificate(serial: str):
 @bp.get("/requests/<number>/certificate")
 @token_required
 def request_certificate(number: str):
+    if not clean_text(number):
+        return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
     try:
         cert, data = service.certificate_file(db.session, g.api_user, number, ip=request.remote_addr or "")
     except (RequestNotFound, LookupError):
@@ -76,20 +79,16 @@ def request_certificate(number: str):
 @bp.post("/certificates/<serial>/revoke")
 @token_required
 def revoke_certificate(serial: str):
-    from portal.certificates.models import Certificate
-    from sqlalchemy import select
-
     user = g.api_user
-    cert = db.session.scalar(select(Certificate).where(Certificate.serial == serial)) if clean_text(serial) else None
     try:
-        req = get_request(db.session, user, cert.request.number) if cert is not None else None
-    except RequestNotFound:
-        req = None
-    if req is None:  # someone else's certificates do not exist for this caller
+        cert = service.get_by_serial(db.session, user, serial) if clean_text(serial) else None
+    except (RequestNotFound, LookupError):
+        cert = None
+    if cert is None:  # someone else's certificates do not exist for this caller
         return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
     try:
-        reason = _read_reason()
-        service.revoke(db.session, req, user, reason, ip=request.remote_addr or "")
+        body = read_body(("reason",), no_files_message=_("撤销证明不附带文件 (revoke takes no files)"))
+        service.revoke(db.session, cert.request, user, body.reason, ip=request.remote_addr or "")
     except BadInput as exc:
         field, message = next(iter(exc.errors.items()))
         return api_error(message, exc.status, field=field)
@@ -99,19 +98,7 @@ def revoke_certificate(serial: str):
     except workflow.NotAllowed:
         return api_error(_("只有出证档案馆的审核员可以撤销证明 (only a reviewer of the issuing archive may revoke)"), 403)
     except workflow.Conflict as exc:
-        response = jsonify({"error": str(exc.message), "status": req.certificate.status})
+        response = jsonify({"error": str(exc.message), "status": cert.status})
         response.status_code = 409
         return response
-    return jsonify(certificate_json(req))
-
-
-def _read_reason() -> str:
-    if request.mimetype != "application/json":
-        raise _unsupported_type()
-    doc = _load_json(request.get_data(cache=False), "body")
-    r = _Reader()
-    r.obj(doc, "", ("reason",))
-    reason = r.string(doc.get("reason"), "reason")
-    if r.errors:
-        raise BadInput(r.errors)
-    return reason
+    return jsonify(certificate_json(cert.request))

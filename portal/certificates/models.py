@@ -10,10 +10,6 @@ from portal.archives.models import Archive
 from portal.db import Base, UTCDateTime, utcnow
 from portal.requests.models import UtilizationRequest
 
-KINDS = ("found", "not_found")  # 档案查询结果证明, 查无档案记录证明
-STATUSES = ("valid", "revoked")
-
-
 class Certificate(Base):
     """档案证明: the signed PDF an issuing archive gives for one request. The file is written once
     and never changed; `sha256` is what every download and every check of an uploaded copy is
@@ -30,12 +26,12 @@ class Certificate(Base):
     code: Mapped[str] = mapped_column(String(8))  # the verification code printed on it
     request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id"), unique=True)
     issuing_archive_id: Mapped[int] = mapped_column(ForeignKey("archive.id"))
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))  # found (档案查询结果证明), not_found (查无档案记录证明)
     status: Mapped[str] = mapped_column(String(10), default="valid")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     stored_name: Mapped[str] = mapped_column(String(80))  # under CERTIFICATE_FOLDER
     size: Mapped[int] = mapped_column(Integer)
-    holding_codes: Mapped[str] = mapped_column(String(400), default="")  # archives that answered, comma-separated
+    holding_codes: Mapped[str] = mapped_column(Text, default="")  # archives that answered, comma-separated
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

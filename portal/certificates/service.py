@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +18,10 @@ from urllib.parse import urlencode
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.audit.models import AuditLog
-from portal.audit.service import log
+from portal.audit.service import count_recent, log
 from portal.certificates import pdf, signing
 from portal.certificates.document import Attachment, CertificateContent, RecordLine, SearchAnswer
 from portal.certificates.models import Certificate
@@ -30,10 +30,10 @@ from portal.core.errors import ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.core.sequences import next_value
 from portal.db import utcnow
-from portal.mail.service import queue_email
 from portal.requests import workflow
 from portal.requests.labels import PURPOSE_LABELS
 from portal.requests.models import RequestEvent, UtilizationRequest
+from portal.requests.notifications import email_applicant
 from portal.requests.service import get_request, subject_id_number
 from portal.requests.uploads import delete_stored, store_bytes, stored_path
 from portal.requests.workdays import china_today
@@ -71,6 +71,9 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
         signer = signing.load_signer(Path(config["SIGNING_KEYS_DIR"]), archive.code, _passphrase())
     except signing.SigningKeyMissing:
         raise CertificateUnavailable(_l("本馆尚未配置证书签名密钥，请管理员运行 portal keys init 或配置正式密钥")) from None
+    except (OSError, ValueError):  # unreadable files, a wrong passphrase, a code unfit for a file name
+        current_app.logger.exception("certificate signing key of %s", archive.code)
+        raise CertificateUnavailable(_l("本馆的证书签名密钥无法读取，请管理员检查密钥文件和口令")) from None
     folder = Path(config["CERTIFICATE_FOLDER"])
     stored = None
     try:
@@ -80,7 +83,11 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
         number = next_value(session, f"certificate:{archive.code}", issued_on.year)
         serial = f"{archive.code}-{issued_on.year}-{number:06d}"
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        content = build_content(request, serial, code, issued_on)
+        try:
+            content = build_content(request, serial, code, issued_on)
+        except OSError:
+            current_app.logger.exception("certified copies of %s", request.number)
+            raise CertificateUnavailable(_l("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")) from None
         try:
             rendered = pdf.render(content)
         except pdf.FontsMissing:
@@ -179,6 +186,15 @@ def certificate_file(session: Session, viewer, number: str, ip: str = "") -> tup
     return certificate, data
 
 
+def get_by_serial(session: Session, viewer, serial: str) -> Certificate:
+    """A certificate of a request the viewer may see (RequestNotFound or LookupError otherwise)."""
+    certificate = session.scalar(select(Certificate).where(Certificate.serial == serial))
+    if certificate is None:
+        raise LookupError(serial)
+    get_request(session, viewer, certificate.request.number)
+    return certificate
+
+
 # ---- revoking -----------------------------------------------------------------------------------
 
 def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip: str = "") -> Certificate:
@@ -191,8 +207,6 @@ def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": _l("请填写撤销原因：申请人会看到")})
-    if "\x00" in reason:
-        raise ValidationFailed({"reason": _l("撤销原因含有无效字符")})
     if len(reason) > 500:
         raise ValidationFailed({"reason": _l("撤销原因不能超过 500 字")})
     # Only a valid certificate changes: of two reviewers at once, the second changes nothing.
@@ -218,22 +232,10 @@ def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip
 
 def _tell_applicant(session: Session, request: UtilizationRequest, serial: str, reason: str) -> None:
     archive = request.issuing_archive
-    body = "\n".join([
-        f"{request.applicant.real_name}，您好：",
-        "",
-        f"{archive.name}已撤销为您出具的档案证明（编号 {serial}）。原因：",
-        "",
-        reason,
-        "",
-        "这份证明从现在起不再有效，核验时会显示“已撤销”。如有疑问，请联系"
-        f"{archive.name}（电话 {archive.phone or '—'}）。",
-        "",
-        f"申请编号：{request.number}",
-        f"查看详情：{current_app.config['PUBLIC_URL']}/requests/{request.number}",
-        "",
-        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
-    ])
-    queue_email(session, request.applicant.email, f"您的档案证明 {serial} 已被撤销", body)
+    email_applicant(session, request, f"您的档案证明 {serial} 已被撤销",
+                    f"{archive.name}已撤销为您出具的档案证明（编号 {serial}）。原因：\n\n{reason}\n\n"
+                    f"这份证明从现在起不再有效，核验时会显示“已撤销”。如有疑问，请联系{archive.name}"
+                    f"（电话 {archive.phone or '—'}）。")
 
 
 # ---- public checks ------------------------------------------------------------------------------
@@ -245,8 +247,9 @@ class FileCheck:
 
 
 def normalize_code(code: str) -> str:
-    """What people type: lower case, spaces and dashes between groups."""
-    return "".join(ch for ch in (code or "").upper() if ch not in " -\t")
+    """What people type: lower case, spaces and dashes between groups, full-width letters (a
+    Chinese input method's default)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", code or "").upper() if ch not in " -\t")
 
 
 def lookup(session: Session, serial: str, code: str, ip: str = "") -> Certificate | None:
@@ -254,9 +257,8 @@ def lookup(session: Session, serial: str, code: str, ip: str = "") -> Certificat
     serial that does not exist. Failures are counted per address (TooManyChecks beyond the limit)."""
     serial, code = (serial or "").strip()[:40], normalize_code(code)[:20]
     _throttle(session, "certificate_lookup_failed", current_app.config["MAX_CERTIFICATE_LOOKUP_FAILURES"], ip)
-    serial = serial.replace("\x00", "")  # no serial has one, and PostgreSQL refuses it in text
     found = session.scalar(select(Certificate).where(Certificate.serial == serial)) if serial else None
-    if found is not None and hmac.compare_digest(found.code, code):
+    if found is not None and hmac.compare_digest(found.code.encode(), code.encode()):
         return found
     log(session, "certificate_lookup_failed", object_type="certificate", object_id=serial[:40], ip=ip)
     session.commit()
@@ -277,12 +279,7 @@ def check_file(session: Session, data: bytes, ip: str = "") -> FileCheck:
 
 
 def _throttle(session: Session, action: str, limit: int, ip: str) -> None:
-    if not ip:
-        return
-    since = utcnow() - THROTTLE_WINDOW
-    count = session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.action == action, AuditLog.ip == ip, AuditLog.at >= since))
-    if count >= limit:
+    if ip and count_recent(session, action, utcnow() - THROTTLE_WINDOW, ip=ip) >= limit:
         raise TooManyChecks()
 
 

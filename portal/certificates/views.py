@@ -19,7 +19,8 @@ bp = Blueprint("certificates", __name__)
 
 KIND_LABELS = {"found": N_("档案查询结果证明"), "not_found": N_("查无档案记录证明")}
 STATUS_LABELS = {"valid": N_("有效"), "revoked": N_("已撤销")}
-MAX_CHECK_BYTES = 20 * 1024 * 1024  # issued certificates with their copies stay well below
+# A certificate carries a copy (up to 10 MB) from each archive that found a record.
+MAX_CHECK_BYTES = 50 * 1024 * 1024
 
 
 @bp.app_context_processor
@@ -50,12 +51,12 @@ def download(number: str):
 
 
 def public_facts(certificate) -> dict:
-    """What anyone holding the certificate may confirm: no more personal data than it prints, less."""
+    """What anyone holding the certificate may confirm: less personal data than it prints."""
     return {"serial": certificate.serial, "status": certificate.status, "kind": certificate.kind,
             "issued_at": certificate.issued_at, "issuing_archive": certificate.issuing_archive.name,
             "holding_archives": service.holding_archive_names(db.session, certificate),
             "subject": mask_name(certificate.request.subject_name), "sha256": certificate.sha256,
-            "revoked_at": certificate.revoked_at, "revoke_reason": certificate.revoke_reason}
+            "revoked_at": certificate.revoked_at}  # not the reason: it was written for the applicant
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -91,7 +92,7 @@ def _check_upload(context: dict) -> int:
         return 400
     data = sent.stream.read(MAX_CHECK_BYTES + 1)
     if len(data) > MAX_CHECK_BYTES:
-        context["errors"]["file"] = _("文件超过 20 MB，不是本平台出具的证明")
+        context["errors"]["file"] = _("文件超过 50 MB，无法在线核验；请按证明编号和验证码核验")
         return 400
     if not data.startswith(b"%PDF-"):
         context["errors"]["file"] = _("这不是 PDF 文件")

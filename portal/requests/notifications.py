@@ -35,15 +35,22 @@ def notify_applicant(session: Session, request: UtilizationRequest, event: Reque
     if state not in _SUBJECTS:
         return
     archive = request.issuing_archive
+    email_applicant(session, request, _SUBJECTS[state].format(number=request.number),
+                    _LINES[state].format(archive=archive.name, due=request.due_date.isoformat(),
+                                         note=event.note or "—", phone=archive.phone or "—"))
+
+
+def email_applicant(session: Session, request: UtilizationRequest, subject: str, text: str) -> None:
+    """An email to the applicant about `request`, in the portal's usual frame: greeting, `text`,
+    the request number and its link."""
     body = "\n".join([
         f"{request.applicant.real_name}，您好：",
         "",
-        _LINES[state].format(archive=archive.name, due=request.due_date.isoformat(), note=event.note or "—",
-                             phone=archive.phone or "—"),
+        text,
         "",
         f"申请编号：{request.number}",
         f"查看进度：{current_app.config['PUBLIC_URL']}/requests/{request.number}",
         "",
         "此邮件由档案利用服务平台自动发送，请勿直接回复。",
     ])
-    queue_email(session, request.applicant.email, _SUBJECTS[state].format(number=request.number), body)
+    queue_email(session, request.applicant.email, subject, body)

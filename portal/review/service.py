@@ -19,7 +19,7 @@ from portal.db import utcnow
 from portal.requests import workdays, workflow
 from portal.requests.labels import TASK_ACTION_LABELS
 from portal.requests.access import can_view, roles_on
-from portal.requests.applying import Upload, file_row
+from portal.requests.applying import Upload, due_date, file_row
 from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
 from portal.requests.uploads import UploadRejected, check_upload, delete_stored, store
@@ -114,6 +114,8 @@ def _choose_search_archives(session: Session, request: UtilizationRequest, codes
     request.search_archives[:] = [entry for entry in request.search_archives if entry.archive.code in found]
     kept = {entry.archive.code for entry in request.search_archives}
     request.search_archives.extend(RequestSearchArchive(archive=found[code]) for code in codes if code not in kept)
+    # Other archives searching means the longer promise, counted from the submission as before.
+    request.due_date = due_date(request, request.submitted_at.astimezone(workdays.CHINA_TIME).date())
 
 
 def get_task(session: Session, viewer, public_id: str) -> VerificationTask:

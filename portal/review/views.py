@@ -302,8 +302,6 @@ def request_action(number: str, action: str):
         if action == "note":
             service.add_note(db.session, req, current_user, request.form.get("text", ""))
         elif action == "revoke":
-            if req.certificate is None:
-                abort(404)
             certificates.revoke(db.session, req, current_user, request.form.get("reason", ""), ip=client_ip())
         elif action in REQUEST_STEPS:
             version = _version()
@@ -332,6 +330,8 @@ def request_action(number: str, action: str):
         return _invalid(req, action, exc)
     except certificates.CertificateUnavailable as exc:
         return _page(req, 503, conflict=[str(exc.message)])
+    except LookupError:  # revoking where no certificate was issued
+        abort(404)
     return _done(req, action)
 
 

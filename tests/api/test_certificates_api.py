@@ -225,7 +225,7 @@ def test_revoking_refuses_unknown_fields(api, issued):
     assert response.status_code == 400 and response.get_json()["field"] == "notify"
 
 
-@pytest.mark.parametrize("kw", [{"data": "reason=误发", "content_type": "application/x-www-form-urlencoded"},
+@pytest.mark.parametrize("kw", [{"data": "reason=误发", "content_type": "text/plain"},
                                 {"data": "{not json", "content_type": "application/json"},
                                 {"data": '["reason"]', "content_type": "application/json"}])
 def test_a_body_that_is_not_a_json_object_is_refused_not_a_500(session, api, issued, kw):
@@ -268,3 +268,10 @@ def test_revoking_twice_is_409(session, api, issued):
 def test_revoking_needs_a_token(client, issued):
     response = client.post(f"/api/v1/certificates/{issued.certificate.serial}/revoke", json={"reason": REASON})
     assert response.status_code == 401
+
+
+def test_revoking_also_takes_a_form_body_like_the_other_actions(session, api, issued):
+    response = revoke(api, "issuing_reviewer", issued.certificate.serial, data={"reason": REASON})
+    assert response.status_code == 200 and response.get_json()["status"] == "revoked"
+    session.expire_all()
+    assert issued.certificate.revoke_reason == REASON

@@ -152,3 +152,42 @@ def test_the_archives_seal_image_is_used(app, session, archives, people, approve
     request = approved()
     cert = certificates.issue(session, request, people["issuing_reviewer"])
     assert "演示印章" not in text_of(stored_bytes(app, cert))
+
+
+def test_an_unreadable_signing_key_is_a_clear_refusal(app, session, people, approved, tmp_path):
+    import shutil
+
+    request = approved()
+    keys = tmp_path / "keys"
+    shutil.copytree(app.config["SIGNING_KEYS_DIR"], keys)
+    (keys / f"{ISSUING}.key.pem").write_text("-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
+    app.config["SIGNING_KEYS_DIR"] = keys
+    with pytest.raises(certificates.CertificateUnavailable) as info:
+        certificates.issue(session, request, people["issuing_reviewer"])
+    assert "无法读取" in str(info.value)
+    session.refresh(request)
+    assert request.status == "approved" and counter(session) is None and certificate_files(app) == []
+
+
+def test_a_lost_certified_copy_is_a_clear_refusal(app, session, people, approved):
+    request = approved()
+    copy = next(t.copy_file for t in request.tasks if t.copy_file is not None)
+    stored_path(Path(app.config["UPLOAD_FOLDER"]), copy.stored_name).unlink()
+    with pytest.raises(certificates.CertificateUnavailable) as info:
+        certificates.issue(session, request, people["issuing_reviewer"])
+    assert "复制件文件缺失" in str(info.value)
+    session.refresh(request)
+    assert request.status == "approved" and counter(session) is None and certificate_files(app) == []
+
+
+@pytest.mark.parametrize("typed", ["{code}", "{lower}", " {a}-{b} ", "{fullwidth}"])
+def test_a_code_is_found_however_it_is_typed(session, issued, typed):
+    code = issued.certificate.code
+    fullwidth = "".join(chr(ord(ch) + 0xFEE0) for ch in code)  # what a Chinese input method types
+    text = typed.format(code=code, lower=code.lower(), a=code[:4], b=code[4:], fullwidth=fullwidth)
+    assert certificates.lookup(session, issued.certificate.serial, text) == issued.certificate
+
+
+@pytest.mark.parametrize("wrong", ["ABCDEFGH", "中文验证码", "😀😀😀😀", "é" * 8, ""])
+def test_a_wrong_code_of_any_kind_is_just_not_found(session, issued, wrong):
+    assert certificates.lookup(session, issued.certificate.serial, wrong) is None

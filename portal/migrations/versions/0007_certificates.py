@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('stored_name', sa.String(length=80), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('holding_codes', sa.String(length=400), nullable=False),
+    sa.Column('holding_codes', sa.Text(), nullable=False),
     sa.Column('issued_at', portal.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('issued_by_id', sa.Integer(), nullable=False),
     sa.Column('revoked_at', portal.db.UTCDateTime(timezone=True), nullable=True),
