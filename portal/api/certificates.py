@@ -14,8 +14,8 @@ from portal.certificates import service
 from portal.certificates.views import pdf_response
 from portal.core.errors import ValidationFailed
 from portal.db import db
+from portal.web_util import client_ip
 from portal.requests import workflow
-from portal.requests.service import RequestNotFound
 
 
 
@@ -46,10 +46,10 @@ def check_certificate(serial: str):
     if not clean_text(serial) or not clean_text(code):
         return _not_found()
     try:
-        cert = service.lookup(db.session, serial, code, ip=request.remote_addr or "")
+        cert = service.lookup(db.session, serial, code, ip=client_ip())
     except service.TooManyChecks:
         response = api_error(_("核验次数过多，请 15 分钟后再试 (too many failed checks, try again in 15 minutes)"), 429)
-        response.headers["Retry-After"] = "900"
+        response.headers["Retry-After"] = str(service.RETRY_AFTER_SECONDS)
         return response
     if cert is None:
         return _not_found()
@@ -68,8 +68,8 @@ def request_certificate(number: str):
     if not clean_text(number):
         return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
     try:
-        cert, data = service.certificate_file(db.session, g.api_user, number, ip=request.remote_addr or "")
-    except (RequestNotFound, LookupError):
+        cert, data = service.certificate_file(db.session, g.api_user, number, ip=client_ip())
+    except LookupError:  # RequestNotFound too
         return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
     except service.CertificateUnavailable as exc:
         return api_error(exc.message, 503)
@@ -82,13 +82,13 @@ def revoke_certificate(serial: str):
     user = g.api_user
     try:
         cert = service.get_by_serial(db.session, user, serial) if clean_text(serial) else None
-    except (RequestNotFound, LookupError):
+    except LookupError:  # RequestNotFound too
         cert = None
     if cert is None:  # someone else's certificates do not exist for this caller
         return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
     try:
         body = read_body(("reason",), no_files_message=_("撤销证明不附带文件 (revoke takes no files)"))
-        service.revoke(db.session, cert.request, user, body.reason, ip=request.remote_addr or "")
+        service.revoke(db.session, cert.request, user, body.reason, ip=client_ip())
     except BadInput as exc:
         field, message = next(iter(exc.errors.items()))
         return api_error(message, exc.status, field=field)

@@ -18,6 +18,7 @@ from portal.api.views import bp
 from portal.core.errors import ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.db import db
+from portal.web_util import client_ip
 from portal.requests import service, workflow
 from portal.requests.access import roles_on
 from portal.requests.models import FILE_KINDS, UtilizationRequest
@@ -85,7 +86,7 @@ def _load(number: str, view: bool = False) -> UtilizationRequest:
     if len(number) > _NUMBER_CHARS or not clean_text(number):
         raise service.RequestNotFound(number)
     if view:
-        return service.view_request(db.session, g.api_user, number, ip=request.remote_addr or "")
+        return service.view_request(db.session, g.api_user, number, ip=client_ip())
     return service.get_request(db.session, g.api_user, number)
 
 

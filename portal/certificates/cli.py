@@ -28,18 +28,16 @@ def init_command(force: bool) -> None:
     from sqlalchemy import select
 
     from portal.archives.models import Archive
+    from portal.certificates.service import passphrase
     from portal.certificates.signing import init_keys
 
     keys_dir = current_app.config["SIGNING_KEYS_DIR"]
-    passphrase = current_app.config.get("SIGNING_KEY_PASSPHRASE")
-    if isinstance(passphrase, str):
-        passphrase = passphrase.encode()
     archives = [(a.code, a.name) for a in db.session.scalars(select(Archive).order_by(Archive.code))]
     if not archives:
         click.echo("数据库中还没有档案馆，先运行 portal seed-demo 或导入目录 (no archives in the database yet)", err=True)
         sys.exit(1)
     try:
-        written = init_keys(keys_dir, archives, force=force, passphrase=passphrase)
+        written = init_keys(keys_dir, archives, force=force, passphrase=passphrase())
     except (RuntimeError, ValueError, TypeError) as exc:
         click.echo(f"无法创建签章密钥 (cannot create signing keys): {exc}", err=True)
         sys.exit(2)

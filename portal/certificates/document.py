@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
+from portal.core.categories import N_
+
 FOUND = "found"
 NOT_FOUND = "not_found"
 
-TITLES = {FOUND: "档案查询结果证明", NOT_FOUND: "查无档案记录证明"}
+# The title printed (always Chinese) and, translated, the kind's name on the portal's pages.
+TITLES = {FOUND: N_("档案查询结果证明"), NOT_FOUND: N_("查无档案记录证明")}
 
 
 @dataclass(frozen=True)

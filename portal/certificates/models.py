@@ -25,24 +25,33 @@ class Certificate(Base):
     serial: Mapped[str] = mapped_column(String(40), unique=True)  # {issuing code}-{year}-{6 digits}
     code: Mapped[str] = mapped_column(String(8))  # the verification code printed on it
     request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id"), unique=True)
-    issuing_archive_id: Mapped[int] = mapped_column(ForeignKey("archive.id"))
     kind: Mapped[str] = mapped_column(String(10))  # found (档案查询结果证明), not_found (查无档案记录证明)
     status: Mapped[str] = mapped_column(String(10), default="valid")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     stored_name: Mapped[str] = mapped_column(String(80))  # under CERTIFICATE_FOLDER
     size: Mapped[int] = mapped_column(Integer)
-    holding_codes: Mapped[str] = mapped_column(Text, default="")  # archives that answered, comma-separated
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
 
-    request: Mapped[UtilizationRequest] = relationship(back_populates="certificate")
-    issuing_archive: Mapped[Archive] = relationship(lazy="joined")
+    request: Mapped[UtilizationRequest] = relationship(back_populates="certificate", lazy="joined")
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 
+    # What the certificate names is the issued request's: neither its archive nor its tasks change
+    # once it is issued.
+    @property
+    def issuing_archive(self) -> Archive:
+        return self.request.issuing_archive
+
+    @property
+    def holding_archives(self) -> list[Archive]:
+        """The archives that answered (found or not found), by code."""
+        answered = {t.holding_archive.code: t.holding_archive for t in self.request.tasks if t.answered}
+        return [answered[code] for code in sorted(answered)]
+
     @property
     def holding_archive_codes(self) -> list[str]:
-        return [code for code in self.holding_codes.split(",") if code]
+        return [archive.code for archive in self.holding_archives]

@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 import threading
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 from io import BytesIO
 from pathlib import Path
 
@@ -26,13 +26,14 @@ from pypdf import PdfReader, PdfWriter
 
 from portal.certificates import seal
 from portal.certificates.document import FOUND, Attachment, CertificateContent, chinese_date
+from portal.requests.workdays import CHINA_TIME
 
 log = logging.getLogger(__name__)
 
 # Debian's fonts-noto-cjk. Any folder holding Noto Serif CJK SC and Noto Sans CJK SC will do.
 FONT_DIR = Path(os.environ.get("PORTAL_CERTIFICATE_FONT_DIR") or "/usr/share/fonts/opentype/noto")
 REQUIRED_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC")
-CHINA_TIME = timezone(timedelta(hours=8))
+
 
 _fonts: typst.Fonts | None = None
 _fonts_lock = threading.Lock()

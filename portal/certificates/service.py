@@ -31,6 +31,7 @@ from portal.core.masking import mask_id_number
 from portal.core.sequences import next_value
 from portal.db import utcnow
 from portal.requests import workflow
+from portal.requests.access import can_view
 from portal.requests.labels import PURPOSE_LABELS
 from portal.requests.models import RequestEvent, UtilizationRequest
 from portal.requests.notifications import email_applicant
@@ -44,6 +45,7 @@ from portal.review.permissions import can
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 THROTTLE_WINDOW = timedelta(minutes=15)
+RETRY_AFTER_SECONDS = int(THROTTLE_WINDOW.total_seconds())
 
 
 class CertificateUnavailable(Exception):
@@ -68,7 +70,7 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
     archive = request.issuing_archive
     config = current_app.config
     try:
-        signer = signing.load_signer(Path(config["SIGNING_KEYS_DIR"]), archive.code, _passphrase())
+        signer = signing.load_signer(Path(config["SIGNING_KEYS_DIR"]), archive.code, passphrase())
     except signing.SigningKeyMissing:
         raise CertificateUnavailable(_l("本馆尚未配置证书签名密钥，请管理员运行 portal keys init 或配置正式密钥")) from None
     except (OSError, ValueError):  # unreadable files, a wrong passphrase, a code unfit for a file name
@@ -94,11 +96,9 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
             raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
         signed = signing.sign(rendered, signer, reason=content.title)
         stored = store_bytes(signed, folder)
-        answered = [t for t in request.tasks if t.status in ("verified", "not_found")]
         session.add(Certificate(
-            serial=serial, code=code, request=request, issuing_archive=archive, kind=content.kind,
-            status="valid", sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed),
-            holding_codes=",".join(sorted({t.holding_archive.code for t in answered})), issued_by_id=actor.id))
+            serial=serial, code=code, request=request, kind=content.kind, status="valid",
+            sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed), issued_by_id=actor.id))
         workflow.apply(session, request, "issue", actor, note, expected_version=expected_version)
     except BaseException:
         session.rollback()
@@ -108,7 +108,7 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
     return request.certificate
 
 
-def _passphrase() -> bytes | None:
+def passphrase() -> bytes | None:
     value = current_app.config.get("SIGNING_KEY_PASSPHRASE")
     return value.encode() if value else None
 
@@ -120,7 +120,7 @@ def verify_url(serial: str, code: str) -> str:
 def build_content(request: UtilizationRequest, serial: str, code: str, issued_on) -> CertificateContent:
     """What the certificate says: the records the holding archives verified (with their certified
     copies), or — when none was found — exactly what was searched and what each archive answered."""
-    tasks = [t for t in request.tasks if t.status in ("verified", "not_found")]
+    tasks = [t for t in request.tasks if t.answered]
     verified = {t.holding_archive_id: t for t in tasks if t.status == "verified"}
     records: list[RecordLine] = []
     if request.kind == "search":
@@ -189,9 +189,8 @@ def certificate_file(session: Session, viewer, number: str, ip: str = "") -> tup
 def get_by_serial(session: Session, viewer, serial: str) -> Certificate:
     """A certificate of a request the viewer may see (RequestNotFound or LookupError otherwise)."""
     certificate = session.scalar(select(Certificate).where(Certificate.serial == serial))
-    if certificate is None:
+    if certificate is None or not can_view(viewer, certificate.request):
         raise LookupError(serial)
-    get_request(session, viewer, certificate.request.number)
     return certificate
 
 
@@ -281,13 +280,3 @@ def check_file(session: Session, data: bytes, ip: str = "") -> FileCheck:
 def _throttle(session: Session, action: str, limit: int, ip: str) -> None:
     if ip and count_recent(session, action, utcnow() - THROTTLE_WINDOW, ip=ip) >= limit:
         raise TooManyChecks()
-
-
-def holding_archive_names(session: Session, certificate: Certificate) -> list[str]:
-    from portal.archives.models import Archive
-
-    codes = certificate.holding_archive_codes
-    if not codes:
-        return []
-    names = dict(session.execute(select(Archive.code, Archive.name).where(Archive.code.in_(codes))).all())
-    return [names.get(code, code) for code in codes]

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.certificates import service
+from portal.certificates.document import TITLES
 from portal.core.categories import N_
 from portal.core.masking import mask_name
 from portal.db import db
@@ -17,7 +18,6 @@ from portal.web_util import client_ip
 
 bp = Blueprint("certificates", __name__)
 
-KIND_LABELS = {"found": N_("档案查询结果证明"), "not_found": N_("查无档案记录证明")}
 STATUS_LABELS = {"valid": N_("有效"), "revoked": N_("已撤销")}
 # A certificate carries a copy (up to 10 MB) from each archive that found a record.
 MAX_CHECK_BYTES = 50 * 1024 * 1024
@@ -25,7 +25,7 @@ MAX_CHECK_BYTES = 50 * 1024 * 1024
 
 @bp.app_context_processor
 def _labels() -> dict:
-    return {"CERTIFICATE_KINDS": KIND_LABELS, "CERTIFICATE_STATUSES": STATUS_LABELS}
+    return {"CERTIFICATE_KINDS": TITLES, "CERTIFICATE_STATUSES": STATUS_LABELS}
 
 
 def pdf_response(certificate, data: bytes):
@@ -54,7 +54,7 @@ def public_facts(certificate) -> dict:
     """What anyone holding the certificate may confirm: less personal data than it prints."""
     return {"serial": certificate.serial, "status": certificate.status, "kind": certificate.kind,
             "issued_at": certificate.issued_at, "issuing_archive": certificate.issuing_archive.name,
-            "holding_archives": service.holding_archive_names(db.session, certificate),
+            "holding_archives": [archive.name for archive in certificate.holding_archives],
             "subject": mask_name(certificate.request.subject_name), "sha256": certificate.sha256,
             "revoked_at": certificate.revoked_at}  # not the reason: it was written for the applicant
 
@@ -81,7 +81,7 @@ def verify():
     response = make_response(render_template("certificates/verify.html", **context), status)
     response.headers["Cache-Control"] = "no-store"
     if status == 429:
-        response.headers["Retry-After"] = "900"
+        response.headers["Retry-After"] = str(service.RETRY_AFTER_SECONDS)
     return response
 
 

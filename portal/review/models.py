@@ -12,6 +12,7 @@ from portal.requests.models import RequestFile, UtilizationRequest
 
 # "cancelled": the request was withdrawn or rejected before this archive answered.
 TASK_STATUSES = ("open", "verified", "not_found", "cancelled")
+ANSWERED = ("verified", "not_found")
 
 
 class VerificationTask(Base):
@@ -20,7 +21,7 @@ class VerificationTask(Base):
 
     __tablename__ = "verification_task"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'verified', 'not_found', 'cancelled')", name="status"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in TASK_STATUSES)})", name="status"),
         UniqueConstraint("request_id", "holding_archive_id", name="uq_verification_task_request_archive"),
         Index("ix_verification_task_queue", "holding_archive_id", "status", "due_date"),
     )
@@ -47,6 +48,10 @@ class VerificationTask(Base):
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def answered(self) -> bool:
+        return self.status in ANSWERED
 
 
 class RequestNote(Base):
