@@ -1,9 +1,11 @@
 """Small helpers views share."""
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import render_template, request
+from flask import abort, render_template, request
+from flask_login import current_user, login_required
 
 
 def client_ip() -> str:
@@ -26,3 +28,21 @@ def render(template: str, partial: str | None = None, **ctx):
     if partial and getattr(request, "htmx", False) and not request.htmx.history_restore_request:
         return render_template(partial, **ctx)
     return render_template(template, **ctx)
+
+
+def role_required(allowed):
+    """Only signed-in users for whom `allowed(user)` holds; anonymous visitors go to log in, the
+    rest get a 404, so that these addresses reveal nothing."""
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not allowed(current_user):
+                abort(404)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+staff_required = role_required(lambda user: user.is_staff)  # clerks, reviewers and admins
+admin_required = role_required(lambda user: user.role == "admin")

@@ -5,7 +5,7 @@ the web pages use. Routes live on the API blueprint of portal.api.views.
 What clients send is read by portal.api.request_input."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, url_for
 from flask_babel import gettext as _
 
 from portal.api import review as staff_api

@@ -3,27 +3,21 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from portal.archives.models import Archive
 from portal.archives.service import list_archives, set_seal
 from portal.core.errors import ValidationFailed
 from portal.db import db
-from portal.web_util import client_ip
+from portal.web_util import admin_required, client_ip
 
 bp = Blueprint("archives", __name__, url_prefix="/admin/archives")
 
 
-def _admin_only() -> None:
-    if not current_user.is_authenticated or current_user.role != "admin":
-        abort(404)
-
-
 @bp.get("")
-@login_required
+@admin_required
 def archive_list():
-    _admin_only()
     return _page()
 
 
@@ -34,9 +28,8 @@ def _page(errors: dict | None = None, failed: str = "", status: int = 200):
 
 
 @bp.post("/<code>/seal")
-@login_required
+@admin_required
 def upload_seal(code: str):
-    _admin_only()
     sent = request.files.get("seal")
     try:
         if sent is None or not sent.filename:
@@ -52,9 +45,8 @@ def upload_seal(code: str):
 
 
 @bp.get("/<code>/seal.png")
-@login_required
+@admin_required
 def seal_image(code: str):
-    _admin_only()
     data = db.session.scalar(select(Archive.seal_png).where(Archive.code == code))
     if data is None:
         abort(404)

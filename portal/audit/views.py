@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request
 
 from portal.audit.browse import AuditFilters, actions, browse, parse_filters
 from portal.core.errors import ValidationFailed
 from portal.db import db
+from portal.web_util import admin_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 
 
 @bp.get("/audit")
-@login_required
+@admin_required  # the log's existence and shape are nobody else's business
 def audit_log():
-    if current_user.role != "admin":
-        abort(404)  # the log's existence and shape are nobody else's business
     errors, status = {}, 200
     try:
         filters = parse_filters(request.args)

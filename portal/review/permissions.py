@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from portal.requests.access import roles_on
 from portal.requests.models import UtilizationRequest
-from portal.requests.workflow import TRANSITIONS
+from portal.requests.workflow import TRANSITIONS, allowed_actions
 from portal.review.models import VerificationTask
 
 # (object, action) → roles. For requests the role is held in the issuing archive (roles_on), for
@@ -41,8 +41,7 @@ def can(viewer, action: str, obj) -> bool:
     if isinstance(obj, VerificationTask):
         return bool(task_roles(viewer, obj).intersection(PERMISSIONS.get(("task", action), ())))
     if isinstance(obj, UtilizationRequest):
-        roles = roles_on(viewer, obj)
         if action in TRANSITIONS:
-            return obj.status in TRANSITIONS[action].from_states and bool(roles.intersection(TRANSITIONS[action].roles))
-        return bool(roles.intersection(PERMISSIONS.get(("request", action), ())))
+            return action in allowed_actions(viewer, obj)
+        return bool(roles_on(viewer, obj).intersection(PERMISSIONS.get(("request", action), ())))
     return False

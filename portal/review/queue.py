@@ -9,7 +9,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from portal.accounts.models import User
 from portal.archives.models import Archive
@@ -200,13 +200,15 @@ def queue(session: Session, archive_id: int | None, tab: str, filters: QueueFilt
             raise ValidationFailed({name: _l("日期应在 1900 年到 2100 年之间")})
     filters.find = filters.find.replace("\x00", "")  # PostgreSQL refuses NUL in text
     newest_first = tab == "done"
+    # Each row shows its records' and searched archives' names: loaded with the page, not per row.
+    shown = (selectinload(UtilizationRequest.items), selectinload(UtilizationRequest.search_archives))
     if tab == "tasks":
         key_date, key_id = VerificationTask.due_date, VerificationTask.id
         query = (select(VerificationTask).join(VerificationTask.request)
-                 .options(contains_eager(VerificationTask.request)).where(_task_condition(archive_id)))
+                 .options(contains_eager(VerificationTask.request).options(*shown)).where(_task_condition(archive_id)))
     else:
         key_date, key_id = UtilizationRequest.due_date, UtilizationRequest.id
-        query = select(UtilizationRequest).where(_request_condition(tab, archive_id))
+        query = select(UtilizationRequest).options(*shown).where(_request_condition(tab, archive_id))
     query = _filtered(query, filters, tab)
     if after:
         day, row_id = decode_cursor(after)

@@ -18,7 +18,7 @@ from portal.core.errors import ValidationFailed
 from portal.db import utcnow
 from portal.requests import workdays, workflow
 from portal.requests.labels import TASK_ACTION_LABELS
-from portal.requests.access import can_view, roles_on
+from portal.requests.access import can_view
 from portal.requests.applying import Upload, due_date, file_row
 from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
@@ -85,8 +85,7 @@ def accept(session: Session, request: UtilizationRequest, actor, note: str = "",
     """受理. For "please search for me" the clerk decides where to search: `archives` (codes), when
     given, replaces the archives the applicant named, and each of them gets a task."""
     if archives is not None:
-        if not roles_on(actor, request).intersection(workflow.TRANSITIONS["accept"].roles):
-            raise NotAllowed("accept")
+        workflow.check(session, request, "accept", actor, expected_version)  # before anything changes
         _choose_search_archives(session, request, archives)
     try:
         return workflow.apply(session, request, "accept", actor, note, expected_version=expected_version)
@@ -231,7 +230,7 @@ def claim(session: Session, obj: UtilizationRequest | VerificationTask, actor, *
         raise Conflict(_l("已由%(name)s认领", name=holder.real_name))
     if action == "release" and holder is not None and holder.id != actor.id and actor.role != "admin":
         raise Conflict(_l("已由%(name)s认领，只有本人或管理员可以释放", name=holder.real_name))
-    if action == "reassign" and not _may_work_on(to_user, obj):
+    if action == "reassign" and not may_work_on(to_user, obj):
         raise ValidationFailed({"to": _l("只能指派给该档案馆的工作人员")})
     new_holder = to_user if action == "reassign" else (actor if action == "claim" else None)
     obj.claimed_by_id, obj.claimed_at = (new_holder.id, utcnow()) if new_holder else (None, None)
@@ -251,7 +250,7 @@ def claim(session: Session, obj: UtilizationRequest | VerificationTask, actor, *
     session.expire(obj, ["claimed_by"])
 
 
-def _may_work_on(user, obj) -> bool:
+def may_work_on(user, obj) -> bool:
     """An active member of staff who could claim it themselves: for a request, staff of the issuing
     archive; for a task, a clerk of the holding archive (reviewers do not verify)."""
     if user is None or user.role not in ("clerk", "reviewer") or not user.is_active:

@@ -8,14 +8,12 @@ posts get the refreshed page body plus the queue's tab counts as an out-of-band 
 from __future__ import annotations
 
 from datetime import date
-from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.accounts.service import id_number_of
@@ -26,7 +24,6 @@ from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.requests import service as requests_service
 from portal.requests import workflow
-from portal.requests.access import roles_on
 from portal.requests.labels import event_labels
 from portal.requests.models import UtilizationRequest
 from portal.requests.workdays import CHINA_TIME, china_today
@@ -34,7 +31,7 @@ from portal.review import queue as review_queue
 from portal.review import service
 from portal.review.models import VerificationTask
 from portal.review.permissions import can
-from portal.web_util import client_ip, render
+from portal.web_util import client_ip, render, staff_required
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
@@ -62,18 +59,6 @@ DONE_MESSAGES = {
 _QUEUE_PARAMS = ("tab", "archive", "category", "relation", "other", "date_from", "date_to", "find")
 
 
-def staff_required(view):
-    """Clerks, reviewers and admins; anonymous visitors go to log in, citizens get a 404 so that
-    staff addresses reveal nothing."""
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_staff:
-            abort(404)
-        return view(*args, **kwargs)
-    return wrapper
-
-
 def _htmx() -> bool:
     return bool(getattr(request, "htmx", False))
 
@@ -98,8 +83,6 @@ def queue_page():
         except ValidationFailed as exc:
             errors = exc.errors
     counts = page.counts if page is not None else review_queue.counts(db.session, scope)
-    if page is not None:
-        _preload([item.request for item in page.items])
     headers = dict(NO_STORE)
     status = 400 if errors else 200
     if _htmx():
@@ -125,14 +108,6 @@ def _filters(args, errors: dict) -> review_queue.QueueFilters:
         category=(args.get("category") or "").strip(), relation=(args.get("relation") or "").strip(),
         archive=(args.get("other") or "").strip(), date_from=day("date_from"), date_to=day("date_to"),
         find=(args.get("find") or "").strip()[:50])
-
-
-def _preload(requests: list[UtilizationRequest]) -> None:
-    """The rows' records and searched archives in two queries, not two per row."""
-    ids = [r.id for r in requests]
-    if ids:
-        db.session.scalars(select(UtilizationRequest).where(UtilizationRequest.id.in_(ids)).options(
-            selectinload(UtilizationRequest.items), selectinload(UtilizationRequest.search_archives))).all()
 
 
 @bp.app_template_global()
@@ -192,12 +167,10 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
 
 
 def _staff_of(obj, archive_id: int) -> list[tuple[int, str]]:
-    """Whom an admin can hand `obj` to: active staff of that archive who could claim it themselves."""
-    users = db.session.scalars(select(User).where(
-        User.archive_id == archive_id, User.role.in_(("clerk", "reviewer")), User.is_active_account.is_(True))
-        .order_by(User.real_name, User.id))
+    """Whom an admin can hand `obj` to (portal.review.service.may_work_on), among that archive's staff."""
+    users = db.session.scalars(select(User).where(User.archive_id == archive_id).order_by(User.real_name, User.id))
     return [(user.id, f"{user.real_name}（{_(workflow.ROLE_LABELS[user.role])}）") for user in users
-            if can(user, "claim", obj)]
+            if service.may_work_on(user, obj)]
 
 
 def _step_url(kind: str, obj, action: str) -> str:
@@ -305,8 +278,6 @@ def request_action(number: str, action: str):
             certificates.revoke(db.session, req, current_user, request.form.get("reason", ""), ip=client_ip())
         elif action in REQUEST_STEPS:
             version = _version()
-            if not roles_on(current_user, req).intersection(workflow.TRANSITIONS[action].roles):
-                raise workflow.NotAllowed(action)
             if action == "reject":
                 _reject(req, version)
             elif action == "issue":
