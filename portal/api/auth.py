@@ -14,11 +14,24 @@ from portal.accounts.tokens import user_for_token
 from portal.db import db
 
 
-def api_error(message, status: int, **extra):
-    """The API's error answer: JSON {"error": …, **extra} with `status`, a response callers may add headers to."""
+def api_error(message, http_status: int, /, **extra):
+    """The API's error answer: JSON {"error": …, **extra} with `http_status`, a response callers may
+    add headers to (`extra` may hold a "status" of its own: a 409 says where the request now stands)."""
     response = jsonify({"error": str(message), **extra})
-    response.status_code = status
+    response.status_code = http_status
     return response
+
+
+def invalid(errors: dict, http_status: int = 400, /, **extra):
+    """A refused body or parameter: the first problem in "error" and "field", all of them in "errors"."""
+    errors = {k: str(v) for k, v in errors.items()}
+    field, message = next(iter(errors.items()))
+    return api_error(message, http_status, field=field, errors=errors, **extra)
+
+
+def at(value) -> str | None:
+    """A time as the API writes it: ISO 8601, to the second, with its offset (UTC)."""
+    return value.isoformat(timespec="seconds") if value else None
 
 
 def bearer_token() -> str | None:

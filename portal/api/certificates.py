@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from portal.api.auth import api_error, token_required
+from portal.api.auth import api_error, at, invalid, token_required
 from portal.api.request_input import BadInput, clean_text
 from portal.api.review_input import read_body
 from portal.api.views import bp
@@ -24,8 +24,6 @@ def _not_found():
     return api_error(_("证明不存在，或验证码不符 (no such certificate, or a wrong code)"), 404)
 
 
-def _at(value) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def certificate_json(req) -> dict | None:
@@ -34,7 +32,7 @@ def certificate_json(req) -> dict | None:
     if cert is None:
         return None
     return {"serial": cert.serial, "code": cert.code, "kind": cert.kind, "status": cert.status,
-            "issued_at": _at(cert.issued_at), "sha256": cert.sha256, "revoked_at": _at(cert.revoked_at),
+            "issued_at": at(cert.issued_at), "sha256": cert.sha256, "revoked_at": at(cert.revoked_at),
             "revoke_reason": cert.revoke_reason or None,
             "url": url_for("api.request_certificate", number=req.number, _external=True)}
 
@@ -54,10 +52,10 @@ def check_certificate(serial: str):
     if cert is None:
         return _not_found()
     response = jsonify({"valid": cert.status == "valid", "status": cert.status, "kind": cert.kind,
-                        "serial": cert.serial, "issued_at": _at(cert.issued_at),
+                        "serial": cert.serial, "issued_at": at(cert.issued_at),
                         "issuing_archive": cert.issuing_archive.code,
                         "holding_archives": cert.holding_archive_codes, "sha256": cert.sha256,
-                        "revoked_at": _at(cert.revoked_at)})
+                        "revoked_at": at(cert.revoked_at)})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -90,15 +88,11 @@ def revoke_certificate(serial: str):
         body = read_body(("reason",), no_files_message=_("撤销证明不附带文件 (revoke takes no files)"))
         service.revoke(db.session, cert.request, user, body.reason, ip=client_ip())
     except BadInput as exc:
-        field, message = next(iter(exc.errors.items()))
-        return api_error(message, exc.status, field=field)
+        return invalid(exc.errors, exc.status)
     except ValidationFailed as exc:
-        field, message = next(iter(exc.errors.items()))
-        return api_error(message, 400, field=field)
+        return invalid(exc.errors)
     except workflow.NotAllowed:
         return api_error(_("只有出证档案馆的审核员可以撤销证明 (only a reviewer of the issuing archive may revoke)"), 403)
     except workflow.Conflict as exc:
-        response = jsonify({"error": str(exc.message), "status": cert.status})
-        response.status_code = 409
-        return response
+        return api_error(exc.message, 409, status=cert.status)
     return jsonify(certificate_json(cert.request))

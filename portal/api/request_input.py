@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from portal.core.masking import same_name
 from portal.requests import service
+from portal.requests.applying import MAX_SEARCH_ARCHIVES
 from portal.requests.models import FILE_KINDS
 
 # The service names its fields after the web form; the API answers with the JSON path.
@@ -25,8 +26,7 @@ _RECORD_KEYS = ("archive_code", "reference_code")
 _SEARCH_KEYS = ("name", "category", "year_from", "year_to", "place", "archives")
 _SUBJECT_KEYS = ("name", "id_number")
 _ACTION_KEYS = ("note", "version")
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-MAX_SEARCH_ARCHIVES = 50
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 MAX_DOCUMENT_BYTES = 256 * 1024  # the `request` JSON document (the message says 256 KB); files are parts
 MAX_KEY_CHARS = 80  # what the idempotency_key column holds
 
@@ -40,7 +40,7 @@ class BadInput(Exception):
         self.status = status
 
 
-class _Reader:
+class Reader:
     """Type checks of a JSON document, collecting one message per field path. Missing and null
     values read as empty: whether a value is required is the service's rule, which names it."""
 
@@ -89,6 +89,16 @@ class _Reader:
             return None
         return value
 
+    def form_integer(self, text: str | None, path: str) -> int | None:
+        """A whole number typed into a form or query field (None when empty)."""
+        raw = (text or "").strip()
+        if not raw:
+            return None
+        if raw.isascii() and raw.isdigit() and len(raw) < 10:
+            return int(raw)
+        self.fail(path, _("字段 %(field)s 应为整数 (%(field)s must be an integer)", field=path))
+        return None
+
     def boolean(self, value, path: str) -> bool:
         if value is None:
             return False
@@ -111,7 +121,7 @@ def clean_text(value: str) -> bool:
 
 def read_application(doc: dict, applicant) -> service.Application:
     """The service's Application from the request document; BadInput lists every type error."""
-    r = _Reader()
+    r = Reader()
     r.obj(doc, "", _TOP_KEYS)
     relation = r.string(doc.get("relation"), "relation")
     app = service.Application(
@@ -169,7 +179,7 @@ def read_application(doc: dict, applicant) -> service.Application:
     return app
 
 
-def _load_json(data: bytes | str, field: str):
+def load_json(data: bytes | str, field: str):
     invalid = BadInput({field: _("%(field)s 应为 JSON 对象 (%(field)s must be a JSON object)", field=field)})
     if len(data) > MAX_DOCUMENT_BYTES:
         raise BadInput({field: _("%(field)s 不能超过 256 KB (%(field)s must be at most 256 KB)", field=field)})
@@ -182,7 +192,7 @@ def _load_json(data: bytes | str, field: str):
     return value
 
 
-def _unsupported_type() -> BadInput:
+def unsupported_type() -> BadInput:
     return BadInput({"body": _("请用 multipart/form-data 或 application/json 提交 (send multipart/form-data or "
                                "application/json)")}, 415)
 
@@ -199,7 +209,7 @@ def _file_parts(allowed: dict[str, str], skip: tuple[str, ...] = ()) -> list[ser
     return uploads
 
 
-def _check_form_fields(allowed: tuple[str, ...], file_names) -> None:
+def check_form_fields(allowed: tuple[str, ...], file_names) -> None:
     for name in request.form:
         if name in file_names:
             raise BadInput({name: _("字段 %(field)s 应为文件 (%(field)s must be a file part)", field=name)})
@@ -210,15 +220,15 @@ def _check_form_fields(allowed: tuple[str, ...], file_names) -> None:
 def read_submission() -> tuple[dict, list[service.Upload]]:
     """The request document and the proofs, from a multipart body or a JSON body."""
     if request.mimetype == "application/json":
-        return _load_json(request.get_data(cache=False), "request"), []
-    if request.mimetype not in _FORM_TYPES:
-        raise _unsupported_type()
-    _check_form_fields(("request",), FILE_KINDS)
+        return load_json(request.get_data(cache=False), "request"), []
+    if request.mimetype not in FORM_TYPES:
+        raise unsupported_type()
+    check_form_fields(("request",), FILE_KINDS)
     uploads = _file_parts({kind: kind for kind in FILE_KINDS}, skip=("request",))
     if "request" in request.form:
-        doc = _load_json(request.form["request"], "request")
+        doc = load_json(request.form["request"], "request")
     elif "request" in request.files:  # sent as a file: curl -F 'request=@application.json'
-        doc = _load_json(request.files["request"].stream.read(MAX_DOCUMENT_BYTES + 1), "request")
+        doc = load_json(request.files["request"].stream.read(MAX_DOCUMENT_BYTES + 1), "request")
     else:
         raise BadInput({"request": _("%(field)s 应为 JSON 对象 (%(field)s must be a JSON object)",
                                      field="request")})
@@ -242,21 +252,16 @@ def map_fields(errors: dict) -> dict:
 
 def read_action(action: str) -> tuple[str, int | None, list[service.Upload]]:
     """The note, the expected version and (resubmit only) the files of an action call."""
-    if request.mimetype in _FORM_TYPES:
+    if request.mimetype in FORM_TYPES:
         kinds = {kind: kind for kind in FILE_KINDS} | {"files": "supplement"}  # "files", as the web form
-        _check_form_fields(_ACTION_KEYS, kinds)
+        check_form_fields(_ACTION_KEYS, kinds)
         if action != "resubmit" and request.files:
             name = next(iter(request.files))
             raise BadInput({name: _("只有 resubmit 可以附带文件 (only resubmit takes files)")})
         uploads = _file_parts(kinds)
-        r = _Reader()
+        r = Reader()
         note = r.string(request.form.get("note"), "note")
-        version = None
-        if (raw := request.form.get("version", "").strip()):
-            if raw.isascii() and raw.isdigit() and len(raw) < 10:
-                version = int(raw)
-            else:
-                r.fail("version", _("字段 %(field)s 应为整数 (%(field)s must be an integer)", field="version"))
+        version = r.form_integer(request.form.get("version"), "version")
         if r.errors:
             raise BadInput(r.errors)
         return note, version, uploads
@@ -264,9 +269,9 @@ def read_action(action: str) -> tuple[str, int | None, list[service.Upload]]:
     if not data.strip():
         return "", None, []
     if request.mimetype != "application/json":
-        raise _unsupported_type()
-    doc = _load_json(data, "body")
-    r = _Reader()
+        raise unsupported_type()
+    doc = load_json(data, "body")
+    r = Reader()
     r.obj(doc, "", _ACTION_KEYS)
     note, version = r.string(doc.get("note"), "note"), r.integer(doc.get("version"), "version")
     if r.errors:

@@ -9,7 +9,7 @@ from flask import g, jsonify, url_for
 from flask_babel import gettext as _
 
 from portal.api import review as staff_api
-from portal.api.auth import api_error, token_required
+from portal.api.auth import api_error, at, invalid, token_required
 from portal.api.certificates import certificate_json
 from portal.api.review_input import read_accept, read_reject
 from portal.api.request_input import (BadInput, clean_text, map_fields, read_action, read_application,
@@ -28,19 +28,14 @@ from portal.review import service as review
 _NUMBER_CHARS = 32  # what the number column holds
 
 
-def _invalid(errors: dict, status: int = 400, **extra):
-    field, message = next(iter(errors.items()))
-    return api_error(message, status, field=field, errors={k: str(v) for k, v in errors.items()}, **extra)
 
 
 # ---- presenting ---------------------------------------------------------------------------------
 
-def _at(value) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def _event(event) -> dict:
-    return {"at": _at(event.at), "actor_role": event.actor_role, "action": event.action,
+    return {"at": at(event.at), "actor_role": event.actor_role, "action": event.action,
             "from": event.from_status, "to": event.to_status, "note": event.note}
 
 
@@ -67,7 +62,7 @@ def _detail(req: UtilizationRequest) -> dict:
         "holding_archives": [archive.code for archive in service.holding_archives(req)],
         "delivery": req.delivery,
         "address": req.address,
-        "submitted_at": _at(req.submitted_at),
+        "submitted_at": at(req.submitted_at),
         "due_date": req.due_date.isoformat(),
         "events": [_event(e) for e in req.events],
         # The holding archive's certified copy reaches the applicant on the certificate, not before
@@ -107,15 +102,15 @@ def create_request():
         doc, uploads = read_submission()
         application = read_application(doc, user)
     except BadInput as exc:
-        return _invalid(exc.errors, exc.status)
+        return invalid(exc.errors, exc.status)
     try:
         req, created = service.submit(db.session, user, application, uploads, idempotency_key=key)
     except service.ApplicationInvalid as exc:
         errors = map_fields(exc.errors)
         if "form" in errors:  # too many open requests: no correction of this body helps
             errors = {"form": errors.pop("form"), **errors}
-            return _invalid(errors, 409)
-        return _invalid(errors)
+            return invalid(errors, 409)
+        return invalid(errors)
     response = jsonify({"number": req.number, "status": req.status,
                         "url": url_for("requests.detail", number=req.number, _external=True)})
     response.status_code = 201 if created else 200
@@ -130,7 +125,7 @@ def create_request():
 def list_requests():
     return jsonify({"requests": [
         {"number": r.number, "status": r.status, "issuing_archive": r.issuing_archive.code,
-         "due_date": r.due_date.isoformat(), "submitted_at": _at(r.submitted_at)}
+         "due_date": r.due_date.isoformat(), "submitted_at": at(r.submitted_at)}
         for r in service.requests_of(db.session, g.api_user)
     ]})
 
@@ -171,7 +166,7 @@ def request_action(number: str, action: str):
         else:
             note, version, uploads = read_action(action)
     except BadInput as exc:
-        return _invalid(exc.errors, exc.status)
+        return invalid(exc.errors, exc.status)
     try:
         if action == "withdraw":
             service.withdraw(db.session, req, user, note, expected_version=version)
@@ -187,14 +182,10 @@ def request_action(number: str, action: str):
         return api_error(_("您不能对这份申请执行此操作 (you may not take this action on this request)"), 403)
     except workflow.Conflict as exc:
         latest = exc.latest
-        response = jsonify({"error": str(exc.message), "status": req.status, "version": req.version,
-                            "latest": None if latest is None else {
-                                "at": _at(latest.at), "actor_role": latest.actor_role, "action": latest.action,
-                                "to": latest.to_status}})
-        response.status_code = 409
-        return response
+        return api_error(exc.message, 409, status=req.status, version=req.version, latest=None if latest is None else {
+            "at": at(latest.at), "actor_role": latest.actor_role, "action": latest.action, "to": latest.to_status})
     except ValidationFailed as exc:
-        return _invalid(map_fields(exc.errors))
+        return invalid(map_fields(exc.errors))
     except certificates.CertificateUnavailable as exc:
         return api_error(exc.message, 503)
     answer = {"number": req.number, "status": req.status, "version": req.version}

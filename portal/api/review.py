@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.accounts.service import id_number_of, normalize_email
-from portal.api.auth import api_error, token_required
+from portal.api.auth import api_error, at, invalid, token_required
 from portal.api.request_input import BadInput, clean_text
 from portal.api.review_input import read_body, read_queue_args
 from portal.api.views import bp
@@ -33,16 +33,10 @@ TASK_ACTIONS = ("verify", "not_found") + CLAIM_ACTIONS
 _TASK_ID_CHARS = 32  # what the public_id column holds
 
 
-def _invalid(errors: dict, status: int = 400, **extra):
-    errors = {k: str(v) for k, v in errors.items()}
-    field, message = next(iter(errors.items()))
-    return api_error(message, status, field=field, errors=errors, **extra)
 
 
 # ---- presenting -----------------------------------------------------------------------------------
 
-def _at(value) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def _person(user: User | None) -> dict | None:
@@ -81,7 +75,7 @@ def _task_json(task: VerificationTask, viewer) -> dict:
         "version": task.version,
         "claimed_by": _person(task.claimed_by),
         "answered_by": _person(task.answered_by),
-        "answered_at": _at(task.answered_at),
+        "answered_at": at(task.answered_at),
         "copy": None if copy is None else {"name": copy.original_name, "content_type": copy.content_type,
                                            "size": copy.size},
         "allowed_actions": _task_actions(viewer, task),
@@ -116,7 +110,7 @@ def _queue_item(item: QueueItem) -> dict:
     out["issuing_archive"] = req.issuing_archive.code
     if task is not None:
         out["holding_archive"] = task.holding_archive.code
-    out.update(due_date=item.due_date.isoformat(), submitted_at=_at(req.submitted_at),
+    out.update(due_date=item.due_date.isoformat(), submitted_at=at(req.submitted_at),
                claimed_by=_person(item.claimed_by))
     return out
 
@@ -160,16 +154,13 @@ def request_claim(req: UtilizationRequest, action: str):
     try:
         _claim(req, action, _("只有 resubmit 可以附带文件 (only resubmit takes files)"))
     except BadInput as exc:
-        return _invalid(exc.errors, exc.status)
+        return invalid(exc.errors, exc.status)
     except ValidationFailed as exc:
-        return _invalid(exc.errors)
+        return invalid(exc.errors)
     except NotAllowed:
         return _request_forbidden()
     except Conflict as exc:
-        response = jsonify({"error": str(exc.message), "status": req.status, "version": req.version,
-                            "claimed_by": _person(req.claimed_by)})
-        response.status_code = 409
-        return response
+        return api_error(exc.message, 409, status=req.status, version=req.version, claimed_by=_person(req.claimed_by))
     return jsonify({"number": req.number, "status": req.status, "version": req.version,
                     "claimed_by": _person(req.claimed_by)})
 
@@ -203,15 +194,13 @@ def task_action(task_id: str, action: str):
         else:
             _claim(task, action, no_files)
     except BadInput as exc:
-        return _invalid(exc.errors, exc.status)
+        return invalid(exc.errors, exc.status)
     except ValidationFailed as exc:
-        return _invalid(exc.errors)
+        return invalid(exc.errors)
     except NotAllowed:
         return _task_forbidden()
     except Conflict as exc:
-        response = jsonify({"error": str(exc.message), **_task_answer(task)})
-        response.status_code = 409
-        return response
+        return api_error(exc.message, 409, **_task_answer(task))
     return jsonify(_task_answer(task))
 
 
@@ -225,8 +214,8 @@ def staff_queue():
         args = read_queue_args(user)
         page = queue(db.session, args.archive_id, args.tab, args.filters, args.after, args.limit)
     except BadInput as exc:
-        return _invalid(exc.errors, exc.status)
+        return invalid(exc.errors, exc.status)
     except ValidationFailed as exc:
-        return _invalid(exc.errors)
+        return invalid(exc.errors)
     return jsonify({"items": [_queue_item(item) for item in page.items], "counts": page.counts,
                     "next": page.next_cursor})

@@ -11,15 +11,14 @@ from flask import request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.api.request_input import (_FORM_TYPES, BadInput, _check_form_fields, _load_json, _Reader,
-                                      _unsupported_type, clean_text)
+from portal.api.request_input import (FORM_TYPES, BadInput, check_form_fields, load_json, Reader,
+                                      unsupported_type, clean_text)
 from portal.archives.models import Archive
 from portal.core.categories import CATEGORIES
-from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.requests.applying import Upload
 from portal.review import service as review
-from portal.review.queue import PAGE_SIZE, QueueFilters, decode_cursor, staff_scope
+from portal.review.queue import PAGE_SIZE, QueueFilters, staff_scope
 
 QUEUE_PARAMS = ("tab", "archive", "after", "limit", "category", "relation", "other_archive", "date_from",
                 "date_to", "find")
@@ -49,8 +48,8 @@ def read_body(keys: tuple[str, ...], *, takes_copy: bool = False, no_files_messa
     form with `keys` (`version` an integer, `archives` a list of strings — a repeated form field —,
     the rest strings); with `takes_copy`, one `copy` file part."""
     body = Body()
-    if request.mimetype in _FORM_TYPES:
-        _check_form_fields(keys, ("copy",) if takes_copy else ())
+    if request.mimetype in FORM_TYPES:
+        check_form_fields(keys, ("copy",) if takes_copy else ())
         parts = list(request.files.items(multi=True))
         for name, _part in parts:
             if not takes_copy:
@@ -61,18 +60,15 @@ def read_body(keys: tuple[str, ...], *, takes_copy: bool = False, no_files_messa
             raise BadInput({"copy": _("只能附带一个复制件文件 (send one copy file only)")})
         if parts:
             body.copy = Upload("certified_copy", parts[0][1].filename or "", parts[0][1].stream)
-        r = _Reader()
+        r = Reader()
         for key in keys:
             if key == "archives":
                 if key in request.form:
                     body.archives = [r.string(value, key) for value in request.form.getlist(key)]
-            elif key != "version":
+            elif key == "version":
+                body.version = r.form_integer(request.form.get(key), key)
+            else:
                 setattr(body, key, r.string(request.form.get(key), key))
-            elif (raw := request.form.get("version", "").strip()):
-                if raw.isascii() and raw.isdigit() and len(raw) < 10:
-                    body.version = int(raw)
-                else:
-                    r.fail("version", _("字段 %(field)s 应为整数 (%(field)s must be an integer)", field="version"))
         if r.errors:
             raise BadInput(r.errors)
         return body
@@ -80,9 +76,9 @@ def read_body(keys: tuple[str, ...], *, takes_copy: bool = False, no_files_messa
     if not data.strip():
         return body
     if request.mimetype != "application/json":
-        raise _unsupported_type()
-    doc = _load_json(data, "body")
-    r = _Reader()
+        raise unsupported_type()
+    doc = load_json(data, "body")
+    r = Reader()
     r.obj(doc, "", keys)
     for key in keys:
         if key == "version":
@@ -179,13 +175,7 @@ def read_queue_args(user) -> QueueArgs:
         else:
             errors["limit"] = _("字段 %(field)s 应为整数 (%(field)s must be an integer)", field="limit")
 
-    after = values["after"] or None
-    if after:
-        try:
-            decode_cursor(after)
-        except ValidationFailed as exc:
-            errors.update({k: str(v) for k, v in exc.errors.items()})
-
+    after = values["after"] or None  # queue() decodes it, and names it when it is bad
     category = values["category"]
     if category and category not in CATEGORIES:
         errors["category"] = _("未知的档案类别：%(c)s", c=category[:40])

@@ -31,6 +31,7 @@ from portal.requests.models import (DELIVERIES, OPEN_STATUSES, PURPOSES, RELATIO
 from portal.requests.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, delete_stored, store
 
 MAX_RECORDS = 20
+MAX_SEARCH_ARCHIVES = 50  # archives one "please search for me" may name, or a clerk may choose
 # Which proofs each relation needs (the applicant's own identity is checked at registration).
 REQUIRED_PROOFS: dict[str, tuple[str, ...]] = {
     "self": (),

@@ -43,9 +43,10 @@ class VerificationTask(Base):
 
     request: Mapped[UtilizationRequest] = relationship(back_populates="tasks")
     holding_archive: Mapped[Archive] = relationship(lazy="joined")
-    copy_file: Mapped[RequestFile | None] = relationship()
+    # Loaded with the tasks: every page and answer that shows a task shows its answer too.
+    copy_file: Mapped[RequestFile | None] = relationship(lazy="selectin")
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
-    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id], lazy="selectin")
 
     __mapper_args__ = {"version_id_col": version}
 

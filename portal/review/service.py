@@ -19,7 +19,7 @@ from portal.db import utcnow
 from portal.requests import workdays, workflow
 from portal.requests.labels import TASK_ACTION_LABELS
 from portal.requests.access import can_view
-from portal.requests.applying import Upload, due_date, file_row
+from portal.requests.applying import MAX_SEARCH_ARCHIVES, Upload, due_date, file_row
 from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
 from portal.requests.uploads import UploadRejected, check_upload, delete_stored, store
@@ -93,8 +93,6 @@ def accept(session: Session, request: UtilizationRequest, actor, note: str = "",
         session.rollback()  # the choice of archives, too, stays unsaved
         raise
 
-
-MAX_SEARCH_ARCHIVES = 50
 
 
 def _choose_search_archives(session: Session, request: UtilizationRequest, codes: list[str]) -> None:
