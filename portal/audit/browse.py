@@ -3,7 +3,7 @@ and date, paged by id (keyset, so a page never shifts while new entries arrive).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.audit.models import AuditLog
 from portal.core.errors import ValidationFailed
-from portal.requests.workdays import CHINA_TIME
+from portal.requests.workdays import day_start
 
 PAGE_SIZE = 50
 
@@ -54,10 +54,6 @@ def parse_filters(args) -> AuditFilters:
     return filters
 
 
-def _start(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), CHINA_TIME)
-
-
 def browse(session: Session, filters: AuditFilters, before: int | None = None, limit: int = PAGE_SIZE) -> AuditPage:
     query = select(AuditLog, User).outerjoin(User, AuditLog.actor_id == User.id)
     if filters.person:
@@ -68,9 +64,9 @@ def browse(session: Session, filters: AuditFilters, before: int | None = None, l
     if filters.action:
         query = query.where(AuditLog.action == filters.action)
     if filters.date_from:
-        query = query.where(AuditLog.at >= _start(filters.date_from))
+        query = query.where(AuditLog.at >= day_start(filters.date_from))
     if filters.date_to:
-        query = query.where(AuditLog.at < _start(filters.date_to + timedelta(days=1)))
+        query = query.where(AuditLog.at < day_start(filters.date_to + timedelta(days=1)))
     if before:
         query = query.where(AuditLog.id < before)
     rows = session.execute(query.order_by(AuditLog.id.desc()).limit(limit + 1)).all()

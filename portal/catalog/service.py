@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, contains_eager
 
 from portal.archives.models import Archive
@@ -67,11 +67,19 @@ def present(record: Record, audience: str = "public") -> RecordView:
     )
 
 
+def find_records(session: Session, keys) -> dict[tuple[str, str], Record]:
+    """Records by (archive code, reference code), in one query, whoever may see them."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = session.scalars(select(Record).join(Record.archive).options(contains_eager(Record.archive))
+                           .where(tuple_(Archive.code, Record.reference_code).in_(keys)))
+    return {(record.archive.code, record.reference_code): record for record in rows}
+
+
 def view_record(session: Session, viewer, archive_code: str, reference_code: str, ip: str = "") -> RecordView:
     """The record as `viewer` may see it; a staff view of personal data is written to the audit log."""
-    record = session.scalar(
-        select(Record).join(Archive).where(Archive.code == archive_code, Record.reference_code == reference_code)
-    )
+    record = find_records(session, [(archive_code, reference_code)]).get((archive_code, reference_code))
     seen_as = audience_for(viewer, record) if record is not None else "public"
     if record is None or not can_see(record, seen_as):
         raise RecordNotFound(reference_code)

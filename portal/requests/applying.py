@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from portal.archives.models import Archive
 from portal.catalog.access import audience_for, can_see
 from portal.catalog.models import Record
+from portal.catalog.service import find_records
 from portal.core.after_commit import after_commit
 from portal.core.categories import CATEGORIES
 from portal.core.errors import ValidationFailed
@@ -232,23 +233,18 @@ def _check_records(session, applicant, wanted, relation, subject_name, subject_h
     if len(unique) > MAX_RECORDS:
         errors["records"] = _l("一份申请最多包含 %(n)d 条档案", n=MAX_RECORDS)
         return []
+    found = find_records(session, unique)
     records = []
     for code, reference in unique:
-        record = session.scalar(select(Record).join(Archive).where(Archive.code == code,
-                                                                   Record.reference_code == reference))
+        record = found.get((code, reference))
         if record is None or not can_see(record, audience_for(applicant, record)):
             errors["records"] = _l("档案 %(ref)s 不存在，或者不能在网上申请", ref=f"{code}/{reference}")
             return []
-        # Records with an ID number must be about the person the request says.
-        if record.subject_id_hash and subject_hash and record.subject_id_hash != subject_hash:
-            errors["records"] = (_l("档案 %(ref)s 的当事人不是您本人；为他人申请请选择您与当事人的关系",
-                                    ref=reference) if relation == "self" else
-                                 _l("档案 %(ref)s 的当事人与您填写的当事人不一致", ref=reference))
-            return []
-        # …and, where the record names its subject, to that name too (many old records have no ID number).
-        named = applicant.real_name if relation == "self" else subject_name
-        if (record.subject_name and named and "subject_id_number" not in errors
-                and not same_name(named, record.subject_name)):
+        # The record must be about the person the request names: by ID number where it has one,
+        # and by name where it names its subject (many old records have no ID number).
+        if ((record.subject_id_hash and subject_hash and record.subject_id_hash != subject_hash)
+                or (record.subject_name and subject_name and "subject_id_number" not in errors
+                    and not same_name(subject_name, record.subject_name))):
             errors["records"] = (_l("档案 %(ref)s 的当事人不是您本人；为他人申请请选择您与当事人的关系",
                                     ref=reference) if relation == "self" else
                                  _l("档案 %(ref)s 的当事人与您填写的当事人不一致", ref=reference))

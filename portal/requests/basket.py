@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.archives.models import Archive
 from portal.catalog.access import audience_for, can_see
-from portal.catalog.models import Record
-from portal.catalog.service import RecordView, present
+from portal.catalog.service import RecordView, find_records, present
 
 _KEY = "basket"
 MAX_ITEMS = 20  # as many as one request may hold
@@ -42,10 +39,11 @@ def clear(store: MutableMapping) -> None:
 
 def contents(session: Session, viewer, store: MutableMapping) -> list[RecordView]:
     """The basket's records as the viewer may see them; records no longer visible drop out."""
+    wanted = items(store)
+    found = find_records(session, wanted)
     views = []
-    for code, reference in items(store):
-        record = session.scalar(select(Record).join(Archive).where(Archive.code == code,
-                                                                   Record.reference_code == reference))
+    for key in wanted:
+        record = found.get(key)
         if record is not None and can_see(record, audience := audience_for(viewer, record)):
             views.append(present(record, audience))
     return views

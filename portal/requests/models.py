@@ -9,14 +9,15 @@ from portal.accounts.models import User
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.db import Base, UTCDateTime, utcnow
+from portal.requests.labels import DELIVERY_LABELS, FILE_LABELS, PURPOSE_LABELS, RELATION_LABELS
 
 STATUSES = ("submitted", "in_review", "needs_supplement", "approved", "issued", "rejected", "withdrawn")
 OPEN_STATUSES = ("submitted", "in_review", "needs_supplement", "approved")
-RELATIONS = ("self", "relative", "heir", "agent", "lawyer", "institution")
-PURPOSES = ("pension", "inheritance", "property", "litigation", "household", "other")
-DELIVERIES = ("download", "pickup", "post")
-FILE_KINDS = ("relationship_proof", "death_proof", "power_of_attorney", "principal_id", "practice_certificate",
-              "firm_letter", "official_letter", "supplement")  # what citizens upload
+# Each code list is its label table's keys (portal.requests.labels), so the two cannot drift apart.
+RELATIONS = tuple(RELATION_LABELS)
+PURPOSES = tuple(PURPOSE_LABELS)
+DELIVERIES = tuple(DELIVERY_LABELS)
+FILE_KINDS = tuple(FILE_LABELS)  # what citizens upload
 STAFF_FILE_KINDS = ("certified_copy",)  # what a holding archive attaches when it verifies
 
 

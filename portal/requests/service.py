@@ -15,7 +15,7 @@ from portal.core.personal_data import cipher
 from portal.requests import workdays, workflow
 from portal.requests.access import can_view
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
-                                      check_uploads, draft_files, due_date, file_row, submit)
+                                      check_uploads, due_date, file_row, submit)
 from portal.requests.models import FILE_KINDS, RequestFile, UtilizationRequest
 from portal.requests.uploads import MAX_FILES, delete_stored, store
 

@@ -94,15 +94,14 @@ def apply():
         form.submission_key.data = secrets.token_urlsafe(16)
         if request.args.get("relation"):
             form.relation.data = request.args["relation"]
-    kept = service.draft_files(db.session, current_user, request.form.getlist("kept_file"))
-    status = 200
+    kept, status = [], 200
     if request.method == "POST":
         if not form.validate():  # only the CSRF token: the rules are the service's
             abort(400)
         try:
             created, _new = service.submit(
                 db.session, current_user, _application(form), _uploads(),
-                idempotency_key=form.submission_key.data, kept_file_ids=[f.public_id for f in kept],
+                idempotency_key=form.submission_key.data, kept_file_ids=request.form.getlist("kept_file"),
                 keep_drafts=True)
         except service.ApplicationInvalid as exc:
             kept, status = exc.kept, 422

@@ -16,6 +16,11 @@ def china_today() -> date:
     return datetime.now(CHINA_TIME).date()
 
 
+def day_start(day: date) -> datetime:
+    """Midnight of `day` where the archives are: what date filters compare stored times with."""
+    return datetime.combine(day, datetime.min.time(), CHINA_TIME)
+
+
 @dataclass(frozen=True)
 class Calendar:
     days_off: frozenset[date] = field(default_factory=frozenset)

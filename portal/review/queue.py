@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
@@ -17,6 +17,7 @@ from portal.catalog.models import Record
 from portal.core.categories import N_
 from portal.core.errors import ValidationFailed
 from portal.requests.models import RELATIONS, RequestRecord, RequestSearchArchive, UtilizationRequest
+from portal.requests.workdays import day_start
 from portal.review.models import VerificationTask
 
 TABS = {
@@ -150,9 +151,9 @@ def _filtered(query, filters: QueueFilters, tab: str):
             query = query.where(exists().where(VerificationTask.request_id == UtilizationRequest.id,
                                                VerificationTask.holding_archive_id == other))
     if filters.date_from:
-        query = query.where(UtilizationRequest.submitted_at >= _day_start(filters.date_from))
+        query = query.where(UtilizationRequest.submitted_at >= day_start(filters.date_from))
     if filters.date_to:
-        query = query.where(UtilizationRequest.submitted_at < _day_start(filters.date_to, plus=1))
+        query = query.where(UtilizationRequest.submitted_at < day_start(filters.date_to + timedelta(days=1)))
     if (find := filters.find.strip()) and REQUEST_NUMBER.fullmatch(find):
         # A whole request number is looked up through its unique index alone; ORed with the name
         # matches it would read every row of the tab.
@@ -162,14 +163,6 @@ def _filtered(query, filters: QueueFilters, tab: str):
         query = query.where(or_(UtilizationRequest.subject_name.contains(find, autoescape=True),
                                 UtilizationRequest.applicant_id.in_(applicant)))
     return query
-
-
-def _day_start(day: date, plus: int = 0):
-    from datetime import datetime, timedelta
-
-    from portal.requests.workdays import CHINA_TIME
-
-    return datetime.combine(day + timedelta(days=plus), datetime.min.time(), CHINA_TIME)
 
 
 def encode_cursor(due: date, row_id: int) -> str:
