@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
 from portal.core.masking import mask_personal_text
 from portal.db import db
+from portal.workers import Worker, in_each_process
 from search_index import SearchIndex, SearchUnavailable, open_index
 
 log = logging.getLogger(__name__)
@@ -162,44 +162,20 @@ def sync_after_commit() -> int:
         return pending_count(db.session)
 
 
-class SyncWorker:
+class SyncWorker(Worker):
     """Retries the outbox in the background of a serving process, so changes queued while the
     engine was down reach it once it is back."""
 
-    def __init__(self, app: Flask, interval: float):
-        self.app, self.interval = app, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="search-sync", daemon=True)
+    name = "search-sync"
+    failure = "search sync failed"
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            with self.app.app_context():
-                try:
-                    sync_outbox(db.session, get_index(self.app))
-                except SearchUnavailable:
-                    db.session.rollback()
-                except Exception:  # noqa: BLE001 — the worker must outlive a bad batch; it is logged
-                    db.session.rollback()
-                    log.exception("search sync failed")
+    def work(self) -> None:
+        try:
+            sync_outbox(db.session, get_index(self.app))
+        except SearchUnavailable:  # still down: the changes stay queued for the next round
+            db.session.rollback()
 
 
 def retry_in_each_process(app: Flask) -> None:
-    """Run a SyncWorker in every serving process, started by its first request: gunicorn may
-    import the app in its master (--preload) and fork the workers, and threads do not survive a fork."""
-    started_in: set[int] = set()
-    lock = threading.Lock()
-
-    @app.before_request
-    def _start_sync_worker() -> None:
-        if os.getpid() not in started_in:
-            with lock:
-                if os.getpid() not in started_in:
-                    SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"]).start()
-                    started_in.add(os.getpid())
+    """A SyncWorker in every serving process (portal.workers.in_each_process)."""
+    in_each_process(app, "search_sync", lambda: SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"]))

@@ -2,15 +2,11 @@
 seconds, and at once when a transaction that queued mail commits (`kick`)."""
 from __future__ import annotations
 
-import logging
-import os
-import threading
-
 from flask import Flask
 
 from portal.db import db
+from portal.workers import Worker, in_each_process
 
-log = logging.getLogger(__name__)
 _workers: set[MailWorker] = set()  # the running workers of this process, for kick()
 
 
@@ -22,62 +18,27 @@ def kick() -> None:
         worker.wake()
 
 
-class MailWorker:
-    def __init__(self, app: Flask, interval: float):
-        self.app, self.interval = app, interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
+class MailWorker(Worker):
+    name = "mail-sender"
+    failure = "sending mail failed"
 
     def start(self) -> None:
         _workers.add(self)
-        self._wake.set()  # send at once what waited while no process was running
-        self._thread.start()
+        self.wake()  # send at once what waited while no process was running
+        super().start()
 
     def stop(self) -> None:
         _workers.discard(self)
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
+        super().stop()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.interval)
-            # Cleared before sending: a kick that arrives during the round wakes the next one.
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            self.send_once()
-
-    def send_once(self) -> None:
+    def work(self) -> None:
         from portal.mail.service import send_pending  # the service imports kick() from here
 
-        with self.app.app_context():
-            try:
-                send_pending(db.session, self.app.config)
-            except Exception:  # noqa: BLE001 — the worker must outlive a bad round; it is logged
-                db.session.rollback()
-                log.exception("sending mail failed")
+        send_pending(db.session, self.app.config)
 
 
 def start_mail_worker_in_each_process(app: Flask) -> None:
-    """Run a MailWorker in every serving process, started by its first request: gunicorn may
-    import the app in its master (--preload) and fork the workers, and threads do not survive a
-    fork. Test apps send explicitly, unless they set MAIL_WORKER."""
-    started_in: set[int] = set()
-    lock = threading.Lock()
-
-    @app.before_request
-    def _start_mail_worker() -> None:
-        if app.config.get("TESTING") and not app.config.get("MAIL_WORKER"):
-            return
-        if os.getpid() not in started_in:
-            with lock:
-                if os.getpid() not in started_in:
-                    worker = MailWorker(app, app.config["MAIL_SEND_INTERVAL"])
-                    worker.start()
-                    app.extensions["mail_worker"] = worker  # so it can be stopped (tests, shutdown)
-                    started_in.add(os.getpid())
+    """A MailWorker in every serving process (portal.workers.in_each_process). Test apps send
+    explicitly, unless they set MAIL_WORKER."""
+    in_each_process(app, "mail_worker", lambda: MailWorker(app, app.config["MAIL_SEND_INTERVAL"]),
+                    enabled=lambda: not app.config.get("TESTING") or bool(app.config.get("MAIL_WORKER")))
