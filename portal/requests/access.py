@@ -2,15 +2,20 @@
 workflow, the pages, the file downloads and the API."""
 from __future__ import annotations
 
+from portal.archives.models import Archive
 from portal.requests.models import UtilizationRequest
 
 
+def holding_archives(request: UtilizationRequest) -> list[Archive]:
+    """Where the records are: the requested records' archives, or the archives asked to search."""
+    found = {item.record.archive.code: item.record.archive for item in request.items}
+    found.update({entry.archive.code: entry.archive for entry in request.search_archives})
+    return [found[code] for code in sorted(found)]
+
+
 def involved_archive_ids(request: UtilizationRequest) -> set[int]:
-    """The issuing archive, the archives holding the requested records, and the archives asked to search."""
-    ids = {request.issuing_archive_id}
-    ids.update(item.record.archive_id for item in request.items)
-    ids.update(entry.archive_id for entry in request.search_archives)
-    return ids
+    """The issuing archive and the holding archives."""
+    return {request.issuing_archive_id, *(archive.id for archive in holding_archives(request))}
 
 
 def _signed_in(viewer) -> bool:

@@ -26,6 +26,7 @@ from portal.core.personal_data import cipher
 from portal.core.sequences import next_value
 from portal.db import utcnow
 from portal.requests import workdays, workflow
+from portal.requests.access import holding_archives
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, OPEN_STATUSES, PURPOSES, RELATIONS, RequestFile, RequestRecord,
                                     RequestSearchArchive, UtilizationRequest)
@@ -348,7 +349,6 @@ def _create(session: Session, applicant, values: dict, key: str | None) -> Utili
 
 def due_date(request: UtilizationRequest, start: date) -> date:
     """The promised completion date (承诺时限): more working days when other archives must verify."""
-    holders = {item.record.archive_id for item in request.items} | {a.archive.id for a in request.search_archives}
-    cross = bool(holders - {request.issuing_archive.id})
+    cross = any(archive.id != request.issuing_archive.id for archive in holding_archives(request))
     days = current_app.config["DUE_WORKING_DAYS_CROSS_ARCHIVE" if cross else "DUE_WORKING_DAYS"]
     return workdays.load_calendar(current_app.config["HOLIDAYS_FILE"]).add_working_days(start, days)

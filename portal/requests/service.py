@@ -8,12 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.core.errors import ValidationFailed
 from portal.core.personal_data import cipher
 from portal.requests import workdays, workflow
-from portal.requests.access import can_view
+from portal.requests.access import can_view, holding_archives  # noqa: F401 (the area's API)
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
                                       check_uploads, due_date, file_row, submit)
 from portal.requests.models import FILE_KINDS, RequestFile, UtilizationRequest
@@ -50,13 +49,6 @@ def requests_of(session: Session, applicant) -> list[UtilizationRequest]:
         .options(selectinload(UtilizationRequest.items))
         .order_by(UtilizationRequest.submitted_at.desc(), UtilizationRequest.id.desc())
     ))
-
-
-def holding_archives(request: UtilizationRequest) -> list[Archive]:
-    """Where the records are: the requested records' archives, or the archives asked to search."""
-    found = {item.record.archive.code: item.record.archive for item in request.items}
-    found.update({entry.archive.code: entry.archive for entry in request.search_archives})
-    return [found[code] for code in sorted(found)]
 
 
 def subject_id_number(request: UtilizationRequest) -> str:
