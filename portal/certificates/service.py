@@ -36,7 +36,7 @@ from portal.requests.labels import PURPOSE_LABELS
 from portal.requests.models import RequestEvent, UtilizationRequest
 from portal.requests.notifications import email_applicant
 from portal.requests.service import get_request, subject_id_number
-from portal.requests.uploads import delete_stored, store_bytes, stored_path
+from portal.requests.uploads import store_with, stored_path
 from portal.requests.workdays import china_today
 from portal.requests.workflow import Conflict, NotAllowed
 from portal.review.permissions import can
@@ -77,7 +77,6 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
         current_app.logger.exception("certificate signing key of %s", archive.code)
         raise CertificateUnavailable(_l("本馆的证书签名密钥无法读取，请管理员检查密钥文件和口令")) from None
     folder = Path(config["CERTIFICATE_FOLDER"])
-    stored = None
     try:
         issued_on = china_today()
         # Drawn inside this transaction: PostgreSQL holds the counter row until commit, so a
@@ -95,15 +94,13 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
         except pdf.FontsMissing:
             raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
         signed = signing.sign(rendered, signer, reason=content.title)
-        stored = store_bytes(signed, folder)
+        stored = store_with(session, signed, folder)
         session.add(Certificate(
             serial=serial, code=code, request=request, kind=content.kind, status="valid",
             sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed), issued_by_id=actor.id))
         workflow.apply(session, request, "issue", actor, note, expected_version=expected_version)
     except BaseException:
-        session.rollback()
-        if stored is not None:
-            delete_stored(folder, stored)
+        session.rollback()  # the stored file goes with it (store_with)
         raise
     return request.certificate
 

@@ -1,5 +1,7 @@
 """Work that must run only once a transaction has committed (send mail, update the index, render
-a PDF), never when it rolls back. Callers queue it in the session; the session runs it."""
+a PDF), never when it rolls back — and its mirror, undoing outside the database (a file written
+for a change that was refused) only when it rolls back. Callers queue it in the session; the
+session runs it."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 _KEY = "after_commit"
+_UNDO = "on_rollback"
 
 
 def after_commit(session: Session, work: Callable[[], None]) -> None:
@@ -20,8 +23,14 @@ def after_commit(session: Session, work: Callable[[], None]) -> None:
         queued.append(work)
 
 
+def on_rollback(session: Session, work: Callable[[], None]) -> None:
+    """Run `work` if the session's current transaction rolls back; forget it on commit."""
+    session.info.setdefault(_UNDO, []).append(work)
+
+
 @event.listens_for(Session, "after_commit")
 def _run(session: Session) -> None:
+    session.info.pop(_UNDO, None)
     for work in session.info.pop(_KEY, []):
         try:
             work()
@@ -32,3 +41,8 @@ def _run(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_KEY, None)
+    for work in session.info.pop(_UNDO, []):
+        try:
+            work()
+        except Exception:  # noqa: BLE001 — the rollback stands; what could not be undone is logged
+            log.exception("undo after rollback failed: %r", work)

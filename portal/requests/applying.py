@@ -30,7 +30,7 @@ from portal.requests.access import holding_archives
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, OPEN_STATUSES, PURPOSES, RELATIONS, RequestFile, RequestRecord,
                                     RequestSearchArchive, UtilizationRequest)
-from portal.requests.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, delete_stored, store
+from portal.requests.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, delete_stored, store_with
 
 MAX_RECORDS = 20
 MAX_SEARCH_ARCHIVES = 50  # archives one "please search for me" may name, or a clerk may choose
@@ -133,30 +133,25 @@ def submit(session: Session, applicant, application: Application, uploads: list[
         raise ApplicationInvalid(errors, kept)
 
     folder = current_app.config["UPLOAD_FOLDER"]
-    stored: list[str] = []
     try:
         request = _create(session, applicant, values, key)
         for draft in kept:
             draft.request = request
         for kind, upload in checked:
-            stored.append(store(upload, folder))
-            session.add(file_row(applicant, kind, upload, stored[-1], request=request))
+            session.add(file_row(applicant, kind, upload, store_with(session, upload.data, folder), request=request))
         session.flush()
         workflow.record_event(session, request, workflow.TRANSITIONS["submit"], applicant, "applicant", None, "")
         _purge_old_drafts(session, applicant)
         session.commit()
     except IntegrityError:
-        # The same idempotency key committed first in a concurrent request: answer with that one.
+        # The same idempotency key committed first in a concurrent request: answer with that one
+        # (this one's files go with the rollback, see store_with).
         session.rollback()
-        for name in stored:
-            delete_stored(folder, name)
         if key and (existing := _by_key(session, applicant, key)):
             return existing, False
         raise
     except BaseException:
         session.rollback()
-        for name in stored:
-            delete_stored(folder, name)
         raise
     return request, True
 
@@ -306,7 +301,7 @@ def file_row(owner, kind: str, upload: CheckedUpload, stored_name: str, **kw) ->
 
 def _save_drafts(session: Session, owner, checked) -> list[RequestFile]:
     folder = current_app.config["UPLOAD_FOLDER"]
-    drafts = [file_row(owner, kind, upload, store(upload, folder)) for kind, upload in checked]
+    drafts = [file_row(owner, kind, upload, store_with(session, upload.data, folder)) for kind, upload in checked]
     session.add_all(drafts)
     session.commit()
     return drafts

@@ -16,7 +16,7 @@ from portal.requests.access import can_view, holding_archives  # noqa: F401 (the
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
                                       check_uploads, due_date, file_row, submit)
 from portal.requests.models import FILE_KINDS, RequestFile, UtilizationRequest
-from portal.requests.uploads import MAX_FILES, delete_stored, store
+from portal.requests.uploads import MAX_FILES, store_with
 
 
 class RequestNotFound(LookupError):
@@ -84,7 +84,6 @@ def resubmit(session: Session, request: UtilizationRequest, actor, note: str = "
     if errors:
         raise ValidationFailed(errors)
     folder = current_app.config["UPLOAD_FOLDER"]
-    stored: list[str] = []
 
     def attach(event) -> None:
         # due_date() loads the items; an autoflush there would write the status change on its own
@@ -93,16 +92,11 @@ def resubmit(session: Session, request: UtilizationRequest, actor, note: str = "
             request.due_date = due_date(request, workdays.china_today())
         session.flush()
         for kind, upload in checked:
-            stored.append(store(upload, folder))
-            session.add(file_row(actor, kind, upload, stored[-1], request=request, event_id=event.id))
+            session.add(file_row(actor, kind, upload, store_with(session, upload.data, folder), request=request,
+                                 event_id=event.id))
 
-    try:
-        return workflow.apply(session, request, "resubmit", actor, note, expected_version=expected_version,
-                              before_commit=attach)
-    except BaseException:
-        for name in stored:
-            delete_stored(folder, name)
-        raise
+    return workflow.apply(session, request, "resubmit", actor, note, expected_version=expected_version,
+                          before_commit=attach)
 
 
 def get_file(session: Session, viewer, number: str, public_id: str, ip: str = "") -> RequestFile:

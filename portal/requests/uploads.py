@@ -17,6 +17,8 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image
 from pypdf import PdfReader
 
+from portal.core.after_commit import on_rollback
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
 # Our own limit, below Pillow's global one, so no image near Pillow's threshold is ever decoded.
@@ -132,6 +134,14 @@ def _verify_pdf(name: str, data: bytes) -> None:
 def store(upload: CheckedUpload, folder: Path) -> str:
     """Write under a random name with no extension, so nothing about the stored file comes from the citizen."""
     return store_bytes(upload.data, folder)
+
+
+def store_with(session, data: bytes, folder: Path) -> str:
+    """store_bytes, undone when the session's transaction rolls back: no file outlives a change
+    that was refused or lost a race."""
+    name = store_bytes(data, folder)
+    on_rollback(session, lambda: delete_stored(folder, name))
+    return name
 
 
 def store_bytes(data: bytes, folder: Path) -> str:

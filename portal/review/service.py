@@ -22,7 +22,7 @@ from portal.requests.access import can_view
 from portal.requests.applying import MAX_SEARCH_ARCHIVES, Upload, due_date, file_row
 from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
-from portal.requests.uploads import UploadRejected, check_upload, delete_stored, store
+from portal.requests.uploads import UploadRejected, check_upload, store_with
 from portal.requests.workflow import Conflict, NotAllowed
 from portal.review.models import RequestNote, VerificationTask
 from portal.review.permissions import can
@@ -167,7 +167,6 @@ def answer_task(session: Session, task: VerificationTask, action: str, actor, no
         raise ValidationFailed(errors)
 
     folder = current_app.config["UPLOAD_FOLDER"]
-    stored = []
     try:
         # Hold the request's row until commit (PostgreSQL), so that a withdrawal or rejection at
         # the same moment either came first and is seen here, or waits for this answer.
@@ -175,8 +174,8 @@ def answer_task(session: Session, task: VerificationTask, action: str, actor, no
                           .with_for_update()) != "in_review":
             raise Conflict(_l("申请当前不在审核中，无需核实"))
         if checked is not None:
-            stored.append(store(checked, folder))
-            task.copy_file = file_row(actor, "certified_copy", checked, stored[0], request=task.request)
+            task.copy_file = file_row(actor, "certified_copy", checked, store_with(session, checked.data, folder),
+                                      request=task.request)
         task.status = "verified" if action == "verify" else "not_found"
         task.note, task.answered_by_id, task.answered_at = note, actor.id, utcnow()
         task.claimed_by_id = task.claimed_at = None
@@ -185,15 +184,11 @@ def answer_task(session: Session, task: VerificationTask, action: str, actor, no
                                  note=f"{task.holding_archive.name}：{note}" if note else task.holding_archive.name))
         session.commit()
     except StaleDataError:
-        session.rollback()
-        for name in stored:
-            delete_stored(folder, name)
+        session.rollback()  # the copy's file goes with it (store_with)
         session.refresh(task)
         raise _task_conflict(task) from None
     except BaseException:
         session.rollback()
-        for name in stored:
-            delete_stored(folder, name)
         raise
     # Only ids were set: the loaded relationships would still show the task unanswered and claimed.
     session.expire(task, ["answered_by", "claimed_by"])
