@@ -21,7 +21,7 @@ from portal.db import db
 from portal.web_util import client_ip
 from portal.requests import service, workflow
 from portal.requests.access import roles_on
-from portal.requests.models import FILE_KINDS, UtilizationRequest
+from portal.requests.models import UtilizationRequest
 from portal.certificates import service as certificates
 from portal.review import service as review
 
@@ -65,10 +65,8 @@ def _detail(req: UtilizationRequest) -> dict:
         "submitted_at": at(req.submitted_at),
         "due_date": req.due_date.isoformat(),
         "events": [_event(e) for e in req.events],
-        # The holding archive's certified copy reaches the applicant on the certificate, not before
-        # (as service.get_file): staff see it, the applicant only their own uploads.
         "files": [{"kind": f.kind, "name": f.original_name, "content_type": f.content_type, "size": f.size}
-                  for f in req.files if viewer.id != req.applicant_id or f.kind in FILE_KINDS],
+                  for f in service.files_for(viewer, req)],
         "allowed_actions": workflow.allowed_actions(viewer, req),
         "certificate": certificate_json(req),
         # Staff only: the claim, the verification tasks, the applicant's identity (see portal.api.review).

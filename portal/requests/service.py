@@ -99,12 +99,17 @@ def resubmit(session: Session, request: UtilizationRequest, actor, note: str = "
                           before_commit=attach)
 
 
+def files_for(viewer, request: UtilizationRequest) -> list[RequestFile]:
+    """The request's files this person may open: staff all of them, the applicant their own
+    uploads (a holding archive's certified copy reaches them on the certificate, not before)."""
+    return [f for f in request.files if viewer.id != request.applicant_id or f.kind in FILE_KINDS]
+
+
 def get_file(session: Session, viewer, number: str, public_id: str, ip: str = "") -> RequestFile:
     """A file of a request the viewer may see; a staff download is written to the audit log."""
     request = get_request(session, viewer, number)
-    found = next((f for f in request.files if f.public_id == public_id), None)
-    # The holding archive's certified copy reaches the citizen on the certificate, not before.
-    if found is None or (viewer.id == request.applicant_id and found.kind not in FILE_KINDS):
+    found = next((f for f in files_for(viewer, request) if f.public_id == public_id), None)
+    if found is None:
         raise RequestNotFound(public_id)
     if viewer.id != request.applicant_id:
         log(session, "download_file", actor=viewer, object_type="request", object_id=request.number, ip=ip,
