@@ -22,25 +22,28 @@ def _signed_in(viewer) -> bool:
     return viewer is not None and getattr(viewer, "is_authenticated", False)
 
 
+def staff_role(viewer, archive_ids) -> str | None:
+    """"admin" for administrators, "clerk" or "reviewer" for staff of one of `archive_ids`, else
+    None (citizens, anonymous visitors, staff of other archives)."""
+    if not _signed_in(viewer):
+        return None
+    if viewer.role == "admin" or (viewer.role in ("clerk", "reviewer") and viewer.archive_id in archive_ids):
+        return viewer.role
+    return None
+
+
 def roles_on(viewer, request: UtilizationRequest) -> set[str]:
     """The roles the workflow's transition table names: "applicant" for the person who applied,
     "clerk"/"reviewer" for staff of the issuing archive, "admin" for administrators."""
-    if not _signed_in(viewer):
-        return set()
-    if viewer.id == request.applicant_id:
+    if _signed_in(viewer) and viewer.id == request.applicant_id:
         return {"applicant"}
-    if viewer.role == "admin":
-        return {"admin"}
-    if viewer.role in ("clerk", "reviewer") and viewer.archive_id == request.issuing_archive_id:
-        return {viewer.role}
-    return set()
+    role = staff_role(viewer, {request.issuing_archive_id})
+    return {role} if role else set()
 
 
 def can_view(viewer, request: UtilizationRequest) -> bool:
     """The applicant, administrators, and staff of every archive involved. Everyone else gets a
     404, so that request numbers reveal nothing."""
-    if not _signed_in(viewer):
-        return False
-    if viewer.id == request.applicant_id or viewer.role == "admin":
+    if _signed_in(viewer) and viewer.id == request.applicant_id:
         return True
-    return viewer.role in ("clerk", "reviewer") and viewer.archive_id in involved_archive_ids(request)
+    return staff_role(viewer, involved_archive_ids(request)) is not None

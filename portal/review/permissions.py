@@ -4,7 +4,7 @@ services check it, the queue lists only what it allows, and templates render onl
 `can()` allows."""
 from __future__ import annotations
 
-from portal.requests.access import roles_on
+from portal.requests.access import roles_on, staff_role
 from portal.requests.models import UtilizationRequest
 from portal.requests.workflow import TRANSITIONS, allowed_actions
 from portal.review.models import VerificationTask
@@ -26,13 +26,8 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def task_roles(viewer, task: VerificationTask) -> set[str]:
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
-        return set()
-    if viewer.role == "admin":
-        return {"admin"}
-    if viewer.role in ("clerk", "reviewer") and viewer.archive_id == task.holding_archive_id:
-        return {viewer.role}
-    return set()
+    role = staff_role(viewer, {task.holding_archive_id})
+    return {role} if role else set()
 
 
 def can(viewer, action: str, obj) -> bool:

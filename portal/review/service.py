@@ -18,7 +18,7 @@ from portal.core.errors import ValidationFailed
 from portal.db import utcnow
 from portal.requests import workdays, workflow
 from portal.requests.labels import TASK_ACTION_LABELS
-from portal.requests.access import can_view
+from portal.requests.access import involved_archive_ids, staff_role
 from portal.requests.applying import MAX_SEARCH_ARCHIVES, Upload, due_date, file_row
 from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
@@ -120,18 +120,9 @@ def get_task(session: Session, viewer, public_id: str) -> VerificationTask:
     task = session.scalar(select(VerificationTask).where(VerificationTask.public_id == public_id))
     if task is None:
         raise LookupError(public_id)
-    role = _staff_role(viewer)
-    if role == "admin" or (role in ("clerk", "reviewer") and viewer.archive_id in
-                           (task.holding_archive_id, task.request.issuing_archive_id)):
-        return task
-    raise LookupError(public_id)
-
-
-def _staff_role(viewer) -> str | None:
-    """The viewer's role when signed in (None, or Flask-Login's anonymous user, has none)."""
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
-        return None
-    return getattr(viewer, "role", None)
+    if staff_role(viewer, {task.holding_archive_id, task.request.issuing_archive_id}) is None:
+        raise LookupError(public_id)
+    return task
 
 
 def answer_task(session: Session, task: VerificationTask, action: str, actor, note: str = "",
@@ -269,7 +260,7 @@ def add_note(session: Session, request: UtilizationRequest, actor, text: str) ->
 
 def notes_of(session: Session, viewer, request: UtilizationRequest) -> list[RequestNote]:
     """Internal notes, for staff of the issuing and holding archives and admins; never the citizen."""
-    if _staff_role(viewer) not in ("clerk", "reviewer", "admin") or not can_view(viewer, request):
+    if staff_role(viewer, involved_archive_ids(request)) is None:
         return []
     return list(session.scalars(select(RequestNote).where(RequestNote.request_id == request.id)
                                 .order_by(RequestNote.id)))
