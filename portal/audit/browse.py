@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.audit.models import AuditLog
 from portal.core.errors import ValidationFailed
-from portal.requests.workdays import day_start
+from portal.requests.workdays import day_start, read_day
 
 PAGE_SIZE = 50
 
@@ -34,21 +33,11 @@ class AuditPage:
 
 def parse_filters(args) -> AuditFilters:
     errors: dict[str, str] = {}
-
-    def day(name: str) -> date | None:
-        value = (args.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            errors[name] = _l("日期格式应为 YYYY-MM-DD")
-            return None
-
     filters = AuditFilters(person=(args.get("person") or "").strip()[:100],
                            request=(args.get("request") or "").strip()[:40],
                            action=(args.get("action") or "").strip()[:40],
-                           date_from=day("date_from"), date_to=day("date_to"))
+                           date_from=read_day(args, "date_from", errors),
+                           date_to=read_day(args, "date_to", errors))
     if errors:
         raise ValidationFailed(errors)
     return filters

@@ -16,6 +16,20 @@ def china_today() -> date:
     return datetime.now(CHINA_TIME).date()
 
 
+def read_day(args, name: str, errors: dict) -> date | None:
+    """A date filter typed into a form (YYYY-MM-DD), or None when empty; a bad one goes into `errors`."""
+    from flask_babel import lazy_gettext as _l
+
+    text = (args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[name] = _l("日期格式应为 YYYY-MM-DD")
+        return None
+
+
 def day_start(day: date) -> datetime:
     """Midnight of `day` where the archives are: what date filters compare stored times with."""
     return datetime.combine(day, datetime.min.time(), CHINA_TIME)

@@ -7,8 +7,6 @@ rendering a button. Plain forms work without JavaScript (success → 303 back to
 posts get the refreshed page body plus the queue's tab counts as an out-of-band swap."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,7 +24,7 @@ from portal.requests import service as requests_service
 from portal.requests import workflow
 from portal.requests.labels import event_labels
 from portal.requests.models import UtilizationRequest
-from portal.requests.workdays import CHINA_TIME, china_today
+from portal.requests.workdays import CHINA_TIME, china_today, read_day
 from portal.review import queue as review_queue
 from portal.review import service
 from portal.review.models import VerificationTask
@@ -94,19 +92,10 @@ def queue_page():
 
 
 def _filters(args, errors: dict) -> review_queue.QueueFilters:
-    def day(name: str) -> date | None:
-        text = (args.get(name) or "").strip()
-        if not text:
-            return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            errors[name] = _("日期格式应为 年-月-日，如 2024-03-01")
-            return None
-
     return review_queue.QueueFilters(
         category=(args.get("category") or "").strip(), relation=(args.get("relation") or "").strip(),
-        archive=(args.get("other") or "").strip(), date_from=day("date_from"), date_to=day("date_to"),
+        archive=(args.get("other") or "").strip(), date_from=read_day(args, "date_from", errors),
+        date_to=read_day(args, "date_to", errors),
         find=(args.get("find") or "").strip()[:50])
 
 
