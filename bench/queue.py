@@ -61,7 +61,7 @@ from portal.db import db, make_engine  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.requests.models import (RequestEvent, RequestRecord, RequestSearchArchive,  # noqa: E402
                                     UtilizationRequest)
-from portal.requests.workdays import CHINA_TIME, china_today  # noqa: E402
+from portal.core.workdays import CHINA_TIME, china_today  # noqa: E402
 from portal.review import queue as review_queue  # noqa: E402
 from portal.review.models import VerificationTask  # noqa: E402
 

@@ -91,7 +91,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAX_CERTIFICATE_LOOKUP_FAILURES": int(env.get("PORTAL_MAX_CERTIFICATE_LOOKUP_FAILURES", "20")),
         "MAX_CERTIFICATE_FILE_CHECKS": int(env.get("PORTAL_MAX_CERTIFICATE_FILE_CHECKS", "30")),
         # Promised completion (承诺时限) in working days; public holidays and make-up working days
-        # come from a file (see portal/requests/holidays-cn.txt for the format).
+        # come from a file (see portal/core/holidays-cn.txt for the format).
         "DUE_WORKING_DAYS": int(env.get("PORTAL_DUE_WORKING_DAYS", "5")),
         "DUE_WORKING_DAYS_CROSS_ARCHIVE": int(env.get("PORTAL_DUE_WORKING_DAYS_CROSS_ARCHIVE", "10")),
         "HOLIDAYS_FILE": env.get("PORTAL_HOLIDAYS_FILE"),

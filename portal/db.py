@@ -1,7 +1,7 @@
 """The database: one engine and one scoped session per app, SQLite or PostgreSQL alike."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -37,10 +37,6 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def make_engine(url: str) -> Engine:

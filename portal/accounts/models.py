@@ -7,7 +7,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.archives.models import Archive
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime
+from portal.core.clock import utcnow
 
 ROLES = ("citizen", "clerk", "reviewer", "admin")
 STAFF_ROLES = ("clerk", "reviewer", "admin")

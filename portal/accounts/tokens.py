@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import ApiToken, User
 from portal.accounts.service import authenticate
 from portal.audit.service import log
-from portal.db import utcnow
+from portal.core.clock import utcnow
 
 # token_urlsafe(32) gives 43 characters; anything much longer is not one of ours and is not worth hashing.
 _MAX_TOKEN_LENGTH = 100

@@ -40,7 +40,7 @@ def set_seal(session: Session, code: str, filename: str, stream, actor, ip: str 
 
     from portal.audit.service import log
     from portal.core.errors import ValidationFailed
-    from portal.requests.uploads import UploadRejected, check_upload
+    from portal.core.uploads import UploadRejected, check_upload
 
     archive = session.scalar(select(Archive).where(Archive.code == code))
     if archive is None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.audit.models import AuditLog
 from portal.core.errors import ValidationFailed
-from portal.requests.workdays import day_start, read_day
+from portal.core.workdays import day_start, read_day
 
 PAGE_SIZE = 50
 

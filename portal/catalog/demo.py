@@ -28,7 +28,7 @@ from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
 from portal.core.idnumber import with_check_character
 from portal.core.personal_data import cipher
-from portal.db import utcnow
+from portal.core.clock import utcnow
 
 BATCH_SIZE = 5000
 # Records before the 1956 simplification scheme were written in traditional characters.

@@ -31,7 +31,7 @@ from portal.catalog.outbox import queue_index
 from portal.core.categories import ACCESS_LEVELS, CATEGORIES
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
-from portal.db import utcnow
+from portal.core.clock import utcnow
 
 __all__ = ["HEADER", "ImportFileError", "ImportReport", "import_csv"]
 

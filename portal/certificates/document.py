@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
-from portal.core.categories import N_
+from portal.core.i18n import N_
 
 FOUND = "found"
 NOT_FOUND = "not_found"

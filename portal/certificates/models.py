@@ -7,7 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
 from portal.archives.models import Archive
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime
+from portal.core.clock import utcnow
 from portal.requests.models import UtilizationRequest
 
 class Certificate(Base):

@@ -26,7 +26,7 @@ from pypdf import PdfReader, PdfWriter
 
 from portal.certificates import seal
 from portal.certificates.document import FOUND, Attachment, CertificateContent, chinese_date
-from portal.requests.workdays import CHINA_TIME
+from portal.core.clock import CHINA_TIME
 
 log = logging.getLogger(__name__)
 

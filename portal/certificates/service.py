@@ -29,15 +29,15 @@ from portal.core.categories import CATEGORIES
 from portal.core.errors import ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.core.sequences import next_value
-from portal.db import utcnow
+from portal.core.clock import utcnow
 from portal.requests import workflow
 from portal.requests.access import can_view
 from portal.requests.labels import PURPOSE_LABELS
 from portal.requests.models import RequestEvent, UtilizationRequest
 from portal.requests.notifications import email_applicant
 from portal.requests.service import get_request, subject_id_number
-from portal.requests.uploads import store_with, stored_path
-from portal.requests.workdays import china_today
+from portal.core.uploads import store_with, stored_path
+from portal.core.clock import china_today
 from portal.requests.workflow import Conflict, NotAllowed
 from portal.review.permissions import can
 

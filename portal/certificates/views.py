@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from portal.certificates import service
 from portal.certificates.document import TITLES
-from portal.core.categories import N_
+from portal.core.i18n import N_
 from portal.core.masking import mask_name
 from portal.db import db
 from portal.requests.service import RequestNotFound

@@ -1,10 +1,7 @@
 """The fixed list of livelihood-record categories: canonical code → Chinese label."""
 from __future__ import annotations
 
-
-def N_(text: str) -> str:
-    """Marks a label for translation (Babel's default keyword) and leaves it a plain string."""
-    return text
+from portal.core.i18n import N_
 
 
 CATEGORIES: dict[str, str] = {

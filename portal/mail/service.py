@@ -12,7 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.core.after_commit import after_commit
-from portal.db import utcnow
+from portal.core.clock import utcnow
 from portal.mail.models import MailOutbox
 from portal.mail.transports import transport_for
 from portal.mail.worker import kick

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from portal.db import utcnow
+from portal.core.clock import utcnow
 
 
 class MailConfigError(ValueError):

@@ -24,13 +24,15 @@ from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.masking import same_name
 from portal.core.personal_data import cipher
 from portal.core.sequences import next_value
-from portal.db import utcnow
-from portal.requests import workdays, workflow
+from portal.core.clock import utcnow
+from portal.core import workdays
+from portal.core import clock
+from portal.requests import workflow
 from portal.requests.access import holding_archives
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, OPEN_STATUSES, PURPOSES, RELATIONS, RequestFile, RequestRecord,
                                     RequestSearchArchive, UtilizationRequest)
-from portal.requests.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, delete_stored, store_with
+from portal.core.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, delete_stored, store_with
 
 MAX_RECORDS = 20
 MAX_SEARCH_ARCHIVES = 50  # archives one "please search for me" may name, or a clerk may choose
@@ -256,8 +258,8 @@ def _year(value, field_name: str, errors: dict) -> int | None:
         year = int(str(value).strip())
     except ValueError:
         year = -1
-    if not 1900 <= year <= workdays.china_today().year:
-        errors[field_name] = _l("年份应在 1900 到 %(now)d 之间", now=workdays.china_today().year)
+    if not 1900 <= year <= clock.china_today().year:
+        errors[field_name] = _l("年份应在 1900 到 %(now)d 之间", now=clock.china_today().year)
         return None
     return year
 
@@ -320,7 +322,7 @@ def _purge_old_drafts(session: Session, owner) -> None:
 
 def _create(session: Session, applicant, values: dict, key: str | None) -> UtilizationRequest:
     issuing: Archive = values["issuing_archive"]
-    today = workdays.china_today()
+    today = clock.china_today()
     number = f"{issuing.code}-{today.year}-{next_value(session, f'request:{issuing.code}', today.year):06d}"
     search = values.get("search") or {}
     request = UtilizationRequest(

@@ -1,7 +1,7 @@
 """What the request pages and emails call things: one label per code, translated where shown."""
 from __future__ import annotations
 
-from portal.core.categories import N_
+from portal.core.i18n import N_
 
 RELATION_LABELS = {"self": N_("本人"), "relative": N_("近亲属（配偶、父母、子女、兄弟姐妹）"), "heir": N_("继承人"),
                    "agent": N_("受托人"), "lawyer": N_("律师"), "institution": N_("单位")}

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.accounts.models import User
 from portal.archives.models import Archive
 from portal.catalog.models import Record
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime
+from portal.core.clock import utcnow
 from portal.requests.labels import DELIVERY_LABELS, FILE_LABELS, PURPOSE_LABELS, RELATION_LABELS
 
 STATUSES = ("submitted", "in_review", "needs_supplement", "approved", "issued", "rejected", "withdrawn")

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, selectinload
 from portal.audit.service import log
 from portal.core.errors import ValidationFailed
 from portal.core.personal_data import cipher
-from portal.requests import workdays, workflow
+from portal.core import clock
+from portal.requests import workflow
 from portal.requests.access import can_view, holding_archives  # noqa: F401 (the area's API)
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
                                       check_uploads, due_date, file_row, submit)
 from portal.requests.models import FILE_KINDS, RequestFile, UtilizationRequest
-from portal.requests.uploads import MAX_FILES, store_with
+from portal.core.uploads import MAX_FILES, store_with
 
 
 class RequestNotFound(LookupError):
@@ -89,7 +90,7 @@ def resubmit(session: Session, request: UtilizationRequest, actor, note: str = "
         # due_date() loads the items; an autoflush there would write the status change on its own
         # and the due date in a second UPDATE, bumping the version twice for one transition.
         with session.no_autoflush:
-            request.due_date = due_date(request, workdays.china_today())
+            request.due_date = due_date(request, clock.china_today())
         session.flush()
         for kind, upload in checked:
             session.add(file_row(actor, kind, upload, store_with(session, upload.data, folder), request=request,

@@ -14,8 +14,8 @@ from portal.db import db
 from portal.requests import basket, service, workflow
 from portal.requests.forms import ApplyForm, ActionForm
 from portal.requests.models import FILE_KINDS
-from portal.requests.uploads import send_stored
-from portal.requests.workdays import CHINA_TIME
+from portal.core.uploads import send_stored
+from portal.core.clock import CHINA_TIME
 from portal.web_util import client_ip, safe_next
 
 bp = Blueprint("requests", __name__)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.core.categories import N_
+from portal.core.i18n import N_
 from portal.core.errors import ValidationFailed
 from portal.requests.access import roles_on
 from portal.requests.models import RequestEvent, UtilizationRequest

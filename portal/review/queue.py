@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from portal.accounts.models import User
 from portal.archives.models import Archive
 from portal.catalog.models import Record
-from portal.core.categories import N_
+from portal.core.i18n import N_
 from portal.core.errors import ValidationFailed
 from portal.requests.models import RELATIONS, RequestRecord, RequestSearchArchive, UtilizationRequest
-from portal.requests.workdays import day_start
+from portal.core.workdays import day_start
 from portal.review.models import VerificationTask
 
 TABS = {

@@ -13,16 +13,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.archives.models import Archive
 from portal.audit.service import log
-from portal.core.categories import N_
+from portal.core.i18n import N_
 from portal.core.errors import ValidationFailed
-from portal.db import utcnow
-from portal.requests import workdays, workflow
+from portal.core.clock import utcnow
+from portal.core import workdays
+from portal.core import clock
+from portal.requests import workflow
 from portal.requests.labels import TASK_ACTION_LABELS
 from portal.requests.access import involved_archive_ids, staff_role
 from portal.requests.applying import MAX_SEARCH_ARCHIVES, Upload, due_date, file_row
 from portal.requests.models import RequestEvent, RequestSearchArchive, UtilizationRequest
 from portal.requests.service import holding_archives
-from portal.requests.uploads import UploadRejected, check_upload, store_with
+from portal.core.uploads import UploadRejected, check_upload, store_with
 from portal.requests.workflow import Conflict, NotAllowed
 from portal.review.models import RequestNote, VerificationTask
 from portal.review.permissions import can
@@ -41,7 +43,7 @@ REJECT_REASONS = {
 def create_tasks(session: Session, request: UtilizationRequest, _event: RequestEvent) -> None:
     """On accept: one task per archive holding the records (the issuing archive's own records
     too: its clerk verifies them the same way), or per archive asked to search."""
-    today = workdays.china_today()
+    today = clock.china_today()
     calendar = workdays.load_calendar(current_app.config["HOLIDAYS_FILE"])
     existing = {task.holding_archive_id for task in request.tasks}
     for archive in holding_archives(request):
@@ -112,7 +114,7 @@ def _choose_search_archives(session: Session, request: UtilizationRequest, codes
     kept = {entry.archive.code for entry in request.search_archives}
     request.search_archives.extend(RequestSearchArchive(archive=found[code]) for code in codes if code not in kept)
     # Other archives searching means the longer promise, counted from the submission as before.
-    request.due_date = due_date(request, request.submitted_at.astimezone(workdays.CHINA_TIME).date())
+    request.due_date = due_date(request, request.submitted_at.astimezone(clock.CHINA_TIME).date())
 
 
 def get_task(session: Session, viewer, public_id: str) -> VerificationTask:

@@ -17,14 +17,15 @@ from portal.accounts.models import User
 from portal.accounts.service import id_number_of
 from portal.archives.service import list_archives
 from portal.certificates import service as certificates
-from portal.core.categories import N_
+from portal.core.i18n import N_
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.requests import service as requests_service
 from portal.requests import workflow
 from portal.requests.labels import event_labels
 from portal.requests.models import UtilizationRequest
-from portal.requests.workdays import CHINA_TIME, china_today, read_day
+from portal.core.clock import CHINA_TIME, china_today
+from portal.core.workdays import read_day
 from portal.review import queue as review_queue
 from portal.review import service
 from portal.review.models import VerificationTask

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from portal.requests.uploads import stored_path
+from portal.core.uploads import stored_path
 from tests.api.test_review_api import Api
 from tests.certificates.conftest import HOLDING, ISSUING, approved, archives, issued, people  # noqa: F401
 from tests.request_pages.conftest import sign_in

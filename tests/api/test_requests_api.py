@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from portal.audit.models import AuditLog
-from portal.requests import workdays
+from portal.core import clock, workdays
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from tests import files
 from tests.factories import PASSWORD, make_id_number
@@ -29,7 +29,7 @@ FORBIDDEN = "您不能对这份申请执行此操作 (you may not take this acti
 
 @pytest.fixture
 def today(monkeypatch):
-    monkeypatch.setattr(workdays, "china_today", lambda: FIXED_TODAY)
+    monkeypatch.setattr(clock, "china_today", lambda: FIXED_TODAY)
     return FIXED_TODAY
 
 

@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from portal.audit.models import AuditLog
-from portal.requests import workdays
+from portal.core import clock, workdays
 from portal.requests.models import RequestEvent, RequestFile
 from portal.review.models import VerificationTask
 from portal.review.queue import encode_cursor
@@ -32,7 +32,7 @@ REQUEST_FORBIDDEN = "您不能对这份申请执行此操作 (you may not take t
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
-    monkeypatch.setattr(workdays, "china_today", lambda: FIXED_TODAY)
+    monkeypatch.setattr(clock, "china_today", lambda: FIXED_TODAY)
     return FIXED_TODAY
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from portal.accounts.models import ApiToken
 from portal.audit.models import AuditLog
-from portal.db import utcnow
+from portal.core.clock import utcnow
 from tests.factories import PASSWORD
 from tests.helpers import login
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditLog, AuditLogIsAppendOnly
 from portal.audit.service import log
-from portal.db import utcnow
+from portal.core.clock import utcnow
 from tests.factories import PASSWORD
 from tests.helpers import login
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditLog
 from portal.certificates.models import Certificate
-from portal.requests.uploads import stored_path
+from portal.core.uploads import stored_path
 from tests.certificates.conftest import approved, archives, issued, not_found_request, people  # noqa: F401
 from tests.helpers import csrf_token
 from tests.review_pages.conftest import (action_url, form_actions, form_fields, post_form,  # noqa: F401

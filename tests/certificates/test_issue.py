@@ -17,13 +17,14 @@ from portal.certificates import signing
 from portal.certificates.models import Certificate
 from portal.core.sequences import NumberSequence
 from portal.mail.models import MailOutbox
-from portal.requests import workdays, workflow
+from portal.core import clock
+from portal.requests import workflow
 from portal.requests.models import RequestEvent
-from portal.requests.uploads import stored_path
+from portal.core.uploads import stored_path
 from portal.requests.workflow import Conflict, NotAllowed
 from tests.certificates.conftest import HOLDING, ISSUING
 
-YEAR = workdays.china_today().year
+YEAR = clock.china_today().year
 
 
 def stored_bytes(app, certificate: Certificate) -> bytes:

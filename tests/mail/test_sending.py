@@ -9,7 +9,8 @@ from email import message_from_bytes, policy
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal.db import db, utcnow
+from portal.db import db
+from portal.core.clock import utcnow
 from portal.mail.models import MailOutbox
 from portal.mail.service import SendReport, queue_email, send_pending
 

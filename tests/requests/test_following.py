@@ -15,7 +15,8 @@ from portal.audit.models import AuditLog
 from portal.core.errors import ValidationFailed
 from portal.db import db
 from portal.mail.models import MailOutbox
-from portal.requests import service, workdays, workflow
+from portal.core import clock, workdays
+from portal.requests import service, workflow
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from portal.requests.service import RequestNotFound, Upload
 from portal.requests.workflow import Conflict, NotAllowed
@@ -157,7 +158,7 @@ def waiting(session, factory, archives, people, monkeypatch):
     session.execute(table.update().where(table.c.id == request.id).values(due_date=date(2026, 1, 5)))
     session.commit()
     session.expire_all()
-    monkeypatch.setattr(workdays, "china_today", lambda: FIXED_TODAY)
+    monkeypatch.setattr(clock, "china_today", lambda: FIXED_TODAY)
     return session.get(UtilizationRequest, request.id)
 
 

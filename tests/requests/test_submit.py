@@ -16,7 +16,9 @@ from portal.core.idnumber import normalize_id_number
 from portal.core.sequences import NumberSequence
 from portal.db import db
 from portal.mail.models import MailOutbox
-from portal.requests import applying, service, workdays, workflow
+from portal.core import workdays
+from portal.core import clock
+from portal.requests import applying, service, workflow
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from portal.requests.service import Application, ApplicationInvalid, SearchSpec, Upload
 from tests import files
@@ -67,7 +69,7 @@ def records(factory, local):
 
 @pytest.fixture
 def today(monkeypatch):
-    monkeypatch.setattr(workdays, "china_today", lambda: FIXED_TODAY)
+    monkeypatch.setattr(clock, "china_today", lambda: FIXED_TODAY)
     return FIXED_TODAY
 
 
@@ -129,7 +131,7 @@ def test_an_application_for_own_open_and_restricted_records(app, session, applic
 
 def test_the_number_has_the_issuing_code_the_year_and_six_digits(session, applicant, records):
     request, _ = service.submit(session, applicant, own(records))
-    assert re.fullmatch(rf"451200-{workdays.china_today().year}-\d{{6}}", request.number)
+    assert re.fullmatch(rf"451200-{clock.china_today().year}-\d{{6}}", request.number)
     assert request.number.endswith("-000001")
 
 
@@ -141,7 +143,7 @@ def test_numbers_are_sequential_per_issuing_archive_and_year(session, factory, a
     assert [apply("451200"), apply("451200"), apply("450100"), apply("451200"), apply("450100")] == [
         "451200-2026-000001", "451200-2026-000002", "450100-2026-000001", "451200-2026-000003",
         "450100-2026-000002"]
-    monkeypatch.setattr(workdays, "china_today", lambda: date(2027, 1, 4))
+    monkeypatch.setattr(clock, "china_today", lambda: date(2027, 1, 4))
     assert [apply("450100"), apply("451200")] == ["450100-2027-000001", "451200-2027-000001"]
     assert count(session, UtilizationRequest) == 7
 

@@ -147,11 +147,12 @@ def test_withdrawing_before_acceptance_has_no_tasks_to_cancel(session, people, c
 
 
 def test_choosing_other_archives_gives_the_longer_promise(app, session, people, search_request):
-    from portal.requests import workdays
+    from portal.core import workdays
+    from portal.core import clock
 
     request = search_request(named=(ISSUING,))
     calendar = workdays.load_calendar(app.config["HOLIDAYS_FILE"])
-    submitted = request.submitted_at.astimezone(workdays.CHINA_TIME).date()
+    submitted = request.submitted_at.astimezone(clock.CHINA_TIME).date()
     assert request.due_date == calendar.add_working_days(submitted, app.config["DUE_WORKING_DAYS"])
     accept(session, request, people["issuing_clerk"], archives=[ISSUING, HOLDING])
     assert request.due_date == calendar.add_working_days(submitted, app.config["DUE_WORKING_DAYS_CROSS_ARCHIVE"])

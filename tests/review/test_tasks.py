@@ -10,7 +10,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.core.errors import ValidationFailed
-from portal.requests import service, workdays, workflow
+from portal.core import workdays
+from portal.core import clock
+from portal.requests import service, workflow
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from portal.requests.service import RequestNotFound, SearchSpec, Upload
 from portal.requests.workflow import Conflict, NotAllowed, UnknownAction
@@ -22,7 +24,7 @@ from tests.review.conftest import HOLDING, ISSUING, OTHER_HOLDING, certified_cop
 
 def due_in(working_days: int):
     calendar = workdays.load_calendar(current_app.config["HOLIDAYS_FILE"])
-    return calendar.add_working_days(workdays.china_today(), working_days)
+    return calendar.add_working_days(clock.china_today(), working_days)
 
 
 def tasks_of(session, request_id: int) -> list[VerificationTask]:

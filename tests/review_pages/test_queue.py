@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from portal.requests.applying import Upload
-from portal.requests.workdays import china_today
+from portal.core.clock import china_today
 from portal.review import views
 from portal.review.queue import TABS
 from tests.factories import make_id_number

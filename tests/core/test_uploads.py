@@ -9,8 +9,8 @@ import flask
 import pytest
 from PIL import Image
 
-from portal.requests import uploads
-from portal.requests.uploads import (MAX_FILE_BYTES, UploadRejected, check_upload, clean_filename,
+from portal.core import uploads
+from portal.core.uploads import (MAX_FILE_BYTES, UploadRejected, check_upload, clean_filename,
                                      delete_stored, send_stored, store, stored_path)
 from tests import files
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from portal.requests.workdays import DEFAULT_FILE, Calendar, load_calendar, parse_calendar
+from portal.core.workdays import DEFAULT_FILE, Calendar, load_calendar, parse_calendar
 
 
 @pytest.fixture(scope="module")

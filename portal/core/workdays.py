@@ -3,17 +3,13 @@ count, make-up working weekends (调休) do."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from portal.core.clock import CHINA_TIME
+
 DEFAULT_FILE = Path(__file__).with_name("holidays-cn.txt")
-CHINA_TIME = timezone(timedelta(hours=8))  # no daylight saving time: a fixed offset is exact
-
-
-def china_today() -> date:
-    """Today where the archives are, whatever the server's clock zone."""
-    return datetime.now(CHINA_TIME).date()
 
 
 def read_day(args, name: str, errors: dict) -> date | None:
