@@ -20,11 +20,6 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     init_web(app)
 
-    from portal.review.service import register as register_review_steps
-
-    # Accepting creates verification tasks; approving waits for their answers.
-    register_review_steps()
-
     from portal.cli import register_cli
 
     register_cli(app)

@@ -93,7 +93,8 @@ def register_cli(app: Flask) -> None:
     from portal.catalog.cli import import_command, reindex_command, seed_demo_command, sync_index_command
     from portal.certificates.cli import keys_group
     from portal.mail.cli import send_mail_command
+    from portal.actions.cli import act_command
 
     for command in (init_db_command, create_user_command, archive_task_days_command, serve_command, import_command,
-                    seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group):
+                    seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group, act_command):
         app.cli.add_command(command)

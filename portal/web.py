@@ -10,6 +10,7 @@ from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.categories import CATEGORIES
+from portal.web_util import render
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -129,5 +130,5 @@ def _error_page(code: int, csrf: bool = False):
         message = _l("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。") if csrf else ERROR_MESSAGES[code]
         if request.path.startswith("/api/"):
             return jsonify({"error": str(message)}), code
-        return render_template("errors/error.html", code=code, message=message), code
+        return render("errors/error.html", "errors/_error.html", status=code, code=code, message=message)
     return handler

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, render_template, request
+from flask import Response, abort, make_response, render_template, request
 from flask_login import current_user, login_required
 
 
@@ -23,11 +23,24 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def render(template: str, partial: str | None = None, **ctx):
-    """The full page, or for an HTMX request only its partial (the page includes the same partial)."""
-    if partial and getattr(request, "htmx", False) and not request.htmx.history_restore_request:
-        return render_template(partial, **ctx)
-    return render_template(template, **ctx)
+def is_htmx() -> bool:
+    """An htmx request that swaps part of a page: not a history restore, nor a boosted link or
+    form (both want the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def render(template: str, partial: str | None = None, *, status: int = 200, oob: tuple[str, ...] = (),
+           headers: dict | None = None, **ctx) -> Response:
+    """The one way a page answers: the full page, or for an htmx request only its partial (the
+    page `{% include %}`s the same partial) followed by the `oob` partials (out-of-band swaps,
+    rendered with `oob=True`). Real status codes either way: base.html tells htmx to swap 400,
+    403, 404, 409, 422, 429 and 503 answers too (portal.web adds `Vary: HX-Request`)."""
+    if partial and is_htmx():
+        body = render_template(partial, **ctx) + "".join(render_template(extra, oob=True, **ctx) for extra in oob)
+    else:
+        body = render_template(template, **ctx)
+    return make_response(body, status, headers or {})
 
 
 def role_required(allowed):

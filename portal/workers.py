@@ -1,87 +1,13 @@
 """Background work of every serving process: search-index sync and mail sending, each retrying
-what could not be done at the moment of the change."""
+what could not be done at the moment of the change (the worker itself: portal.core.workers)."""
 from __future__ import annotations
-
-import logging
-import os
-import threading
-from collections.abc import Callable
 
 from flask import Flask
 
-from portal.db import db
-
-log = logging.getLogger(__name__)
-
-
-class Worker:
-    """Runs `work()` in an app context every `interval` seconds, and at once when woken. A failing
-    round is rolled back and logged (`failure`); the next one runs as usual."""
-
-    name = "worker"
-    failure = "background work failed"
-
-    def __init__(self, app: Flask, interval: float):
-        self.app, self.interval = app, interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-
-    def work(self) -> None:
-        raise NotImplementedError
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.interval)
-            # Cleared before the round: a wake that arrives during it starts the next one.
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            self.run_once()
-
-    def run_once(self) -> None:
-        with self.app.app_context():
-            try:
-                self.work()
-            except Exception:  # noqa: BLE001 — the worker must outlive a bad round; it is logged
-                db.session.rollback()
-                log.exception(self.failure)
-
-
-def in_each_process(app: Flask, key: str, make: Callable[[], Worker],
-                    enabled: Callable[[], bool] = lambda: True) -> None:
-    """Start `make()`'s worker in every serving process, on its first request: gunicorn may import
-    the app in its master (--preload) and fork the workers, and threads do not survive a fork.
-    The running worker is `app.extensions[key]`, so it can be stopped (tests, shutdown)."""
-    started_in: set[int] = set()
-    lock = threading.Lock()
-
-    @app.before_request
-    def _start_worker() -> None:
-        if os.getpid() in started_in or not enabled():
-            return
-        with lock:
-            if os.getpid() not in started_in:
-                worker = make()
-                worker.start()
-                app.extensions[key] = worker
-                started_in.add(os.getpid())
+from portal.catalog.indexing import retry_in_each_process
+from portal.mail.worker import start_mail_worker_in_each_process
 
 
 def start_in_each_process(app: Flask) -> None:
-    from portal.catalog.indexing import retry_in_each_process
-    from portal.mail.worker import start_mail_worker_in_each_process
-
     retry_in_each_process(app)
     start_mail_worker_in_each_process(app)

@@ -17,8 +17,8 @@ from portal.catalog.outbox import queue_index
 from portal.certificates import signing
 from portal.core.idnumber import with_check_character
 from portal.core.personal_data import cipher
-from portal.requests import service, workflow
-from portal.review.service import answer_task
+from portal.actions import act
+from portal.requests import service
 from tests.files import pdf_bytes
 
 PASSWORD = "Dangan2024"
@@ -74,7 +74,7 @@ class Factory:
         "approved": (("accept", "clerk", ""), ("verify", "holding clerk", ""), ("approve", "reviewer", "")),
         "issued": (("accept", "clerk", ""), ("verify", "holding clerk", ""), ("approve", "reviewer", ""),
                    ("issue", "reviewer", "")),
-        "rejected": (("accept", "clerk", ""), ("reject", "reviewer", "馆藏中没有该档案")),
+        "rejected": (("accept", "clerk", ""), ("reject", "reviewer", "馆藏中没有该档案")),  # reason "not_held"
         "withdrawn": (("withdraw", "applicant", ""),),
     }
 
@@ -82,8 +82,8 @@ class Factory:
         """Every holding archive's clerk confirms the records, attaching a certified copy."""
         for task in request.tasks:
             if task.status == "open":
-                answer_task(self.session, task, "verify", self.staff(task.holding_archive, "clerk"), "已核实",
-                            service.Upload("certified_copy", "核实件.pdf", BytesIO(pdf_bytes())))
+                act(self.session, task, "verify", self.staff(task.holding_archive, "clerk"),
+                    {"note": "已核实", "copy": service.Upload("certified_copy", "核实件.pdf", BytesIO(pdf_bytes()))})
 
     def staff(self, archive: Archive, role: str = "clerk"):
         """A clerk or reviewer of `archive`: the first one it has, or a new one."""
@@ -95,7 +95,7 @@ class Factory:
                 search=None, status: str = "submitted", uploads=(), idempotency_key: str | None = None,
                 **application):
         """A request made through the real service (`service.submit`), then walked to `status` through
-        `workflow.apply` by the applicant or the issuing archive's staff. Without records or a search,
+        `portal.actions.act` by the applicant or the issuing archive's staff. Without records or a search,
         one open record about the applicant is made in the issuing archive. `application` overrides
         fields of `service.Application` (relation, purpose, delivery …)."""
         applicant = applicant or self.user()
@@ -115,6 +115,7 @@ class Factory:
                 self.verify_all(request)
                 continue
             actor = applicant if who == "applicant" else self.staff(request.issuing_archive, who)
-            workflow.apply(self.session, request, action, actor, note)
+            act(self.session, request, action, actor,
+                {"note": note, "reason": "not_held"} if action == "reject" else {"note": note})
         assert request.status == status
         return request

@@ -7,26 +7,12 @@ from __future__ import annotations
 
 import functools
 
-from flask import g, jsonify, make_response, request
+from flask import after_this_request, g, request
 from flask_babel import gettext as _
 
 from portal.accounts.tokens import user_for_token
+from portal.api.errors import api_error
 from portal.db import db
-
-
-def api_error(message, http_status: int, /, **extra):
-    """The API's error answer: JSON {"error": …, **extra} with `http_status`, a response callers may
-    add headers to (`extra` may hold a "status" of its own: a 409 says where the request now stands)."""
-    response = jsonify({"error": str(message), **extra})
-    response.status_code = http_status
-    return response
-
-
-def invalid(errors: dict, http_status: int = 400, /, **extra):
-    """A refused body or parameter: the first problem in "error" and "field", all of them in "errors"."""
-    errors = {k: str(v) for k, v in errors.items()}
-    field, message = next(iter(errors.items()))
-    return api_error(message, http_status, field=field, errors=errors, **extra)
 
 
 def at(value) -> str | None:
@@ -53,9 +39,14 @@ def token_required(view):
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if token else "Bearer"
             return response
         g.api_user = user
-        response = make_response(view(*args, **kwargs))
-        # Personal data: no shared cache (a proxy, the browser's disk) may keep it.
-        response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Authorization")
-        return response
+
+        @after_this_request
+        def _private(response):
+            # Personal data: no shared cache (a proxy, the browser's disk) may keep it. Answers of
+            # the API's error handlers pass here too.
+            response.headers["Cache-Control"] = "no-store"
+            response.vary.add("Authorization")
+            return response
+
+        return view(*args, **kwargs)
     return wrapper

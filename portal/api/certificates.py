@@ -3,20 +3,24 @@ certificate, and revocation by the issuing archive's reviewer. Issuing is the re
 `issue` (portal.api.requests)."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, url_for
 from flask_babel import gettext as _
 
-from portal.api.auth import api_error, at, invalid, token_required
-from portal.api.request_input import BadInput, clean_text
-from portal.api.review_input import read_body
-from portal.api.views import bp
+from portal.actions import act
+from portal.api.auth import at
+from portal.api.bodies import read_input, read_query
+from portal.api.errors import api_error
+from portal.api.fields import clean_text
+from portal.api.responses import CertificateCheck, CertificateInfo, Error, StatusConflict
+from portal.api.routing import Content, Routes
+from portal.api.schemas import CertificateQuery, RevokeBody
 from portal.certificates import service
 from portal.certificates.views import pdf_response
-from portal.core.errors import ValidationFailed
+from portal.core.errors import Conflict, NotAllowed
 from portal.db import db
 from portal.web_util import client_ip
-from portal.requests import workflow
 
+routes = Routes("certificates", "档案证明 (certificates)")
 
 
 def _not_found():
@@ -24,6 +28,8 @@ def _not_found():
     return api_error(_("证明不存在，或验证码不符 (no such certificate, or a wrong code)"), 404)
 
 
+def _not_yours():
+    return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
 
 
 def certificate_json(req) -> dict | None:
@@ -37,10 +43,12 @@ def certificate_json(req) -> dict | None:
             "url": url_for("api.request_certificate", number=req.number, _external=True)}
 
 
-@bp.get("/certificates/<serial>")
+@routes.get("/certificates/<serial>", auth=False, summary="核验证明 (check a certificate)", ok=CertificateCheck,
+            query=CertificateQuery, errors=(404, 429), response_headers={429: {"Retry-After": "seconds"}})
 def check_certificate(serial: str):
-    """Public, no token: a wrong code answers exactly as a serial that does not exist."""
-    code = request.args.get("code", "")
+    """Public, no token: a wrong code answers exactly as a serial that does not exist. Failed checks
+    count per address (20 in 15 minutes, with the web page's); beyond that 429, also for a right code."""
+    code = read_query(CertificateQuery).code
     if not clean_text(serial) or not clean_text(code):
         return _not_found()
     try:
@@ -60,39 +68,41 @@ def check_certificate(serial: str):
     return response
 
 
-@bp.get("/requests/<number>/certificate")
-@token_required
+@routes.get("/requests/<number>/certificate", summary="下载证明 PDF (the certificate's PDF)",
+            ok=Content("application/pdf", {"type": "string", "format": "binary"}, "the signed PDF, as stored"),
+            errors=(404, 503), response_headers={200: {"ETag": "the SHA-256 of the PDF"}})
 def request_certificate(number: str):
+    """For the applicant and the staff of the archives involved; every download is in the audit log.
+    503 if the stored file no longer matches its SHA-256 (the bytes are never sent)."""
     if not clean_text(number):
-        return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
+        return _not_yours()
     try:
         cert, data = service.certificate_file(db.session, g.api_user, number, ip=client_ip())
     except LookupError:  # RequestNotFound too
-        return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
+        return _not_yours()
     except service.CertificateUnavailable as exc:
         return api_error(exc.message, 503)
     return pdf_response(cert, data)
 
 
-@bp.post("/certificates/<serial>/revoke")
-@token_required
+@routes.post("/certificates/<serial>/revoke", summary="撤销证明 (revoke; a reviewer of the issuing archive)",
+             body=RevokeBody, form=True, ok=CertificateInfo, errors={403: Error, 404: Error, 409: StatusConflict})
 def revoke_certificate(serial: str):
+    """`reason` (required, at most 500 characters): the applicant reads it on their request and in
+    an email; the public check shows only that the certificate is revoked."""
     user = g.api_user
     try:
         cert = service.get_by_serial(db.session, user, serial) if clean_text(serial) else None
     except LookupError:  # RequestNotFound too
         cert = None
     if cert is None:  # someone else's certificates do not exist for this caller
-        return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
+        return _not_yours()
+    body = read_input(RevokeBody, no_files_message=_("撤销证明不附带文件 (revoke takes no files)"))
     try:
-        body = read_body(("reason",), no_files_message=_("撤销证明不附带文件 (revoke takes no files)"))
-        service.revoke(db.session, cert.request, user, body.reason, ip=client_ip())
-    except BadInput as exc:
-        return invalid(exc.errors, exc.status)
-    except ValidationFailed as exc:
-        return invalid(exc.errors)
-    except workflow.NotAllowed:
+        act(db.session, cert.request, "revoke_certificate", user, body.inputs(), ip=client_ip())
+    except NotAllowed:
         return api_error(_("只有出证档案馆的审核员可以撤销证明 (only a reviewer of the issuing archive may revoke)"), 403)
-    except workflow.Conflict as exc:
+    except Conflict as exc:
+        db.session.refresh(cert)
         return api_error(exc.message, 409, status=cert.status)
     return jsonify(certificate_json(cert.request))

@@ -1,10 +1,9 @@
 """The staff side over the JSON API: the approval queue, the verification tasks (协办任务) of holding
 archives, claims on requests and tasks, and what a request's answer adds for staff. HTTP only: the
-rules are portal.review (permissions, service, queue), the same the staff pages use.
+rules are portal.policy, portal.actions and portal.review.queue, the same the staff pages use.
 
-Routes live on the API blueprint of portal.api.views. portal.api.requests calls in here for the
-staff parts of /requests/<number> (the detail's additions, claim/release/reassign, reject's reason);
-this module never imports it, so the two can be imported in either order."""
+portal.api.requests calls in here for the staff parts of /requests/<number> (the detail's
+additions, the claim's answers); this module never imports it."""
 from __future__ import annotations
 
 from flask import g, jsonify
@@ -13,33 +12,34 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.accounts.service import id_number_of, normalize_email
-from portal.api.auth import api_error, at, invalid, token_required
-from portal.api.request_input import BadInput, clean_text
-from portal.api.review_input import read_body, read_queue_args
-from portal.api.views import bp
-from portal.core.errors import ValidationFailed
+from portal.actions import act, allowed
+from portal.api.auth import at
+from portal.api.bodies import read_action, read_query
+from portal.api.errors import BadInput, api_error
+from portal.api.fields import clean_text
+from portal.api.responses import Error, Queue, TaskAnswer, TaskConflict
+from portal.api.routing import Action, Routes
+from portal.api.schemas import TASK_ACTION_BODIES, QueueQuery
+from portal.archives.models import Archive
+from portal.core.errors import Conflict, NotAllowed
 from portal.db import db
+from portal import policy
+from portal.policy import can
 from portal.requests.models import UtilizationRequest
-from portal.requests.workflow import Conflict, NotAllowed
 from portal.review import service as review
 from portal.review.models import VerificationTask
-from portal.review.permissions import can
-from portal.review.queue import QueueItem, queue
+from portal.review.queue import PAGE_SIZE, QueueFilters, QueueItem, queue, staff_scope
 from portal.web_util import client_ip
 
-STAFF_ROLES = ("clerk", "reviewer", "admin")
+routes = Routes("staff", "审批队列与协办任务 (staff: the approval queue and verification tasks)")
 CLAIM_ACTIONS = ("claim", "release", "reassign")
 TASK_ACTIONS = ("verify", "not_found") + CLAIM_ACTIONS
 _TASK_ID_CHARS = 32  # what the public_id column holds
 
 
-
-
 # ---- presenting -----------------------------------------------------------------------------------
 
-
-
-def _person(user: User | None) -> dict | None:
+def person(user: User | None) -> dict | None:
     """A staff member as other staff see them: enough to talk to them, or to reassign to them."""
     return None if user is None else {"name": user.real_name, "email": user.email}
 
@@ -53,13 +53,8 @@ def _task_status(task: VerificationTask) -> tuple[str, str | None]:
 
 
 def _task_actions(viewer, task: VerificationTask) -> list[str]:
-    """What the caller's role allows on this task now (a claim held by someone else still answers 409)."""
-    if task.status != "open":
-        return []
-    actions = [a for a in TASK_ACTIONS if can(viewer, a, task)]
-    if task.request.status != "in_review":
-        actions = [a for a in actions if a not in ("verify", "not_found")]
-    return actions
+    """What the caller may do on this task now (a claim held by someone else still answers 409)."""
+    return [a for a in TASK_ACTIONS if allowed(viewer, a, task)]
 
 
 def _task_json(task: VerificationTask, viewer) -> dict:
@@ -73,8 +68,8 @@ def _task_json(task: VerificationTask, viewer) -> dict:
         "note": task.note,
         "due_date": task.due_date.isoformat(),
         "version": task.version,
-        "claimed_by": _person(task.claimed_by),
-        "answered_by": _person(task.answered_by),
+        "claimed_by": person(task.claimed_by),
+        "answered_by": person(task.answered_by),
         "answered_at": at(task.answered_at),
         "copy": None if copy is None else {"name": copy.original_name, "content_type": copy.content_type,
                                            "size": copy.size},
@@ -87,12 +82,11 @@ def staff_additions(req: UtilizationRequest, viewer) -> dict:
     the verification tasks (all of them for the issuing archive and admins, its own for a holding
     archive) and, for the issuing archive and admins, the applicant's full identity. The caller has
     read the request through service.view_request, which wrote the view to the audit log."""
-    if viewer.id == req.applicant_id or viewer.role not in STAFF_ROLES:
+    if not policy.sees_staff_side(viewer, req):
         return {}
-    issuing = viewer.role == "admin" or viewer.archive_id == req.issuing_archive_id
-    tasks = [t for t in req.tasks if issuing or t.holding_archive_id == viewer.archive_id]
-    added = {"claimed_by": _person(req.claimed_by), "tasks": [_task_json(t, viewer) for t in tasks]}
-    if issuing:
+    tasks = [t for t in req.tasks if policy.can_view_task(viewer, t)]
+    added = {"claimed_by": person(req.claimed_by), "tasks": [_task_json(t, viewer) for t in tasks]}
+    if policy.sees_applicant_identity(viewer, req):
         applicant = req.applicant
         added["applicant"] = {"name": applicant.real_name, "id_number": id_number_of(applicant),
                               "email": applicant.email, "phone": applicant.phone}
@@ -111,14 +105,14 @@ def _queue_item(item: QueueItem) -> dict:
     if task is not None:
         out["holding_archive"] = task.holding_archive.code
     out.update(due_date=item.due_date.isoformat(), submitted_at=at(req.submitted_at),
-               claimed_by=_person(item.claimed_by))
+               claimed_by=person(item.claimed_by))
     return out
 
 
 def _task_answer(task: VerificationTask) -> dict:
     status, result = _task_status(task)
     return {"task_id": task.public_id, "status": status, "result": result, "version": task.version,
-            "holding_archive": task.holding_archive.code, "claimed_by": _person(task.claimed_by),
+            "holding_archive": task.holding_archive.code, "claimed_by": person(task.claimed_by),
             "request": {"number": task.request.number, "status": task.request.status}}
 
 
@@ -127,42 +121,15 @@ def _staff_member(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email)) if email else None
 
 
-def _claim(obj: UtilizationRequest | VerificationTask, action: str, no_files_message: str) -> None:
-    """claim / release / reassign (`{"to": email}`) of a request or a task; the service's errors pass through."""
-    body = read_body(("version", "to") if action == "reassign" else ("version",), no_files_message=no_files_message)
-    to_user = None
-    if action == "reassign":
-        if not body.to.strip():
-            raise BadInput({"to": _("缺少字段 %(field)s (%(field)s is required)", field="to")})
-        to_user = _staff_member(body.to)
-        if to_user is None:
-            raise ValidationFailed({"to": _("只能指派给该档案馆的工作人员")})
-    review.claim(db.session, obj, g.api_user, release=action == "release", to_user=to_user, ip=client_ip(),
-                 expected_version=body.version)
-
-
-# ---- the request's claim: POST /requests/<number>/actions/claim|release|reassign --------------------
-
-def _request_forbidden():
-    return api_error(_("您不能对这份申请执行此操作 (you may not take this action on this request)"), 403)
-
-
-def request_claim(req: UtilizationRequest, action: str):
-    """The answer to a claim, release or reassign of a request the caller may see."""
-    if not can(g.api_user, action, req):
-        return _request_forbidden()
-    try:
-        _claim(req, action, _("只有 resubmit 可以附带文件 (only resubmit takes files)"))
-    except BadInput as exc:
-        return invalid(exc.errors, exc.status)
-    except ValidationFailed as exc:
-        return invalid(exc.errors)
-    except NotAllowed:
-        return _request_forbidden()
-    except Conflict as exc:
-        return api_error(exc.message, 409, status=req.status, version=req.version, claimed_by=_person(req.claimed_by))
-    return jsonify({"number": req.number, "status": req.status, "version": req.version,
-                    "claimed_by": _person(req.claimed_by)})
+def action_inputs(body) -> dict:
+    """An action's body as the dispatcher's input (portal.actions.inputs): reassign names its
+    staff member by email, the dispatcher wants the user."""
+    inputs = body.inputs()
+    if "to" in inputs:
+        inputs["to"] = _staff_member(inputs["to"])
+        if inputs["to"] is None:
+            raise BadInput({"to": _("只能指派给该档案馆的工作人员")})
+    return inputs
 
 
 # ---- verification tasks ---------------------------------------------------------------------------
@@ -171,9 +138,29 @@ def _task_forbidden():
     return api_error(_("您不能对这项协办任务执行此操作 (you may not take this action on this task)"), 403)
 
 
-@bp.post("/tasks/<task_id>/actions/<action>")
-@token_required
+def _task_step(action: str, summary: str, description: str = "") -> Action:
+    return Action(body=TASK_ACTION_BODIES[action], ok=TaskAnswer, conflict=TaskConflict, summary=summary,
+                  description=description, errors={403: Error, 404: Error})
+
+
+DECLARED_TASK_ACTIONS = {
+    "verify": _task_step("verify", "核实 (verify; a clerk of the holding archive)",
+                         "The certified copy as the file part `copy` (required; one PDF, JPEG or PNG, at most "
+                         "10 MB, checked by content). Only while the request is in review."),
+    "not_found": _task_step("not_found", "未找到 (not found; a clerk of the holding archive)",
+                            "The note (what was searched) is required. Only while the request is in review."),
+    "claim": _task_step("claim", "认领 (claim; a clerk of the holding archive)"),
+    "release": _task_step("release", "释放认领 (release; the holder or an admin)"),
+    "reassign": _task_step("reassign", "指派 (reassign; an admin)",
+                           "`to`: the email of a clerk of the holding archive."),
+}
+assert tuple(DECLARED_TASK_ACTIONS) == TASK_ACTIONS == tuple(TASK_ACTION_BODIES)
+
+
+@routes.post("/tasks/<task_id>/actions/<action>", summary="协办任务的一步 (a step on a task)",
+             actions=DECLARED_TASK_ACTIONS)
 def task_action(task_id: str, action: str):
+    """The holding archive's answer to a verification task, and claims on tasks."""
     user = g.api_user
     try:
         if len(task_id) > _TASK_ID_CHARS or not clean_text(task_id):
@@ -185,18 +172,9 @@ def task_action(task_id: str, action: str):
         return api_error(_("未知的操作 %(action)s (unknown action %(action)s)", action=action), 404)
     if not can(user, action, task):
         return _task_forbidden()
-    no_files = _("只有 verify 可以附带复制件 (only verify takes a copy)")
+    body = read_action(TASK_ACTION_BODIES, action, _("只有 verify 可以附带复制件 (only verify takes a copy)"))
     try:
-        if action in ("verify", "not_found"):
-            body = read_body(("note", "version"), takes_copy=action == "verify", no_files_message=no_files)
-            review.answer_task(db.session, task, action, user, body.note, copy=body.copy,
-                               expected_version=body.version)
-        else:
-            _claim(task, action, no_files)
-    except BadInput as exc:
-        return invalid(exc.errors, exc.status)
-    except ValidationFailed as exc:
-        return invalid(exc.errors)
+        act(db.session, task, action, user, action_inputs(body), ip=client_ip())
     except NotAllowed:
         return _task_forbidden()
     except Conflict as exc:
@@ -204,18 +182,37 @@ def task_action(task_id: str, action: str):
     return jsonify(_task_answer(task))
 
 
-@bp.get("/queue")
-@token_required
+@routes.get("/queue", summary="审批队列 (the approval queue)", query=QueueQuery, ok=Queue, errors=(403,))
 def staff_queue():
+    """One tab of the queue, most urgent first (the finished ones newest first), with the live counts
+    of every tab. Staff only; admins choose an archive, or see all of them at once."""
     user = g.api_user
-    if user.role not in STAFF_ROLES:
+    if user.role not in policy.STAFF_ROLES:
         return api_error(_("工作队列仅供档案馆工作人员使用 (the queue is for archive staff)"), 403)
-    try:
-        args = read_queue_args(user)
-        page = queue(db.session, args.archive_id, args.tab, args.filters, args.after, args.limit)
-    except BadInput as exc:
-        return invalid(exc.errors, exc.status)
-    except ValidationFailed as exc:
-        return invalid(exc.errors)
+    args = read_query(QueueQuery)
+    archive_id, filters = _scope(user, args), _filters(args)
+    page = queue(db.session, archive_id, args.tab or "to_accept", filters, args.after or None, args.limit or PAGE_SIZE)
     return jsonify({"items": [_queue_item(item) for item in page.items], "counts": page.counts,
                     "next": page.next_cursor})
+
+
+def _scope(user, args: QueueQuery) -> int | None:
+    """Whose queue: staff their own archive's; admins any archive's, or every archive's at once."""
+    if user.role == "admin":
+        archive_id = staff_scope(user, args.archive)
+        if archive_id == -1:
+            raise BadInput({"archive": _("未知的档案馆 %(code)s (unknown archive %(code)s)", code=args.archive[:40])})
+        return archive_id
+    if args.archive and args.archive != user.archive.code:
+        raise BadInput({"archive": _("只能查看本馆的工作队列 (staff see their own archive's queue only)")}, 403)
+    return staff_scope(user)
+
+
+def _filters(args: QueueQuery) -> QueueFilters:
+    other = args.other_archive
+    if other and db.session.scalar(select(Archive.id).where(Archive.code == other)) is None:
+        raise BadInput({"other_archive": _("未知的档案馆 %(code)s (unknown archive %(code)s)", code=other[:40])})
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise BadInput({"date_from": _("date_from 不能晚于 date_to (date_from must not be after date_to)")})
+    return QueueFilters(category=args.category, relation=args.relation, archive=other, date_from=args.date_from,
+                        date_to=args.date_to, find=args.find)

@@ -17,7 +17,7 @@ from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
 from portal.core.masking import mask_personal_text
 from portal.db import db
-from portal.workers import Worker, in_each_process
+from portal.core.workers import Worker, in_each_process
 from search_index import SearchIndex, SearchUnavailable, open_index
 
 log = logging.getLogger(__name__)
@@ -177,5 +177,5 @@ class SyncWorker(Worker):
 
 
 def retry_in_each_process(app: Flask) -> None:
-    """A SyncWorker in every serving process (portal.workers.in_each_process)."""
+    """A SyncWorker in every serving process (portal.core.workers.in_each_process)."""
     in_each_process(app, "search_sync", lambda: SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"]))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from portal.archives.models import Archive
 from portal.audit.service import log
-from portal.catalog.access import audience_for, can_see, is_subject
+from portal.policy import audience_for, can_see, is_subject
 from portal.catalog.models import Record
 from portal.core.categories import ACCESS_LEVELS, category_label
 from portal.core.masking import mask_id_number, mask_name, mask_personal_text

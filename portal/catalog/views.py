@@ -9,7 +9,7 @@ from portal.catalog.search import has_criteria, parse_query, public_search, sear
 from portal.catalog.service import RecordNotFound, view_record
 from portal.core.errors import ValidationFailed
 from portal.db import db
-from portal.web_util import client_ip, render
+from portal.web_util import client_ip, is_htmx, render
 from search_index import SearchUnavailable
 
 bp = Blueprint("catalog", __name__)
@@ -40,15 +40,13 @@ def search():
         except SearchUnavailable:
             unavailable, status = True, 503
     headers = {}
-    if getattr(request, "htmx", False):
-        # htmx does not swap error responses by default; the partial carries its own message.
-        status = 200
+    if is_htmx():
         # The address bar shows the search without the form's empty fields, ready to share.
         headers["HX-Push-Url"] = url_for("catalog.search", **search_params(args))
     # Names for the archive facet; no query when there are no results to show.
     archive_names = {a.code: a.name for a in list_archives(db.session)} if page and page.total else {}
-    return render("catalog/search.html", "catalog/partials/_results.html", page=page, errors=errors,
-                  unavailable=unavailable, args=args, archive_names=archive_names), status, headers
+    return render("catalog/search.html", "catalog/partials/_results.html", status=status, headers=headers, page=page,
+                  errors=errors, unavailable=unavailable, args=args, archive_names=archive_names)
 
 
 @bp.app_template_global()

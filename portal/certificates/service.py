@@ -26,20 +26,18 @@ from portal.certificates import pdf, signing
 from portal.certificates.document import Attachment, CertificateContent, RecordLine, SearchAnswer
 from portal.certificates.models import Certificate
 from portal.core.categories import CATEGORIES
-from portal.core.errors import ValidationFailed
+from portal.core.acting import Acting
+from portal.core.errors import Conflict
 from portal.core.masking import mask_id_number
 from portal.core.sequences import next_value
 from portal.core.clock import utcnow
-from portal.requests import workflow
-from portal.requests.access import can_view
+from portal.policy import can_view
 from portal.requests.labels import PURPOSE_LABELS
-from portal.requests.models import RequestEvent, UtilizationRequest
+from portal.requests.models import UtilizationRequest
 from portal.requests.notifications import email_applicant
 from portal.requests.service import get_request, subject_id_number
 from portal.core.uploads import store_with, stored_path
 from portal.core.clock import china_today
-from portal.requests.workflow import Conflict, NotAllowed
-from portal.review.permissions import can
 
 # Verification codes: 8 characters a reader cannot mistake for one another (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -63,10 +61,11 @@ class TooManyChecks(Exception):
 
 # ---- issuing ------------------------------------------------------------------------------------
 
-def issue(session: Session, request: UtilizationRequest, actor, note: str = "", *,
-          expected_version: int | None = None) -> Certificate:
-    """出具证明: render, sign and store the certificate, and move the request to `issued`."""
-    workflow.check(session, request, "issue", actor, expected_version)  # before the costly part
+def write_certificate(acting: Acting) -> None:
+    """出具证明, the `issue` step (portal.actions): render, sign and store the certificate in the
+    transaction that moves the request to `issued`. The dispatcher has checked the role, the state
+    and the version before this costly part; any failure rolls all of it back."""
+    session, request, actor = acting.session, acting.request, acting.actor
     archive = request.issuing_archive
     config = current_app.config
     try:
@@ -77,32 +76,27 @@ def issue(session: Session, request: UtilizationRequest, actor, note: str = "", 
         current_app.logger.exception("certificate signing key of %s", archive.code)
         raise CertificateUnavailable(_l("本馆的证书签名密钥无法读取，请管理员检查密钥文件和口令")) from None
     folder = Path(config["CERTIFICATE_FOLDER"])
+    issued_on = china_today()
+    # Drawn inside this transaction: PostgreSQL holds the counter row until commit, so a second
+    # reviewer waits and gets the next number; a rollback gives this one back.
+    number = next_value(session, f"certificate:{archive.code}", issued_on.year)
+    serial = f"{archive.code}-{issued_on.year}-{number:06d}"
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     try:
-        issued_on = china_today()
-        # Drawn inside this transaction: PostgreSQL holds the counter row until commit, so a
-        # second reviewer waits and gets the next number; a rollback gives this one back.
-        number = next_value(session, f"certificate:{archive.code}", issued_on.year)
-        serial = f"{archive.code}-{issued_on.year}-{number:06d}"
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        try:
-            content = build_content(request, serial, code, issued_on)
-        except OSError:
-            current_app.logger.exception("certified copies of %s", request.number)
-            raise CertificateUnavailable(_l("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")) from None
-        try:
-            rendered = pdf.render(content)
-        except pdf.FontsMissing:
-            raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
-        signed = signing.sign(rendered, signer, reason=content.title)
-        stored = store_with(session, signed, folder)
-        session.add(Certificate(
-            serial=serial, code=code, request=request, kind=content.kind, status="valid",
-            sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed), issued_by_id=actor.id))
-        workflow.apply(session, request, "issue", actor, note, expected_version=expected_version)
-    except BaseException:
-        session.rollback()  # the stored file goes with it (store_with)
-        raise
-    return request.certificate
+        content = build_content(request, serial, code, issued_on)
+    except OSError:
+        current_app.logger.exception("certified copies of %s", request.number)
+        raise CertificateUnavailable(_l("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")) from None
+    try:
+        rendered = pdf.render(content)
+    except pdf.FontsMissing:
+        raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
+    signed = signing.sign(rendered, signer, reason=content.title)
+    stored = store_with(session, signed, folder)  # the file goes if the transaction rolls back
+    acting.result = Certificate(
+        serial=serial, code=code, request=request, kind=content.kind, status="valid",
+        sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed), issued_by_id=actor.id)
+    session.add(acting.result)
 
 
 def passphrase() -> bytes | None:
@@ -193,18 +187,15 @@ def get_by_serial(session: Session, viewer, serial: str) -> Certificate:
 
 # ---- revoking -----------------------------------------------------------------------------------
 
-def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip: str = "") -> Certificate:
-    """撤销证明: a reviewer of the issuing archive; the citizen is told, checks say revoked from now on."""
-    certificate = request.certificate
-    if certificate is None:
-        raise LookupError(request.number)
-    if not can(actor, "revoke_certificate", request):
-        raise NotAllowed("revoke")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": _l("请填写撤销原因：申请人会看到")})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": _l("撤销原因不能超过 500 字")})
+def has_certificate(acting: Acting) -> None:
+    if acting.request.certificate is None:
+        raise LookupError(acting.request.number)
+
+
+def revoke_certificate(acting: Acting) -> None:
+    """撤销证明, the `revoke` step: checks say revoked from now on, and the applicant is told why."""
+    session, request, actor = acting.session, acting.request, acting.actor
+    certificate, reason = request.certificate, acting.inputs.reason
     # Only a valid certificate changes: of two reviewers at once, the second changes nothing.
     changed = session.execute(update(Certificate).where(Certificate.id == certificate.id,
                                                         Certificate.status == "valid")
@@ -216,14 +207,11 @@ def revoke(session: Session, request: UtilizationRequest, actor, reason: str, ip
         session.refresh(certificate)
         by = certificate.revoked_by.real_name if certificate.revoked_by else ""
         raise Conflict(_l("这份证明已由%(name)s撤销", name=by))
-    session.add(RequestEvent(request=request, actor_id=actor.id, actor_role=actor.role, action="revoke",
-                             from_status=request.status, to_status=request.status, note=reason))
     log(session, "certificate_revoked", actor=actor, object_type="certificate", object_id=certificate.serial,
-        ip=ip, request=request.number)
+        ip=acting.ip, request=request.number)
     _tell_applicant(session, request, certificate.serial, reason)
-    session.commit()
-    session.refresh(certificate)
-    return certificate
+    session.expire(certificate)
+    acting.result = certificate
 
 
 def _tell_applicant(session: Session, request: UtilizationRequest, serial: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from portal.core.after_commit import after_commit
 from portal.core.clock import utcnow
 from portal.mail.models import MailOutbox
 from portal.mail.transports import transport_for
-from portal.mail.worker import kick
+from portal.mail.wake import kick
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.archives.models import Archive
-from portal.catalog.access import audience_for, can_see
+from portal.policy import audience_for, can_see
 from portal.catalog.models import Record
 from portal.catalog.service import find_records
 from portal.core.after_commit import after_commit
@@ -27,8 +27,8 @@ from portal.core.sequences import next_value
 from portal.core.clock import utcnow
 from portal.core import workdays
 from portal.core import clock
-from portal.requests import workflow
-from portal.requests.access import holding_archives
+from portal.requests.timeline import record_event
+from portal.requests.models import holding_archives
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, OPEN_STATUSES, PURPOSES, RELATIONS, RequestFile, RequestRecord,
                                     RequestSearchArchive, UtilizationRequest)
@@ -142,7 +142,7 @@ def submit(session: Session, applicant, application: Application, uploads: list[
         for kind, upload in checked:
             session.add(file_row(applicant, kind, upload, store_with(session, upload.data, folder), request=request))
         session.flush()
-        workflow.record_event(session, request, workflow.TRANSITIONS["submit"], applicant, "applicant", None, "")
+        record_event(session, request, "submit", applicant, "applicant", None, notify=True)
         _purge_old_drafts(session, applicant)
         session.commit()
     except IntegrityError:

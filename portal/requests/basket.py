@@ -6,7 +6,7 @@ from collections.abc import MutableMapping
 
 from sqlalchemy.orm import Session
 
-from portal.catalog.access import audience_for, can_see
+from portal.policy import audience_for, can_see
 from portal.catalog.service import RecordView, find_records, present
 
 _KEY = "basket"

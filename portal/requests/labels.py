@@ -12,14 +12,39 @@ FILE_LABELS = {"relationship_proof": N_("亲属关系证明"), "death_proof": N_
                "power_of_attorney": N_("授权委托书"), "principal_id": N_("委托人身份证件"),
                "practice_certificate": N_("律师执业证"), "firm_letter": N_("律师事务所介绍信"),
                "official_letter": N_("单位介绍信（公函）"), "supplement": N_("其他材料")}
-# Steps on a request's timeline that are not state changes: a holding archive's answer.
-TASK_ACTION_LABELS = {"verify": N_("馆藏馆核实"), "not_found": N_("馆藏馆未找到")}
-# Steps on an issued request's timeline: the certificate revoked.
-CERTIFICATE_ACTION_LABELS = {"revoke": N_("撤销证明")}
-
-
-def event_labels() -> dict[str, str]:
-    """The label of every kind of timeline event: the state changes and the steps that are not."""
-    from portal.requests.workflow import TRANSITIONS
-
-    return {**{a: t.label for a, t in TRANSITIONS.items()}, **TASK_ACTION_LABELS, **CERTIFICATE_ACTION_LABELS}
+STATUS_LABELS = {
+    "submitted": N_("已提交"),
+    "in_review": N_("审核中"),
+    "needs_supplement": N_("待补充材料"),
+    "approved": N_("已通过"),
+    "issued": N_("已出证"),
+    "rejected": N_("未通过"),
+    "withdrawn": N_("已撤回"),
+}
+ROLE_LABELS = {"applicant": N_("申请人"), "clerk": N_("查档接待员"), "reviewer": N_("审核员"),
+               "admin": N_("管理员"), "system": N_("系统")}
+TASK_STATUS_LABELS = {"open": N_("待核实"), "verified": N_("已核实"), "not_found": N_("未找到"),
+                      "cancelled": N_("已取消")}
+# What each action is called, on buttons and on the timeline: the request's state changes, the
+# holding archive's answers, the certificate revoked (portal.actions declares what each does).
+ACTION_LABELS = {
+    "submit": N_("提交申请"),
+    "withdraw": N_("撤回申请"),
+    "resubmit": N_("补充材料"),
+    "accept": N_("受理"),
+    "ask_supplement": N_("要求补充材料"),
+    "reject": N_("不予通过"),
+    "approve": N_("审核通过"),
+    "issue": N_("出具证明"),
+    "verify": N_("馆藏馆核实"),
+    "not_found": N_("馆藏馆未找到"),
+    "revoke": N_("撤销证明"),
+}
+# Why a reviewer does not approve: a code from this list and a note, kept together on the timeline.
+REJECT_REASONS = {
+    "proof": N_("证明材料不足或无效"),
+    "no_right": N_("申请人无权利用该档案"),
+    "closed": N_("档案尚在控制使用期内"),
+    "not_held": N_("各馆均未保存所申请的档案"),
+    "other": N_("其他原因"),
+}

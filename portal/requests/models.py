@@ -163,3 +163,15 @@ class RequestFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     request: Mapped[UtilizationRequest | None] = relationship(back_populates="files")
+
+
+def holding_archives(request: UtilizationRequest) -> list[Archive]:
+    """Where the records are: the requested records' archives, or the archives asked to search."""
+    found = {item.record.archive.code: item.record.archive for item in request.items}
+    found.update({entry.archive.code: entry.archive for entry in request.search_archives})
+    return [found[code] for code in sorted(found)]
+
+
+def involved_archive_ids(request: UtilizationRequest) -> set[int]:
+    """The issuing archive and the holding archives."""
+    return {request.issuing_archive_id, *(archive.id for archive in holding_archives(request))}

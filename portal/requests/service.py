@@ -1,23 +1,23 @@
-"""The citizen's requests after applying: reading them, their files, and the applicant's own
-steps (withdraw, answer a request for more). Views and the API call in here with the acting user;
-applying itself is portal.requests.applying, whose entry points are re-exported here."""
+"""The citizen's requests after applying: reading them and their files, and the step that attaches
+an answer to a request for more. Views and the API call in here with the acting user; applying
+itself is portal.requests.applying, whose entry points are re-exported here; every later step is
+portal.actions.act."""
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.audit.service import log
-from portal.core.errors import ValidationFailed
+from portal.core.acting import Acting
 from portal.core.personal_data import cipher
 from portal.core import clock
-from portal.requests import workflow
-from portal.requests.access import can_view, holding_archives  # noqa: F401 (the area's API)
+from portal.policy import visible
+from portal.requests.models import holding_archives  # noqa: F401 (the area's API)
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
-                                      check_uploads, due_date, file_row, submit)
+                                      due_date, file_row, submit)
 from portal.requests.models import FILE_KINDS, RequestFile, UtilizationRequest
-from portal.core.uploads import MAX_FILES, store_with
+from portal.core.uploads import store_with
 
 
 class RequestNotFound(LookupError):
@@ -28,8 +28,9 @@ class RequestNotFound(LookupError):
 # ---- reading ------------------------------------------------------------------------------------
 
 def get_request(session: Session, viewer, number: str) -> UtilizationRequest:
-    request = session.scalar(select(UtilizationRequest).where(UtilizationRequest.number == number))
-    if request is None or not can_view(viewer, request):
+    """The request, if `viewer` may open it (portal.policy.visible); else RequestNotFound."""
+    request = session.scalar(visible(viewer, select(UtilizationRequest)).where(UtilizationRequest.number == number))
+    if request is None:
         raise RequestNotFound(number)
     return request
 
@@ -45,6 +46,7 @@ def view_request(session: Session, viewer, number: str, ip: str = "") -> Utiliza
 
 
 def requests_of(session: Session, applicant) -> list[UtilizationRequest]:
+    """"My requests": those this person applied for."""
     return list(session.scalars(
         select(UtilizationRequest).where(UtilizationRequest.applicant_id == applicant.id)
         .options(selectinload(UtilizationRequest.items))
@@ -65,39 +67,18 @@ def supplement_asked(request: UtilizationRequest) -> str | None:
 
 
 
-# ---- the applicant's steps afterwards -----------------------------------------------------------
+# ---- the applicant's answer to a request for more (the `resubmit` step of portal.actions) ---------
 
-def withdraw(session: Session, request: UtilizationRequest, actor, note: str = "",
-             expected_version: int | None = None):
-    return workflow.apply(session, request, "withdraw", actor, note, expected_version=expected_version)
-
-
-def resubmit(session: Session, request: UtilizationRequest, actor, note: str = "", uploads: list[Upload] = (),
-             expected_version: int | None = None):
-    """Answer the archive's question and/or add files; the request goes back to review and its
-    promised date restarts from today."""
-    errors: dict[str, str] = {}
-    checked = check_uploads(uploads, errors)
-    if len(checked) > MAX_FILES:
-        errors["files"] = _l("每次最多上传 %(n)d 个文件", n=MAX_FILES)
-    if not (note or "").strip() and not checked and not errors:
-        errors["note"] = _l("请填写补充说明，或者上传补充材料")
-    if errors:
-        raise ValidationFailed(errors)
+def attach_supplement(acting: Acting) -> None:
+    """The files the applicant added, on the timeline event of the answer; the request's promised
+    date restarts from today."""
+    session, request = acting.session, acting.request
+    request.due_date = due_date(request, clock.china_today())
+    session.flush()  # the event's id, for the files
     folder = current_app.config["UPLOAD_FOLDER"]
-
-    def attach(event) -> None:
-        # due_date() loads the items; an autoflush there would write the status change on its own
-        # and the due date in a second UPDATE, bumping the version twice for one transition.
-        with session.no_autoflush:
-            request.due_date = due_date(request, clock.china_today())
-        session.flush()
-        for kind, upload in checked:
-            session.add(file_row(actor, kind, upload, store_with(session, upload.data, folder), request=request,
-                                 event_id=event.id))
-
-    return workflow.apply(session, request, "resubmit", actor, note, expected_version=expected_version,
-                          before_commit=attach)
+    for kind, upload in acting.inputs.checked:
+        session.add(file_row(acting.actor, kind, upload, store_with(session, upload.data, folder), request=request,
+                             event_id=acting.event.id))
 
 
 def files_for(viewer, request: UtilizationRequest) -> list[RequestFile]:

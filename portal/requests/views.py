@@ -11,12 +11,14 @@ from portal.archives.service import list_archives
 from portal.catalog.service import present, records_of
 from portal.core.errors import ValidationFailed
 from portal.db import db
-from portal.requests import basket, service, workflow
+from portal import actions
+from portal.core.errors import Conflict, NotAllowed
+from portal.requests import basket, service
 from portal.requests.forms import ApplyForm, ActionForm
 from portal.requests.models import FILE_KINDS
 from portal.core.uploads import send_stored
 from portal.core.clock import CHINA_TIME
-from portal.web_util import client_ip, safe_next
+from portal.web_util import client_ip, render, safe_next
 
 bp = Blueprint("requests", __name__)
 
@@ -162,7 +164,7 @@ def detail(number: str):
 
 def _detail_context(req, form: ActionForm | None = None) -> dict:
     form = form or ActionForm(version=req.version)
-    return {"form": form, "actions": workflow.allowed_actions(current_user, req),
+    return {"form": form, "actions": actions.allowed_actions(current_user, req),
             "holding": service.holding_archives(req), "asked": service.supplement_asked(req),
             "subject_id": service.subject_id_number(req)}
 
@@ -176,27 +178,23 @@ def act(number: str, action: str):
         abort(404)
     if not form.validate():
         abort(400)
+    uploads = [service.Upload("supplement", f.filename or "", f.stream)
+               for f in request.files.getlist("files") if f and f.filename]
+    inputs = {"note": form.note.data or "", "version": form.version.data}
     try:
-        if action == "withdraw":
-            service.withdraw(db.session, req, current_user, form.note.data or "", expected_version=form.version.data)
-            flash(_("申请已撤回。"), "success")
-        else:
-            uploads = [service.Upload("supplement", f.filename or "", f.stream)
-                       for f in request.files.getlist("files") if f and f.filename]
-            service.resubmit(db.session, req, current_user, form.note.data or "", uploads,
-                             expected_version=form.version.data)
-            flash(_("补充材料已提交，档案馆将继续办理。"), "success")
-    except workflow.NotAllowed:
+        actions.act(db.session, req, action, current_user, {**inputs, "files": uploads} if uploads else inputs,
+                    ip=client_ip())
+    except NotAllowed:
         abort(403)
-    except workflow.Conflict as exc:
+    except Conflict as exc:
         flash(str(exc.message), "error")
     except ValidationFailed as exc:
         for name, message in exc.errors.items():
             target = form.note if name == "note" else form.files
             target.errors = [*target.errors, message]
-        # htmx (the boosted withdraw form) does not swap error answers; it gets the page as 200.
-        status = 200 if getattr(request, "htmx", False) else 422
-        return render_template("requests/detail.html", req=req, acting=action, **_detail_context(req, form)), status
+        return render("requests/detail.html", status=422, req=req, acting=action, **_detail_context(req, form))
+    else:
+        flash(_("申请已撤回。") if action == "withdraw" else _("补充材料已提交，档案馆将继续办理。"), "success")
     return redirect(url_for("requests.detail", number=number), 303)
 
 
@@ -226,12 +224,11 @@ def progress(number: str):
 def _labels() -> dict:
     from portal.requests.forms import ACCEPT
     from portal.requests import labels
-    from portal.requests.workflow import ROLE_LABELS, STATUS_LABELS
 
-    return {"STATUS_LABELS": STATUS_LABELS, "ROLE_LABELS": ROLE_LABELS, "FILE_LABELS": labels.FILE_LABELS,
+    return {"STATUS_LABELS": labels.STATUS_LABELS, "ROLE_LABELS": labels.ROLE_LABELS, "FILE_LABELS": labels.FILE_LABELS,
             "RELATION_LABELS": labels.RELATION_LABELS, "PURPOSE_LABELS": labels.PURPOSE_LABELS,
             "DELIVERY_LABELS": labels.DELIVERY_LABELS, "ACCEPT_UPLOADS": ACCEPT,
-            "ACTION_LABELS": labels.event_labels(),
+            "ACTION_LABELS": labels.ACTION_LABELS,
             "basket_items": set(basket.items(session)) if current_user.is_authenticated else set()}
 
 

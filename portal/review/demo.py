@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.catalog.demo_data import CITIZEN_EMAIL
 from portal.catalog.service import records_of
-from portal.requests import service, workflow
+from portal.actions import act
+from portal.requests import service
 from portal.requests.models import UtilizationRequest
-from portal.review.service import answer_task
 
 
 def _staff(session: Session, archive_code: str, role: str) -> User:
@@ -45,10 +45,10 @@ def seed_demo_requests(session: Session) -> list[str]:
     cross, _ = service.submit(session, citizen, service.Application(
         issuing_archive="451200", records=[(code, by_archive[code][0].reference_code) for code in holders[:2]],
         **base))
-    workflow.apply(session, cross, "accept", _staff(session, "451200", "clerk"))
+    act(session, cross, "accept", _staff(session, "451200", "clerk"))
     first = next(task for task in cross.tasks if task.holding_archive.code == holders[0])
-    answer_task(session, first, "verify", _staff(session, holders[0], "clerk"), "已调阅原件，与目录一致",
-                service.Upload("certified_copy", "核实件.pdf", BytesIO(_blank_pdf())))
+    act(session, first, "verify", _staff(session, holders[0], "clerk"),
+        {"note": "已调阅原件，与目录一致", "copy": service.Upload("certified_copy", "核实件.pdf", BytesIO(_blank_pdf()))})
 
     # Waiting to be accepted at the archive the citizen lives near.
     waiting, _ = service.submit(session, citizen, service.Application(
@@ -60,15 +60,15 @@ def seed_demo_requests(session: Session) -> list[str]:
         issuing_archive="451202", search=service.SearchSpec(category="land_contract", year_from=1982, year_to=1990,
                                                             place="金城江区东江镇", archives=["451202", "451203"]),
         **{**base, "purpose": "inheritance"}))
-    workflow.apply(session, search, "accept", _staff(session, "451202", "clerk"))
-    workflow.apply(session, search, "ask_supplement", _staff(session, "451202", "clerk"),
-                   "请补充承包地所在的村民小组名称，以及当年户主的姓名。")
+    act(session, search, "accept", _staff(session, "451202", "clerk"))
+    act(session, search, "ask_supplement", _staff(session, "451202", "clerk"),
+        {"note": "请补充承包地所在的村民小组名称，以及当年户主的姓名。"})
     # Approved at the archive that holds the record: its reviewer can issue the certificate.
     ready, _ = service.submit(session, citizen, service.Application(
         issuing_archive=holders[1], records=[(holders[1], by_archive[holders[1]][-1].reference_code)],
         **{**base, "purpose": "litigation"}))
-    workflow.apply(session, ready, "accept", _staff(session, holders[1], "clerk"))
-    answer_task(session, ready.tasks[0], "verify", _staff(session, holders[1], "clerk"), "与馆藏原件核对一致",
-                service.Upload("certified_copy", "核实件.pdf", BytesIO(_blank_pdf())))
-    workflow.apply(session, ready, "approve", _staff(session, holders[1], "reviewer"))
+    act(session, ready, "accept", _staff(session, holders[1], "clerk"))
+    act(session, ready.tasks[0], "verify", _staff(session, holders[1], "clerk"),
+        {"note": "与馆藏原件核对一致", "copy": service.Upload("certified_copy", "核实件.pdf", BytesIO(_blank_pdf()))})
+    act(session, ready, "approve", _staff(session, holders[1], "reviewer"))
     return [cross.number, waiting.number, search.number, ready.number]

@@ -517,10 +517,15 @@ def test_the_staff_steps_by_the_right_roles(client, session, factory, applicant,
 def test_a_missing_required_note_is_400_note(client, session, staff, number):
     clerk, reviewer = token(client, staff["clerk"]), token(client, staff["reviewer"])
     assert act(client, clerk, number, "accept").status_code == 200
-    for tok, action in ((clerk, "ask_supplement"), (reviewer, "reject")):
-        response = act(client, tok, number, action, {"note": "   "})
+    for tok, action, body in ((clerk, "ask_supplement", {"note": "   "}),
+                              (reviewer, "reject", {"note": "   ", "reason": "proof"})):
+        response = act(client, tok, number, action, body)
         assert response.status_code == 400
         assert response.get_json() == {"error": "请填写说明", "field": "note", "errors": {"note": "请填写说明"}}
+    # A reject names its reason too, as on the staff page: both problems are answered at once.
+    response = act(client, reviewer, number, "reject", {"note": ""})
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {"note": "请填写说明", "reason": "请选择不予通过的原因"}
     assert session.scalar(select(UtilizationRequest.status)) == "in_review"
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.actions import act
 from portal.db import db
-from portal.requests import workflow
 from portal.requests.models import UtilizationRequest
 from tests.files import png_bytes
 
@@ -85,7 +85,7 @@ def test_citizen_applies_for_two_of_their_records_with_an_upload(live_server, pa
     with app.app_context():
         request = db.session.scalar(select(UtilizationRequest).where(UtilizationRequest.number == number))
         clerk = db.session.scalar(select(User).where(User.email == "clerk.450100@demo.cn"))
-        workflow.apply(db.session, request, "accept", clerk)
+        act(db.session, request, "accept", clerk)
     page.locator(".status-panel .badge", has_text="审核中").wait_for(timeout=10_000)
     assert page.locator(".timeline").get_by_text("受理").is_visible()
 

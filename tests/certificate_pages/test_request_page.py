@@ -6,7 +6,7 @@ import html as html_lib
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from portal.certificates import service as certificates
+from portal.actions import act
 from tests.certificate_pages.conftest import download_url, request_url, section, sign_in, text_of
 
 REASON = "档案当事人身份有误"
@@ -51,7 +51,7 @@ def test_the_panel_links_to_the_check_of_this_certificate(client, people, issued
 
 
 def test_after_revocation_the_panel_says_so_with_the_reason(client, session, people, issued):
-    certificates.revoke(session, issued, people["issuing_reviewer"], REASON)
+    act(session, issued, "revoke_certificate", people["issuing_reviewer"], {"reason": REASON})
     sign_in(client, people["applicant"])
     panel = text_of(section(page(client, issued), "certificate-panel"))
     assert "被撤销，不再有效" in panel and f"原因：{REASON}" in panel

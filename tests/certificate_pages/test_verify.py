@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from portal.actions import act
 from portal.certificates import service as certificates
 from tests.certificate_pages.conftest import MASKED_APPLICANT, audit_entries, field_error, section, text_of, verdicts
 
@@ -52,7 +53,7 @@ def test_the_subjects_full_name_is_never_shown(client, issued):
 
 
 def test_a_not_found_certificate_says_which_kind_and_who_searched(client, session, people, not_found_request):
-    cert = certificates.issue(session, not_found_request, people["issuing_reviewer"])
+    cert = act(session, not_found_request, "issue", people["issuing_reviewer"]).result
     html = check(client, cert.serial, cert.code).get_data(as_text=True)
     facts = text_of(result_section(html))
     assert "查无档案记录证明" in facts
@@ -96,7 +97,7 @@ def test_a_code_typed_in_lower_case_with_spaces_and_dashes_still_matches(client,
 
 def test_a_revoked_certificate_is_shown_revoked_without_the_reason(client, session, people, issued):
     """The reason was written for the applicant (who reads it on their page), not for the public."""
-    cert = certificates.revoke(session, issued, people["issuing_reviewer"], REASON)
+    cert = act(session, issued, "revoke_certificate", people["issuing_reviewer"], {"reason": REASON}).result
     html = check(client, cert.serial, cert.code).get_data(as_text=True)
     [verdict] = verdicts(html)
     assert verdict.startswith("已撤销") and "不再有效" in verdict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.certificates import service as certificates
+from portal.actions import act
 from tests.certificate_pages.conftest import field_error, stored_file, text_of, verdicts, verify_upload
 from tests.files import big_file_bytes, pdf_bytes, text_bytes
 
@@ -36,7 +36,7 @@ def test_the_issued_file_is_identical_and_signed_by_the_issuing_archive(app, cli
 
 
 def test_an_uploaded_revoked_certificate_is_identical_but_shown_revoked(app, client, session, people, issued):
-    certificates.revoke(session, issued, people["issuing_reviewer"], "出证有误")
+    act(session, issued, "revoke_certificate", people["issuing_reviewer"], {"reason": "出证有误"})
     html = verify_upload(client, stored_file(app, issued.certificate).read_bytes()).get_data(as_text=True)
     assert checks(html)[0][0] == "ok"
     assert verdicts(html)[0].startswith("已撤销") and "出证有误" not in html

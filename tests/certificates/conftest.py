@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.certificates import service as certificates
+from portal.actions import act
 from portal.requests.service import SearchSpec
-from portal.review.service import answer_task
 from tests.review.conftest import HOLDING, ISSUING, OTHER_HOLDING, UNRELATED, archives  # noqa: F401 (fixture)
 
 
@@ -46,14 +45,13 @@ def not_found_request(factory, archives, people, session):
                                                 archives=[HOLDING, OTHER_HOLDING]))
     for task in request.tasks:
         clerk = factory.staff(task.holding_archive, "clerk")
-        answer_task(session, task, "not_found", clerk, "已查 1980—1990 年婚姻登记档案，未找到")
-    from portal.requests import workflow
-    workflow.apply(session, request, "approve", people["issuing_reviewer"])
+        act(session, task, "not_found", clerk, {"note": "已查 1980—1990 年婚姻登记档案，未找到"})
+    act(session, request, "approve", people["issuing_reviewer"])
     return request
 
 
 @pytest.fixture
 def issued(approved, people, session):
     request = approved()
-    certificates.issue(session, request, people["issuing_reviewer"])
+    act(session, request, "issue", people["issuing_reviewer"])
     return request

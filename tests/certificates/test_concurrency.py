@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
-from portal.certificates import service as certificates
+from portal.actions import act
+from portal.core.errors import Conflict
 from portal.db import db
 from portal.requests.models import RequestEvent
 from portal.requests.service import get_request
-from portal.requests.workflow import Conflict
 from tests.certificates.conftest import ISSUING
 from tests.certificates.test_issue import YEAR, certificate_files, counter
 from tests.conftest import _truncate_postgres
@@ -29,7 +29,7 @@ def issuing(number: str, reviewer_id: int):
     """A reviewer's desk: issue `number` in the thread's own session; the serial it got."""
     def job(own):
         reviewer = own.get(User, reviewer_id)
-        return certificates.issue(own, get_request(own, reviewer, number), reviewer).serial
+        return act(own, get_request(own, reviewer, number), "issue", reviewer).result.serial
     return job
 
 

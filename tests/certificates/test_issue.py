@@ -3,6 +3,7 @@ never skipped, a verification code, a signed PDF stored once with its SHA-256, t
 and the applicant told; refusals leave nothing behind."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from io import BytesIO
@@ -12,16 +13,17 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from portal.actions import ACTIONS, act
+from portal.actions import table
 from portal.certificates import service as certificates
 from portal.certificates import signing
 from portal.certificates.models import Certificate
+from portal.core.errors import Conflict, NotAllowed
 from portal.core.sequences import NumberSequence
 from portal.mail.models import MailOutbox
 from portal.core import clock
-from portal.requests import workflow
 from portal.requests.models import RequestEvent
 from portal.core.uploads import stored_path
-from portal.requests.workflow import Conflict, NotAllowed
 from tests.certificates.conftest import HOLDING, ISSUING
 
 YEAR = clock.china_today().year
@@ -83,14 +85,14 @@ def test_the_timeline_and_the_applicant_hear_of_it(session, people, issued):
 
 def test_serials_follow_each_other_per_archive(session, people, approved):
     first, second = approved(), approved()
-    certificates.issue(session, first, people["issuing_reviewer"])
-    certificates.issue(session, second, people["issuing_reviewer2"])
+    act(session, first, "issue", people["issuing_reviewer"])
+    act(session, second, "issue", people["issuing_reviewer2"])
     assert [first.certificate.serial, second.certificate.serial] == [f"{ISSUING}-{YEAR}-000001",
                                                                      f"{ISSUING}-{YEAR}-000002"]
 
 
 def test_a_no_record_certificate_says_what_was_searched(app, session, people, not_found_request):
-    cert = certificates.issue(session, not_found_request, people["issuing_reviewer"])
+    cert = act(session, not_found_request, "issue", people["issuing_reviewer"]).result
     assert cert.kind == "not_found"
     text = text_of(stored_bytes(app, cert))
     for expected in ("查无档案记录证明", "王秀英", "南宁市档案馆", "柳州市档案馆", "已查1980—1990年婚姻登记档案，未找到",
@@ -103,21 +105,21 @@ def test_a_no_record_certificate_says_what_was_searched(app, session, people, no
 def test_only_a_reviewer_of_the_issuing_archive_issues(app, session, people, approved, who):
     request = approved()
     with pytest.raises(NotAllowed):
-        certificates.issue(session, request, people[who])
+        act(session, request, "issue", people[who])
     assert request.status == "approved" and request.certificate is None
     assert counter(session) is None and certificate_files(app) == []
 
 
 def test_issuing_twice_is_a_conflict_and_uses_no_number(app, session, people, issued):
     with pytest.raises(Conflict):
-        certificates.issue(session, issued, people["issuing_reviewer2"])
+        act(session, issued, "issue", people["issuing_reviewer2"])
     assert counter(session) == 1 and len(certificate_files(app)) == 1
 
 
 def test_a_stale_version_is_a_conflict(app, session, people, approved):
     request = approved()
     with pytest.raises(Conflict):
-        certificates.issue(session, request, people["issuing_reviewer"], expected_version=request.version - 1)
+        act(session, request, "issue", people["issuing_reviewer"], {"version": request.version - 1})
     assert counter(session) is None and certificate_files(app) == []
 
 
@@ -125,7 +127,7 @@ def test_without_a_signing_key_nothing_is_issued(app, session, people, approved,
     request = approved()
     app.config["SIGNING_KEYS_DIR"] = tmp_path / "no-keys"
     with pytest.raises(certificates.CertificateUnavailable) as info:
-        certificates.issue(session, request, people["issuing_reviewer"])
+        act(session, request, "issue", people["issuing_reviewer"])
     assert "portal keys init" in str(info.value)
     session.refresh(request)
     assert request.status == "approved" and counter(session) is None and certificate_files(app) == []
@@ -135,12 +137,13 @@ def test_a_failure_after_the_file_is_written_removes_it_and_gives_the_number_bac
                                                                                   monkeypatch):
     request = approved()
 
-    def refuse(*_args, **_kwargs):
+    def refuse(_acting):  # after the certificate's step has written the file and drawn the number
         raise Conflict("someone else acted")
 
-    monkeypatch.setattr(workflow, "apply", refuse)
+    issue = ACTIONS[("request", "issue")]
+    monkeypatch.setitem(table.ACTIONS, ("request", "issue"), dataclasses.replace(issue, steps=(*issue.steps, refuse)))
     with pytest.raises(Conflict):
-        certificates.issue(session, request, people["issuing_reviewer"])
+        act(session, request, "issue", people["issuing_reviewer"])
     assert counter(session) is None and certificate_files(app) == []
     assert session.scalar(select(func.count()).select_from(Certificate)) == 0
 
@@ -151,7 +154,7 @@ def test_the_archives_seal_image_is_used(app, session, archives, people, approve
     archives["issuing"].seal_png = png_bytes()
     session.commit()
     request = approved()
-    cert = certificates.issue(session, request, people["issuing_reviewer"])
+    cert = act(session, request, "issue", people["issuing_reviewer"]).result
     assert "演示印章" not in text_of(stored_bytes(app, cert))
 
 
@@ -164,7 +167,7 @@ def test_an_unreadable_signing_key_is_a_clear_refusal(app, session, people, appr
     (keys / f"{ISSUING}.key.pem").write_text("-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
     app.config["SIGNING_KEYS_DIR"] = keys
     with pytest.raises(certificates.CertificateUnavailable) as info:
-        certificates.issue(session, request, people["issuing_reviewer"])
+        act(session, request, "issue", people["issuing_reviewer"])
     assert "无法读取" in str(info.value)
     session.refresh(request)
     assert request.status == "approved" and counter(session) is None and certificate_files(app) == []
@@ -175,7 +178,7 @@ def test_a_lost_certified_copy_is_a_clear_refusal(app, session, people, approved
     copy = next(t.copy_file for t in request.tasks if t.copy_file is not None)
     stored_path(Path(app.config["UPLOAD_FOLDER"]), copy.stored_name).unlink()
     with pytest.raises(certificates.CertificateUnavailable) as info:
-        certificates.issue(session, request, people["issuing_reviewer"])
+        act(session, request, "issue", people["issuing_reviewer"])
     assert "复制件文件缺失" in str(info.value)
     session.refresh(request)
     assert request.status == "approved" and counter(session) is None and certificate_files(app) == []

@@ -59,12 +59,12 @@ def test_0006_cancels_the_open_tasks_of_ended_requests_and_its_downgrade_reopens
     from alembic import command
     from sqlalchemy import select
 
+    from portal.actions import act
     from portal.migrate import upgrade
-    from portal.requests import service
     from portal.review.models import VerificationTask
 
     ended = factory.request(status="in_review")
-    service.withdraw(session, ended, ended.applicant)
+    act(session, ended, "withdraw", ended.applicant)
     running = factory.request(status="in_review")
 
     def statuses() -> dict[int, list[str]]:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditLog
 from portal.core.masking import mask_id_number
-from portal.requests import service, workflow
+from portal.actions import act
+from portal.requests import service
 from tests.factories import make_id_number
 from tests.files import fake_pdf_bytes, pdf_bytes, png_bytes
 from tests.helpers import csrf_token, field_error, logout
@@ -51,8 +52,8 @@ def reviewer(factory, archive):
 
 
 def ask_supplement(session, req, clerk) -> None:
-    workflow.apply(session, req, "accept", clerk)
-    workflow.apply(session, req, "ask_supplement", clerk, QUESTION)
+    act(session, req, "accept", clerk)
+    act(session, req, "ask_supplement", clerk, {"note": QUESTION})
 
 
 def has_form(html: str, action: str) -> bool:
@@ -138,7 +139,7 @@ def test_progress_answers_204_while_nothing_changed_and_asks_for_a_reload_when_i
     assert "HX-Refresh" not in unchanged.headers
 
     seen = req.version
-    workflow.apply(session, req, "accept", clerk)
+    act(session, req, "accept", clerk)
     changed = signed_in.get(f"{page_url}/progress?version={seen}", headers={"HX-Request": "true"})
     assert changed.status_code == 200
     assert changed.headers["HX-Refresh"] == "true"
@@ -179,9 +180,9 @@ def test_withdrawing_with_the_current_version_after_it_was_withdrawn_explains_th
 
 
 def test_no_withdraw_button_once_approved(session, factory, signed_in, req, page_url, clerk, reviewer):
-    workflow.apply(session, req, "accept", clerk)
+    act(session, req, "accept", clerk)
     factory.verify_all(req)
-    workflow.apply(session, req, "approve", reviewer)
+    act(session, req, "approve", reviewer)
     html = signed_in.get(page_url).get_data(as_text=True)
     assert status_badge(html) == "已通过"
     assert not has_form(html, "withdraw") and not has_form(html, "resubmit")
@@ -268,7 +269,7 @@ def test_resubmitting_from_a_stale_page_changes_nothing(session, app, signed_in,
     # Meanwhile the applicant resubmitted in another tab, and the archive asked again.
     other_tab = action_data(signed_in, page_url, note="另一个标签页的说明")
     assert post_multipart(signed_in, f"{page_url}/resubmit", other_tab).status_code == 303
-    workflow.apply(session, req, "ask_supplement", reviewer, "还需要出生证明")
+    act(session, req, "ask_supplement", reviewer, {"note": "还需要出生证明"})
     session.refresh(req)
     version = req.version
 

@@ -11,15 +11,15 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.actions import act
 from portal.audit.models import AuditLog
-from portal.core.errors import ValidationFailed
+from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.db import db
 from portal.mail.models import MailOutbox
 from portal.core import clock, workdays
-from portal.requests import service, workflow
+from portal.requests import service
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from portal.requests.service import RequestNotFound, Upload
-from portal.requests.workflow import Conflict, NotAllowed
 from tests import files
 
 FIXED_TODAY = date(2026, 9, 30)
@@ -178,7 +178,7 @@ def test_supplement_asked_is_the_archives_question(session, waiting):
 def test_resubmit_with_neither_note_nor_file_is_refused(app, session, people, waiting, note):
     before = _state(session, waiting.id)
     with pytest.raises(ValidationFailed) as info:
-        service.resubmit(session, waiting, people["applicant"], note)
+        act(session, waiting, "resubmit", people["applicant"], {"note": note})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"note": "请填写补充说明，或者上传补充材料"}
     assert _state(session, waiting.id) == before
     assert stored_files(app) == []
@@ -187,8 +187,9 @@ def test_resubmit_with_neither_note_nor_file_is_refused(app, session, people, wa
 def test_resubmit_with_a_file_attaches_it_to_the_event_and_restarts_the_due_date(app, session, people, waiting):
     scan = files.jpeg_bytes()
     mails = session.scalar(select(func.count()).select_from(MailOutbox))
-    event = service.resubmit(session, waiting, people["applicant"], "",
-                             [Upload("supplement", "户口簿.jpg", BytesIO(scan))], expected_version=waiting.version)
+    event = act(session, waiting, "resubmit", people["applicant"],
+                {"note": "", "files": [Upload("supplement", "户口簿.jpg", BytesIO(scan))],
+                 "version": waiting.version}).event
     session.expire_all()
     request = session.get(UtilizationRequest, waiting.id)
     assert (request.status, request.version) == ("in_review", 4)
@@ -206,7 +207,7 @@ def test_resubmit_with_a_file_attaches_it_to_the_event_and_restarts_the_due_date
 
 
 def test_resubmit_with_a_note_only(session, people, waiting):
-    service.resubmit(session, waiting, people["applicant"], "户口簿已于 10 月 8 日寄出")
+    act(session, waiting, "resubmit", people["applicant"], {"note": "户口簿已于 10 月 8 日寄出"})
     session.expire_all()
     request = session.get(UtilizationRequest, waiting.id)
     assert (request.status, request.version, request.due_date) == ("in_review", 4, date(2026, 10, 13))
@@ -216,8 +217,8 @@ def test_resubmit_with_a_note_only(session, people, waiting):
 def test_resubmit_with_a_broken_file_is_refused_by_its_name(app, session, people, waiting):
     before = _state(session, waiting.id)
     with pytest.raises(ValidationFailed) as info:
-        service.resubmit(session, waiting, people["applicant"], "见附件",
-                         [Upload("supplement", "扫描件.png", BytesIO(files.corrupt_png_bytes()))])
+        act(session, waiting, "resubmit", people["applicant"],
+            {"note": "见附件", "files": [Upload("supplement", "扫描件.png", BytesIO(files.corrupt_png_bytes()))]})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"supplement": "“扫描件.png”已损坏或无法打开"}
     assert _state(session, waiting.id) == before and stored_files(app) == []
 
@@ -228,26 +229,26 @@ def test_resubmit_by_someone_else_or_in_the_wrong_state_stores_nothing(app, sess
 
     before = _state(session, waiting.id)
     with pytest.raises(NotAllowed):
-        service.resubmit(session, waiting, people["other_citizen"], "见附件", scan())
+        act(session, waiting, "resubmit", people["other_citizen"], {"note": "见附件", "files": scan()})
     with pytest.raises(NotAllowed):
-        service.resubmit(session, waiting, people["issuing_clerk"], "见附件", scan())
+        act(session, waiting, "resubmit", people["issuing_clerk"], {"note": "见附件", "files": scan()})
     with pytest.raises(Conflict):
-        service.resubmit(session, waiting, people["applicant"], "见附件", scan(), expected_version=1)
+        act(session, waiting, "resubmit", people["applicant"], {"note": "见附件", "files": scan(), "version": 1})
     assert _state(session, waiting.id) == before and stored_files(app) == []
 
-    workflow.apply(session, waiting, "withdraw", people["applicant"])
+    act(session, waiting, "withdraw", people["applicant"])
     with pytest.raises(Conflict):
-        service.resubmit(session, waiting, people["applicant"], "见附件", scan())
+        act(session, waiting, "resubmit", people["applicant"], {"note": "见附件", "files": scan()})
     assert stored_files(app) == []
 
 
 def test_resubmit_racing_a_withdrawal_in_another_session_stores_nothing(app, session, people, waiting):
     with Session(db.engine, expire_on_commit=False) as other:
         stale = other.get(UtilizationRequest, waiting.id)
-        workflow.apply(session, waiting, "withdraw", people["applicant"])
+        act(session, waiting, "withdraw", people["applicant"])
         with pytest.raises(Conflict):
-            service.resubmit(other, stale, people["applicant"], "见附件",
-                             [Upload("supplement", "户口簿.pdf", BytesIO(files.pdf_bytes()))])
+            act(other, stale, "resubmit", people["applicant"],
+                {"note": "见附件", "files": [Upload("supplement", "户口簿.pdf", BytesIO(files.pdf_bytes()))]})
         assert stale.status == "withdrawn"
     session.expire_all()
     assert [e.action for e in session.get(UtilizationRequest, waiting.id).events] == [
@@ -263,19 +264,19 @@ def test_withdraw_after_approval_or_the_end_is_a_conflict(session, factory, arch
     request = factory.request(people["applicant"], issuing=archives["issuing"], status=status)
     before = _state(session, request.id)
     with pytest.raises(Conflict):
-        service.withdraw(session, request, people["applicant"], "不需要了")
+        act(session, request, "withdraw", people["applicant"], {"note": "不需要了"})
     assert _state(session, request.id) == before
 
 
 def test_withdraw_before_approval_ends_it_with_the_reason(session, factory, archives, people):
     request = factory.request(people["applicant"], issuing=archives["issuing"], status="in_review")
-    event = service.withdraw(session, request, people["applicant"], "  已在窗口办理  ", expected_version=2)
+    event = act(session, request, "withdraw", people["applicant"], {"note": "  已在窗口办理  ", "version": 2}).event
     session.expire_all()
     stored = session.get(UtilizationRequest, request.id)
     assert (stored.status, stored.version, stored.is_open) == ("withdrawn", 3, False)
     assert (event.action, event.from_status, event.note) == ("withdraw", "in_review", "已在窗口办理")
     with pytest.raises(NotAllowed):
-        service.withdraw(session, stored, people["other_citizen"])
+        act(session, stored, "withdraw", people["other_citizen"])
 
 
 def test_an_applicant_sees_their_requests_newest_first(session, factory, archives, people):

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
+from portal.actions import act
 from portal.core.idnumber import normalize_id_number
 from portal.core.sequences import NumberSequence
 from portal.db import db
 from portal.mail.models import MailOutbox
 from portal.core import workdays
 from portal.core import clock
-from portal.requests import applying, service, workflow
+from portal.requests import applying, service
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from portal.requests.service import Application, ApplicationInvalid, SearchSpec, Upload
 from tests import files
@@ -470,7 +471,7 @@ def test_too_many_open_requests_are_refused_and_withdrawn_ones_do_not_count(app,
         "form": "您已有 3 份正在办理的申请，请等其中一些办结或撤回后再提交"}
     assert count(session, UtilizationRequest) == 4
 
-    workflow.apply(session, made[0], "withdraw", applicant)
+    act(session, made[0], "withdraw", applicant)
     request, created = service.submit(session, applicant, own(records))
     assert created and request.status == "submitted"
     assert count(session, UtilizationRequest) == 5

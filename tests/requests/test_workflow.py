@@ -2,6 +2,7 @@
 (status, version, timeline, email), and that refused or concurrent attempts change nothing."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 
@@ -10,23 +11,25 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
-from portal.core.errors import ValidationFailed
+from portal.actions import ACTIONS as DECLARED, TRANSITIONS, act, allowed_actions
+from portal.actions import table
+from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.db import db
 from portal.mail.models import MailOutbox
-from portal.requests import workflow
+from portal.requests.labels import REJECT_REASONS
 from portal.review.models import VerificationTask
 from portal.requests.models import STATUSES, RequestEvent, UtilizationRequest
-from portal.requests.workflow import Conflict, NotAllowed, UnknownAction
 
 ACTIONS = ("submit", "withdraw", "resubmit", "accept", "ask_supplement", "reject", "approve", "issue")
 ROLES = ("applicant", "other_citizen", "issuing_clerk", "issuing_reviewer", "other_clerk", "other_reviewer",
          "admin", "anonymous")
 
-# The expectation, written out from the architecture (NOT derived from workflow.TRANSITIONS):
+# The expectation, written out from the architecture (NOT derived from portal.actions.TRANSITIONS):
 # (role, action) -> the states from which it succeeds. A (role, action) pair listed here with a
 # state not in its set is refused with Conflict (the role may, the state forbids); a pair not
 # listed at all is refused with NotAllowed. `submit` creates a request: the applicant is its
-# role, but no existing request is in a state that allows it.
+# role, but no existing request is in a state that allows it (the dispatcher answers that it
+# knows no such action on an existing request: UnknownAction, for every role).
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("applicant", "submit"): set(),
     ("applicant", "withdraw"): {"submitted", "in_review", "needs_supplement"},
@@ -45,6 +48,17 @@ EVENT_ROLE = {"applicant": "applicant", "issuing_clerk": "clerk", "issuing_revie
 MAIL_SUBJECT_SAYS = {"withdraw": "已撤回", "accept": "已受理", "ask_supplement": "需要补充材料",
                      "reject": "未获通过", "approve": "已审核通过", "issue": "档案证明已出具"}
 NOTE = "请补充 1990 年的户口簿复印件"
+REASON = "proof"  # a reason code for `reject` (portal.requests.labels.REJECT_REASONS)
+
+
+def inputs(action: str, note: str = "", **more) -> dict:
+    """The action's input: the note, and for `reject` a reason from the list too."""
+    return {"note": note, **({"reason": REASON} if action == "reject" else {}), **more}
+
+
+def timeline_note(action: str, note: str) -> str:
+    """What the timeline says: a rejection carries its reason's label before the note."""
+    return f"{REJECT_REASONS[REASON]}：{note}" if action == "reject" else note
 
 
 @dataclass
@@ -119,13 +133,15 @@ def new_mail(session, before: Snapshot) -> list[MailOutbox]:
 
 
 def expected_refusal(role: str, action: str) -> type[Exception]:
+    if action == "submit":  # no existing request takes it: not an action on a request at all
+        return UnknownAction
     return Conflict if (role, action) in ALLOWED else NotAllowed
 
 
 def test_the_expectation_covers_every_state_and_role():
     assert set(STATUSES) == {"submitted", "in_review", "needs_supplement", "approved", "issued", "rejected",
                              "withdrawn"}
-    assert set(workflow.TRANSITIONS) == set(ACTIONS)
+    assert set(TRANSITIONS) == set(ACTIONS)
     assert sum(len(states) for states in ALLOWED.values()) == 10
 
 
@@ -140,7 +156,7 @@ def test_every_action_in_every_state_by_every_role(session, world, subtests):
                     before = snapshot(session, world.request_id)
                     assert before.status == state
                     if state in ALLOWED.get((role, action), set()):
-                        event = workflow.apply(session, request, action, actor, NOTE)
+                        event = act(session, request, action, actor, inputs(action, NOTE)).event
                         after = snapshot(session, world.request_id)
                         assert after.status == TARGET[action] == request.status
                         assert after.version == before.version + 1 == request.version
@@ -149,7 +165,7 @@ def test_every_action_in_every_state_by_every_role(session, world, subtests):
                         assert latest.id == event.id
                         assert (latest.actor_id, latest.actor_role, latest.action, latest.from_status,
                                 latest.to_status, latest.note) == (actor.id, EVENT_ROLE[role], action, state,
-                                                                   TARGET[action], NOTE)
+                                                                   TARGET[action], timeline_note(action, NOTE))
                         mails = new_mail(session, before)
                         if action == "resubmit":
                             assert mails == []
@@ -160,7 +176,7 @@ def test_every_action_in_every_state_by_every_role(session, world, subtests):
                             assert world.number in mails[0].body
                     else:
                         with pytest.raises(expected_refusal(role, action)):
-                            workflow.apply(session, request, action, actor, NOTE)
+                            act(session, request, action, actor, inputs(action, NOTE))
                         # Nothing pending that a later commit in the same request would write…
                         assert not session.new and not session.dirty and not session.deleted
                         assert request.status == state
@@ -175,21 +191,21 @@ def test_allowed_actions_agree_with_the_expectation(session, world, subtests):
         for role in ROLES:
             with subtests.test(msg=f"{role} in {state}"):
                 expected = {action for (who, action), states in ALLOWED.items() if who == role and state in states}
-                offered = workflow.allowed_actions(world.actors[role], request)
+                offered = allowed_actions(world.actors[role], request)
                 assert len(offered) == len(set(offered))
                 assert set(offered) == expected
 
 
 def test_allowed_actions_literal_spot_checks(session, world):
     actors = world.actors
-    assert workflow.allowed_actions(actors["applicant"], put_in_state(session, world.request_id, "needs_supplement")) \
+    assert allowed_actions(actors["applicant"], put_in_state(session, world.request_id, "needs_supplement")) \
         == ["withdraw", "resubmit"]
-    assert sorted(workflow.allowed_actions(actors["issuing_reviewer"],
+    assert sorted(allowed_actions(actors["issuing_reviewer"],
                                            put_in_state(session, world.request_id, "in_review"))) \
         == ["approve", "ask_supplement", "reject"]
-    assert workflow.allowed_actions(actors["issuing_clerk"], put_in_state(session, world.request_id, "submitted")) \
+    assert allowed_actions(actors["issuing_clerk"], put_in_state(session, world.request_id, "submitted")) \
         == ["accept"]
-    assert workflow.allowed_actions(actors["admin"], put_in_state(session, world.request_id, "in_review")) == []
+    assert allowed_actions(actors["admin"], put_in_state(session, world.request_id, "in_review")) == []
 
 
 def test_staff_of_the_holding_archive_cannot_take_the_issuing_archives_steps(session, factory, archives):
@@ -201,10 +217,10 @@ def test_staff_of_the_holding_archive_cannot_take_the_issuing_archives_steps(ses
     for state in ("submitted", "in_review", "approved"):
         request = put_in_state(session, request.id, state)
         for actor in (clerk, reviewer):
-            assert workflow.allowed_actions(actor, request) == []
+            assert allowed_actions(actor, request) == []
             for action in ("accept", "ask_supplement", "approve", "reject", "issue"):
                 with pytest.raises(NotAllowed):
-                    workflow.apply(session, request, action, actor, NOTE)
+                    act(session, request, action, actor, inputs(action, NOTE))
     assert snapshot(session, request.id).events == 1
 
 
@@ -216,9 +232,22 @@ def test_a_required_note_missing_is_refused_and_changes_nothing(session, world, 
     request = put_in_state(session, world.request_id, "in_review")
     before = snapshot(session, world.request_id)
     with pytest.raises(ValidationFailed) as info:
-        workflow.apply(session, request, action, world.actors[role], note)
+        act(session, request, action, world.actors[role], inputs(action, note))
     assert list(info.value.errors) == ["note"]
     assert str(info.value.errors["note"]) == "请填写说明"
+    assert request.status == "in_review" and not session.dirty and not session.new
+    session.commit()
+    assert snapshot(session, world.request_id) == before
+
+
+@pytest.mark.parametrize(("reason", "error"), [("", "请选择不予通过的原因"),
+                                               ("rude", "未知的不予通过理由 rude (unknown reason rude)")])
+def test_a_rejection_needs_a_reason_from_the_list(session, world, reason, error):
+    request = put_in_state(session, world.request_id, "in_review")
+    before = snapshot(session, world.request_id)
+    with pytest.raises(ValidationFailed) as info:
+        act(session, request, "reject", world.actors["issuing_reviewer"], {"reason": reason, "note": NOTE})
+    assert {k: str(v) for k, v in info.value.errors.items()} == {"reason": error}
     assert request.status == "in_review" and not session.dirty and not session.new
     session.commit()
     assert snapshot(session, world.request_id) == before
@@ -228,20 +257,20 @@ def test_a_note_over_2000_characters_is_refused(session, world):
     request = put_in_state(session, world.request_id, "in_review")
     before = snapshot(session, world.request_id)
     with pytest.raises(ValidationFailed) as info:
-        workflow.apply(session, request, "reject", world.actors["issuing_reviewer"], "长" * 2001)
+        act(session, request, "reject", world.actors["issuing_reviewer"], inputs("reject", "长" * 2001))
     assert list(info.value.errors) == ["note"]
     session.commit()
     assert snapshot(session, world.request_id) == before
     # 2000 is fine, and kept whole.
-    workflow.apply(session, request, "reject", world.actors["issuing_reviewer"], "长" * 2000)
-    assert latest_event(session, world.request_id).note == "长" * 2000
+    act(session, request, "reject", world.actors["issuing_reviewer"], inputs("reject", "长" * 2000))
+    assert latest_event(session, world.request_id).note == timeline_note("reject", "长" * 2000)
 
 
 def test_an_unknown_action_is_refused(session, world):
     request = put_in_state(session, world.request_id, "in_review")
     before = snapshot(session, world.request_id)
     with pytest.raises(UnknownAction):
-        workflow.apply(session, request, "delete", world.actors["admin"])
+        act(session, request, "delete", world.actors["admin"])
     assert snapshot(session, world.request_id) == before
 
 
@@ -249,40 +278,41 @@ def test_a_stale_expected_version_is_a_conflict_naming_the_latest_step(session, 
     clerk = world.actors["issuing_clerk"]
     request = session.get(UtilizationRequest, world.request_id)
     assert request.version == 1
-    accepted = workflow.apply(session, request, "accept", clerk, expected_version=1)
+    accepted = act(session, request, "accept", clerk, {"version": 1}).event
     assert request.version == 2
     before = snapshot(session, world.request_id)
 
     # The reviewer's page was rendered at version 1; the request has moved on since.
     with pytest.raises(Conflict) as info:
-        workflow.apply(session, request, "ask_supplement", world.actors["issuing_reviewer"], NOTE,
-                       expected_version=1)
+        act(session, request, "ask_supplement", world.actors["issuing_reviewer"], {"note": NOTE, "version": 1})
     assert str(info.value) == "申请刚刚已有新的办理进展，请查看最新状态后再操作"
     assert info.value.latest.id == accepted.id and info.value.latest.actor_id == clerk.id
     session.commit()
     assert snapshot(session, world.request_id) == before
 
     # With the version the page shows now, it works.
-    workflow.apply(session, request, "ask_supplement", world.actors["issuing_reviewer"], NOTE, expected_version=2)
+    act(session, request, "ask_supplement", world.actors["issuing_reviewer"], {"note": NOTE, "version": 2})
     assert snapshot(session, world.request_id).status == "needs_supplement"
 
 
 def test_a_conflict_by_state_says_what_the_state_is(session, world):
     request = put_in_state(session, world.request_id, "approved")
     with pytest.raises(Conflict) as info:
-        workflow.apply(session, request, "withdraw", world.actors["applicant"])
+        act(session, request, "withdraw", world.actors["applicant"])
     assert str(info.value) == "申请当前状态为“已通过”，不能撤回申请"
 
 
-def test_a_failure_at_commit_time_rolls_back_the_event_and_the_email(session, world):
+def test_a_failure_at_commit_time_rolls_back_the_event_and_the_email(session, world, monkeypatch):
     request = session.get(UtilizationRequest, world.request_id)
     before = snapshot(session, world.request_id)
 
-    def boom(_event):
+    def boom(_acting):
         raise RuntimeError("disk full")
 
+    accept = DECLARED[("request", "accept")]
+    monkeypatch.setitem(table.ACTIONS, ("request", "accept"), dataclasses.replace(accept, steps=(*accept.steps, boom)))
     with pytest.raises(RuntimeError, match="disk full"):
-        workflow.apply(session, request, "accept", world.actors["issuing_clerk"], before_commit=boom)
+        act(session, request, "accept", world.actors["issuing_clerk"])
     assert snapshot(session, world.request_id) == before
     session.refresh(request)
     assert (request.status, request.version) == ("submitted", 1)
@@ -297,11 +327,11 @@ def test_two_sessions_acting_on_the_same_request_one_wins(app, session, world, s
         mine = session.get(UtilizationRequest, world.request_id)
         assert theirs.status == mine.status == "submitted"
 
-        first = workflow.apply(session, mine, "accept", clerk)
+        first = act(session, mine, "accept", clerk).event
         before = snapshot(session, world.request_id)
 
         with pytest.raises(Conflict) as info:
-            workflow.apply(other, theirs, second_action, world.actors[second_role], "")
+            act(other, theirs, second_action, world.actors[second_role], {"note": ""})
         assert str(info.value) == "申请刚刚已有新的办理进展，请查看最新状态后再操作"
         assert info.value.latest.id == first.id and info.value.latest.action == "accept"
         # The loser's copy now shows the truth.
@@ -334,7 +364,7 @@ def test_threads_racing_to_accept_the_same_request_exactly_one_wins(app, session
             request = own.get(UtilizationRequest, world.request_id)
             start.wait(timeout=10)
             try:
-                workflow.apply(own, request, "accept", clerk)
+                act(own, request, "accept", clerk)
                 outcome = "accepted"
             except Conflict:
                 outcome = "conflict"
@@ -383,7 +413,7 @@ def test_the_applicant_hears_about_each_step_exactly_once(session, factory, worl
         if action == "approve":
             factory.verify_all(request)  # the holding archive's answer: no email of its own
             assert len(_mails(session)) == before
-        workflow.apply(session, request, action, actors[role], note)
+        act(session, request, action, actors[role], inputs(action, note))
         new = _mails(session)[before:]
         if subject is None:
             assert new == [], action
@@ -398,16 +428,16 @@ def test_the_applicant_hears_about_each_step_exactly_once(session, factory, worl
 
 def test_a_rejection_email_gives_the_reason(session, world):
     request = put_in_state(session, world.request_id, "in_review")
-    workflow.apply(session, request, "reject", world.actors["issuing_reviewer"], "经查，馆藏中没有 1985 年的该登记")
+    act(session, request, "reject", world.actors["issuing_reviewer"], inputs("reject", "经查，馆藏中没有 1985 年的该登记"))
     mail = _mails(session)[-1]
     assert mail.subject == f"您的档案利用申请 {world.number} 未获通过"
-    assert "原因：\n\n经查，馆藏中没有 1985 年的该登记" in mail.body
+    assert "原因：\n\n证明材料不足或无效：经查，馆藏中没有 1985 年的该登记" in mail.body
     assert "0778-2222222" in mail.body  # whom to ask
 
 
 def test_a_withdrawal_email_warns_if_it_was_not_them(session, world):
     request = session.get(UtilizationRequest, world.request_id)
-    workflow.apply(session, request, "withdraw", world.actors["applicant"])
+    act(session, request, "withdraw", world.actors["applicant"])
     mail = _mails(session)[-1]
     assert (mail.to_address, mail.subject) == ("wang@example.cn", f"您的档案利用申请 {world.number} 已撤回")
     assert "如果不是您本人操作" in mail.body

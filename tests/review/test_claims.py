@@ -6,13 +6,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.actions import act
 from portal.audit.models import AuditLog
-from portal.core.errors import ValidationFailed
+from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.db import db
 from portal.requests.models import UtilizationRequest
-from portal.requests.workflow import Conflict, NotAllowed
 from portal.review.models import VerificationTask
-from portal.review.service import answer_task, claim
 from tests.review.conftest import HOLDING, person
 
 
@@ -43,10 +42,10 @@ def task(session, request_) -> VerificationTask:
 
 def test_a_clerk_claims_and_releases_a_request(session, people, request_):
     clerk = people["issuing_clerk"]
-    claim(session, request_, clerk, ip="10.0.0.8")
+    act(session, request_, "claim", clerk, ip="10.0.0.8")
     assert holder(session, request_) == clerk.id
     assert request_.claimed_by.real_name == "周明" and request_.claimed_at is not None
-    claim(session, request_, clerk, release=True, ip="10.0.0.8")
+    act(session, request_, "release", clerk, ip="10.0.0.8")
     assert holder(session, request_) is None
     session.expire_all()
     assert session.get(UtilizationRequest, request_.id).claimed_at is None
@@ -57,60 +56,60 @@ def test_a_clerk_claims_and_releases_a_request(session, people, request_):
 
 
 def test_a_reviewer_claims_a_request_too(session, people, request_):
-    claim(session, request_, people["issuing_reviewer"])
+    act(session, request_, "claim", people["issuing_reviewer"])
     assert holder(session, request_) == people["issuing_reviewer"].id
 
 
 def test_claiming_ones_own_claim_again_keeps_it(session, people, request_):
     clerk = people["issuing_clerk"]
-    claim(session, request_, clerk)
-    claim(session, request_, clerk)
+    act(session, request_, "claim", clerk)
+    act(session, request_, "claim", clerk)
     assert holder(session, request_) == clerk.id
 
 
 def test_another_clerks_claim_is_not_taken_over(session, people, request_):
-    claim(session, request_, people["issuing_clerk"])
+    act(session, request_, "claim", people["issuing_clerk"])
     before = audit(session)
     for who in ("issuing_clerk2", "issuing_reviewer"):
         with pytest.raises(Conflict) as info:
-            claim(session, request_, people[who])
+            act(session, request_, "claim", people[who])
         assert str(info.value) == "已由周明认领"
     assert holder(session, request_) == people["issuing_clerk"].id
     assert audit(session) == before
 
 
 def test_only_the_holder_or_an_admin_releases(session, people, request_):
-    claim(session, request_, people["issuing_clerk"])
+    act(session, request_, "claim", people["issuing_clerk"])
     before = audit(session)
     with pytest.raises(Conflict) as info:
-        claim(session, request_, people["issuing_clerk2"], release=True)
+        act(session, request_, "release", people["issuing_clerk2"])
     assert str(info.value) == "已由周明认领，只有本人或管理员可以释放"
     assert holder(session, request_) == people["issuing_clerk"].id
     assert audit(session) == before
 
     admin = people["admin"]
-    claim(session, request_, admin, release=True)
+    act(session, request_, "release", admin)
     assert holder(session, request_) is None
     assert audit(session)[-1] == ("release", admin.id, "admin", "request", request_.number, "", {"to": None})
 
 
 def test_an_admin_reassigns_to_staff_of_the_issuing_archive(session, people, request_):
     admin = people["admin"]
-    claim(session, request_, people["issuing_clerk"])
-    claim(session, request_, admin, to_user=people["issuing_clerk2"])
+    act(session, request_, "claim", people["issuing_clerk"])
+    act(session, request_, "reassign", admin, {"to": people["issuing_clerk2"]})
     assert holder(session, request_) == people["issuing_clerk2"].id
     assert audit(session)[-1] == ("reassign", admin.id, "admin", "request", request_.number, "",
                                   {"to": people["issuing_clerk2"].id})
-    claim(session, request_, admin, to_user=people["issuing_reviewer"])
+    act(session, request_, "reassign", admin, {"to": people["issuing_reviewer"]})
     assert holder(session, request_) == people["issuing_reviewer"].id
 
 
 @pytest.mark.parametrize("to", ["holding_clerk", "unrelated_clerk", "applicant", "admin"])
 def test_reassigning_outside_the_issuing_archive_is_refused(session, people, request_, to):
-    claim(session, request_, people["issuing_clerk"])
+    act(session, request_, "claim", people["issuing_clerk"])
     before = audit(session)
     with pytest.raises(ValidationFailed) as info:
-        claim(session, request_, people["admin"], to_user=people[to])
+        act(session, request_, "reassign", people["admin"], {"to": people[to]})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"to": "只能指派给该档案馆的工作人员"}
     assert holder(session, request_) == people["issuing_clerk"].id
     assert audit(session) == before
@@ -120,14 +119,14 @@ def test_reassigning_to_a_deactivated_clerk_is_refused(session, people, request_
     people["issuing_clerk2"].is_active_account = False
     session.commit()
     with pytest.raises(ValidationFailed):
-        claim(session, request_, people["admin"], to_user=people["issuing_clerk2"])
+        act(session, request_, "reassign", people["admin"], {"to": people["issuing_clerk2"]})
     assert holder(session, request_) is None
 
 
 @pytest.mark.parametrize("who", ["issuing_clerk", "issuing_reviewer", "holding_clerk", "applicant"])
 def test_only_admins_reassign(session, people, request_, who):
     with pytest.raises(NotAllowed):
-        claim(session, request_, people[who], to_user=people["issuing_clerk2"])
+        act(session, request_, "reassign", people[who], {"to": people["issuing_clerk2"]})
     assert holder(session, request_) is None
     assert audit(session) == []
 
@@ -136,7 +135,7 @@ def test_only_admins_reassign(session, people, request_, who):
                                  "other_citizen", "anonymous", "anonymous_session"])
 def test_who_may_not_claim_a_request(session, people, request_, who):
     with pytest.raises(NotAllowed):
-        claim(session, request_, person(people, who))
+        act(session, request_, "claim", person(people, who))
     assert holder(session, request_) is None
     assert audit(session) == []
 
@@ -144,8 +143,8 @@ def test_who_may_not_claim_a_request(session, people, request_, who):
 def test_a_stale_expected_version_is_a_conflict(session, people, request_):
     version = request_.version
     with pytest.raises(Conflict):
-        claim(session, request_, people["issuing_clerk"], expected_version=version - 1)
-    claim(session, request_, people["issuing_clerk"], expected_version=version)
+        act(session, request_, "claim", people["issuing_clerk"], {"version": version - 1})
+    act(session, request_, "claim", people["issuing_clerk"], {"version": version})
     assert holder(session, request_) == people["issuing_clerk"].id
 
 
@@ -154,9 +153,9 @@ def test_two_clerks_claiming_at_once_one_wins(app, session, people, request_):
     with Session(db.engine, expire_on_commit=False) as other:
         theirs = other.get(UtilizationRequest, request_.id)
         clerk2 = other.get(type(people["issuing_clerk2"]), people["issuing_clerk2"].id)
-        claim(session, request_, people["issuing_clerk"])
+        act(session, request_, "claim", people["issuing_clerk"])
         with pytest.raises(Conflict) as info:
-            claim(other, theirs, clerk2)
+            act(other, theirs, "claim", clerk2)
         assert str(info.value) == "已由周明认领"
     assert holder(session, request_) == people["issuing_clerk"].id
     assert [entry[0] for entry in audit(session)] == ["claim"]
@@ -166,15 +165,15 @@ def test_two_clerks_claiming_at_once_one_wins(app, session, people, request_):
 
 def test_a_holding_clerk_claims_and_releases_a_task(session, people, task):
     clerk = people["holding_clerk"]
-    claim(session, task, clerk, ip="10.0.0.9")
+    act(session, task, "claim", clerk, ip="10.0.0.9")
     assert holder(session, task) == clerk.id
     assert task.claimed_by.real_name == "郑强"
     with pytest.raises(Conflict) as info:
-        claim(session, task, people["holding_clerk2"])
+        act(session, task, "claim", people["holding_clerk2"])
     assert str(info.value) == "已由郑强认领"
     with pytest.raises(Conflict):
-        claim(session, task, people["holding_clerk2"], release=True)
-    claim(session, task, clerk, release=True)
+        act(session, task, "release", people["holding_clerk2"])
+    act(session, task, "release", clerk)
     assert holder(session, task) is None
     assert audit(session) == [
         ("claim", clerk.id, "clerk", "task", task.public_id, "10.0.0.9", {"to": clerk.id}),
@@ -186,17 +185,17 @@ def test_a_holding_clerk_claims_and_releases_a_task(session, people, task):
                                  "unrelated_clerk", "admin", "applicant", "anonymous", "anonymous_session"])
 def test_who_may_not_claim_a_task(session, people, task, who):
     with pytest.raises(NotAllowed):
-        claim(session, task, person(people, who))
+        act(session, task, "claim", person(people, who))
     assert holder(session, task) is None
     assert audit(session) == []
 
 
 def test_an_admin_releases_and_reassigns_a_task(session, people, task):
     admin = people["admin"]
-    claim(session, task, people["holding_clerk"])
-    claim(session, task, admin, release=True)
+    act(session, task, "claim", people["holding_clerk"])
+    act(session, task, "release", admin)
     assert holder(session, task) is None
-    claim(session, task, admin, to_user=people["holding_clerk2"])
+    act(session, task, "reassign", admin, {"to": people["holding_clerk2"]})
     assert holder(session, task) == people["holding_clerk2"].id
     assert [e[0] for e in audit(session)] == ["claim", "release", "reassign"]
     assert audit(session)[-1] == ("reassign", admin.id, "admin", "task", task.public_id, "",
@@ -208,20 +207,20 @@ def test_a_task_is_reassigned_only_to_a_clerk_of_its_holding_archive(session, pe
     """Reviewers do not verify (the permission table gives tasks to clerks): a task handed to one
     would sit with someone who may not answer it."""
     with pytest.raises(ValidationFailed):
-        claim(session, task, people["admin"], to_user=people[to])
+        act(session, task, "reassign", people["admin"], {"to": people[to]})
     assert holder(session, task) is None
     assert audit(session) == []
 
 
 def test_answering_a_task_clears_its_claim(session, people, task):
-    claim(session, task, people["holding_clerk"])
-    answer_task(session, task, "not_found", people["holding_clerk"], "未找到")
+    act(session, task, "claim", people["holding_clerk"])
+    act(session, task, "not_found", people["holding_clerk"], {"note": "未找到"})
     assert holder(session, task) is None
 
 
 def test_claims_on_request_and_task_are_independent(session, people, request_, task):
-    claim(session, request_, people["issuing_clerk"])
-    claim(session, task, people["holding_clerk"])
+    act(session, request_, "claim", people["issuing_clerk"])
+    act(session, task, "claim", people["holding_clerk"])
     assert (holder(session, request_), holder(session, task)) == (people["issuing_clerk"].id,
                                                                    people["holding_clerk"].id)
     assert session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "claim")) == 2
@@ -231,44 +230,44 @@ def test_a_claim_shows_on_the_loaded_object_at_once(session, people, request_, t
     """The page rendered after "claim" (same session) names the holder, and a second clerk working in
     that same session cannot take the claim over because a stale relationship says "nobody"."""
     assert request_.claimed_by is None and task.claimed_by is None  # loaded before anyone claimed
-    claim(session, request_, people["issuing_clerk"])
+    act(session, request_, "claim", people["issuing_clerk"])
     assert request_.claimed_by.real_name == "周明"
     with pytest.raises(Conflict):
-        claim(session, request_, people["issuing_clerk2"])
-    claim(session, task, people["holding_clerk"])
+        act(session, request_, "claim", people["issuing_clerk2"])
+    act(session, task, "claim", people["holding_clerk"])
     assert task.claimed_by.real_name == "郑强"
-    claim(session, task, people["admin"], to_user=people["holding_clerk2"])
+    act(session, task, "reassign", people["admin"], {"to": people["holding_clerk2"]})
     assert task.claimed_by.real_name == "钱多多"
-    answer_task(session, task, "not_found", people["holding_clerk2"], "未找到")
+    act(session, task, "not_found", people["holding_clerk2"], {"note": "未找到"})
     assert task.claimed_by is None and task.answered_by.real_name == "钱多多"
 
 
 @pytest.mark.parametrize("status", ["issued", "rejected", "withdrawn"])
 def test_a_finished_request_is_not_claimed_but_a_claim_on_it_can_be_released(session, people, cross, status):
     request = cross("in_review")
-    claim(session, request, people["issuing_clerk"])
+    act(session, request, "claim", people["issuing_clerk"])
     table = UtilizationRequest.__table__
     session.execute(table.update().where(table.c.id == request.id).values(status=status))
     session.commit()
     session.expire_all()
     request = session.get(UtilizationRequest, request.id)
     with pytest.raises(Conflict) as info:
-        claim(session, request, people["issuing_clerk2"])
+        act(session, request, "claim", people["issuing_clerk2"])
     assert str(info.value) == "已经办结，无需认领"
-    claim(session, request, people["issuing_clerk"], release=True)
+    act(session, request, "release", people["issuing_clerk"])
     assert holder(session, request) is None
 
 
 def test_an_answered_task_is_not_claimed(session, people, task):
-    answer_task(session, task, "not_found", people["holding_clerk"], "未找到")
+    act(session, task, "not_found", people["holding_clerk"], {"note": "未找到"})
     with pytest.raises(Conflict) as info:
-        claim(session, task, people["holding_clerk2"])
+        act(session, task, "claim", people["holding_clerk2"])
     assert str(info.value) == "已经办结，无需认领"
     with pytest.raises(Conflict):
-        claim(session, task, people["admin"], to_user=people["holding_clerk2"])
+        act(session, task, "reassign", people["admin"], {"to": people["holding_clerk2"]})
 
 
 def test_an_approved_request_waits_for_its_certificate_and_can_be_claimed(session, people, cross):
     request = cross("approved")
-    claim(session, request, people["issuing_reviewer"])
+    act(session, request, "claim", people["issuing_reviewer"])
     assert holder(session, request) == people["issuing_reviewer"].id

@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
+from portal.actions import act
+from portal.core.errors import Conflict
 from portal.db import db
-from portal.requests import workflow
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
-from portal.requests.workflow import Conflict
 from portal.review.models import VerificationTask
-from portal.review.service import answer_task, claim
 from tests.conftest import _truncate_postgres
 from tests.review.conftest import HOLDING, certified_copy, stored_files
 
@@ -40,9 +39,9 @@ def race(app, desks: list[Callable[[object], str]]) -> list[str]:
         with app.app_context():
             own = db.session
             try:
-                act = desk(own)  # loads what the page showed, returns the button press
+                press = desk(own)  # loads what the page showed, returns the button press
                 start.wait(timeout=10)
-                act()
+                press()
                 outcome = "ok"
             except Conflict as exc:
                 outcome = f"conflict: {exc}"
@@ -66,11 +65,11 @@ def events(session, request_id: int) -> list[str]:
                                 .order_by(RequestEvent.id)))
 
 
-def transition(request_id: int, actor_id: int, action: str, note: str = ""):
+def transition(request_id: int, actor_id: int, action: str, note: str = "", **more):
     def desk(own):
         request, actor = own.get(UtilizationRequest, request_id), own.get(User, actor_id)
         request.tasks  # noqa: B018 — loaded with the page, as the approve guard reads them
-        return lambda: workflow.apply(own, request, action, actor, note)
+        return lambda: act(own, request, action, actor, {"note": note, **more})
     return desk
 
 
@@ -84,7 +83,7 @@ def test_approve_reject_and_ask_supplement_at_once(app, session, factory, people
     before, version_before = events(session, request.id), request.version
     desks = [
         transition(request.id, people["issuing_reviewer"].id, "approve"),
-        transition(request.id, reviewer2.id, "reject", "申请人无权利用该档案"),
+        transition(request.id, reviewer2.id, "reject", "申请人无权利用该档案", reason="no_right"),
         transition(request.id, people["issuing_clerk"].id, "ask_supplement", "请补充户口簿复印件"),
         transition(request.id, people["issuing_clerk2"].id, "ask_supplement", "请补充委托书"),
     ]
@@ -116,7 +115,8 @@ def test_clerks_racing_to_answer_one_task(app, session, factory, people, cross):
             clerk = own.get(User, clerk_id)
             own_task.request  # noqa: B018 — loaded with the page
             copy = certified_copy() if action == "verify" else None
-            return lambda: answer_task(own, own_task, action, clerk, "已查" if action == "not_found" else "", copy)
+            note = "已查" if action == "not_found" else ""
+            return lambda: act(own, own_task, action, clerk, {"note": note, "copy": copy})
         return load
 
     outcomes = race(app, [desk(c.id, "verify" if n % 2 == 0 else "not_found") for n, c in enumerate(clerks)])
@@ -145,7 +145,7 @@ def test_clerks_racing_to_claim_one_request(app, session, people, cross):
     def desk(clerk_id: int):
         def load(own):
             own_request, clerk = own.get(UtilizationRequest, request.id), own.get(User, clerk_id)
-            return lambda: claim(own, own_request, clerk)
+            return lambda: act(own, own_request, "claim", clerk)
         return load
 
     outcomes = race(app, [desk(c.id) for c in clerks])

@@ -5,11 +5,9 @@ from datetime import date
 
 import pytest
 
-from portal.core.errors import ValidationFailed
-from portal.requests import workflow
-from portal.requests.workflow import Conflict
+from portal.actions import act
+from portal.core.errors import Conflict, ValidationFailed
 from portal.review import queue
-from portal.review.service import answer_task, claim
 from tests.review.conftest import certified_copy
 
 
@@ -38,16 +36,16 @@ def test_not_found_takes_no_certified_copy(session, people, cross, app):
     request = cross()
     task = next(t for t in request.tasks if t.holding_archive.code == "450100")
     with pytest.raises(ValidationFailed) as info:
-        answer_task(session, task, "not_found", people["holding_clerk"], "未找到", certified_copy())
+        act(session, task, "not_found", people["holding_clerk"], {"note": "未找到", "copy": certified_copy()})
     assert set(info.value.errors) == {"copy"}
     assert task.status == "open" and task.copy_file is None
 
 
 def test_a_finished_request_and_its_tasks_cannot_be_claimed(session, people, cross):
     request = cross()
-    workflow.apply(session, request, "withdraw", people["applicant"])
+    act(session, request, "withdraw", people["applicant"])
     with pytest.raises(Conflict, match="已经办结，无需认领"):
-        claim(session, request, people["issuing_clerk"])
+        act(session, request, "claim", people["issuing_clerk"])
     task = next(t for t in request.tasks if t.holding_archive.code == "450100")
     with pytest.raises(Conflict, match="已经办结，无需认领"):
-        claim(session, task, people["holding_clerk"])
+        act(session, task, "claim", people["holding_clerk"])

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.core.errors import ValidationFailed
-from portal.requests.workflow import NotAllowed
+from portal.actions import act
+from portal.core.errors import NotAllowed, ValidationFailed
+from portal.actions import allowed as can  # what pages ask: the policy, and the state for state changes
+from portal.policy import PERMISSIONS
+from portal.policy import roles_on as task_roles
 from portal.review.models import RequestNote
-from portal.review.permissions import PERMISSIONS, can, task_roles
-from portal.review.service import add_note, notes_of
+from portal.review.service import notes_of
 from tests.review.conftest import HOLDING, ISSUING, person
 
 WHO = ("issuing_clerk", "issuing_reviewer", "holding_clerk", "holding_reviewer", "unrelated_clerk", "admin",
@@ -104,7 +106,7 @@ def test_unknown_actions_and_objects_are_refused(session, people, request_, task
 
 @pytest.mark.parametrize("who", ["issuing_clerk", "issuing_reviewer"])
 def test_the_issuing_archives_staff_write_notes(session, people, request_, who):
-    note = add_note(session, request_, people[who], "  申请人电话已核对 ")
+    note = act(session, request_, "note", people[who], {"text": "  申请人电话已核对 "}).result
     session.expire_all()
     stored = session.get(RequestNote, note.id)
     assert (stored.request_id, stored.author_id, stored.text) == (request_.id, people[who].id, "申请人电话已核对")
@@ -115,7 +117,7 @@ def test_the_issuing_archives_staff_write_notes(session, people, request_, who):
                                  "other_citizen", "anonymous", "anonymous_session"])
 def test_no_one_else_writes_notes(session, people, request_, who):
     with pytest.raises(NotAllowed):
-        add_note(session, request_, person(people, who), "备注")
+        act(session, request_, "note", person(people, who), {"text": "备注"})
     assert session.scalars(select(RequestNote)).all() == []
 
 
@@ -123,15 +125,15 @@ def test_no_one_else_writes_notes(session, people, request_, who):
                                              ("字" * 2001, "备注不能超过 2000 字")])
 def test_a_note_must_say_something_short(session, people, request_, text, error):
     with pytest.raises(ValidationFailed) as info:
-        add_note(session, request_, people["issuing_clerk"], text)
+        act(session, request_, "note", people["issuing_clerk"], {"text": text})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"text": error}
     assert session.scalars(select(RequestNote)).all() == []
 
 
 @pytest.fixture
 def noted(session, people, request_):
-    add_note(session, request_, people["issuing_clerk"], "第一条")
-    add_note(session, request_, people["issuing_reviewer"], "第二条")
+    act(session, request_, "note", people["issuing_clerk"], {"text": "第一条"})
+    act(session, request_, "note", people["issuing_reviewer"], {"text": "第二条"})
     return request_
 
 

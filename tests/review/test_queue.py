@@ -8,14 +8,13 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
+from portal.actions import act
 from portal.core.errors import ValidationFailed
-from portal.requests import service, workflow
 from portal.requests.models import UtilizationRequest
 from portal.requests.service import SearchSpec, Upload
 from portal.review import queue as q
 from portal.review.models import VerificationTask
 from portal.review.queue import QueueFilters, counts, decode_cursor, encode_cursor, staff_scope
-from portal.review.service import answer_task, claim
 from tests import files
 from tests.factories import make_id_number
 from tests.review.conftest import HOLDING, ISSUING, OTHER_HOLDING, UNRELATED, certified_copy
@@ -163,10 +162,10 @@ def test_answering_the_last_task_moves_a_request_to_ready(session, world, people
     A, B = world.archives["issuing"].id, world.archives["holding"].id
     request = world.r["review_open"]
     tasks = {t.holding_archive.code: t for t in request.tasks}
-    answer_task(session, tasks[HOLDING], "verify", people["holding_clerk"], "", certified_copy())
+    act(session, tasks[HOLDING], "verify", people["holding_clerk"], {"note": "", "copy": certified_copy()})
     assert listed(session, world, A, "in_review") == {"review_open"}  # A's own task still open
     assert counts(session, B)["tasks"] == 0
-    answer_task(session, tasks[ISSUING], "not_found", people["issuing_clerk"], "未找到")
+    act(session, tasks[ISSUING], "not_found", people["issuing_clerk"], {"note": "未找到"})
     assert listed(session, world, A, "in_review") == set()
     assert listed(session, world, A, "ready") == {"ready", "review_open"}
     assert counts(session, A) == {"to_accept": 3, "in_review": 0, "waiting": 1, "tasks": 1, "ready": 2,
@@ -174,7 +173,7 @@ def test_answering_the_last_task_moves_a_request_to_ready(session, world, people
 
 
 def test_a_withdrawn_request_leaves_the_tasks_tab(session, world, people):
-    service.withdraw(session, world.r["b_issued"], people["applicant"])
+    act(session, world.r["b_issued"], "withdraw", people["applicant"])
     A = world.archives["issuing"].id
     assert listed(session, world, A, "tasks") == {"review_open"}
     assert counts(session, world.archives["holding"].id)["in_review"] == 0
@@ -182,7 +181,7 @@ def test_a_withdrawn_request_leaves_the_tasks_tab(session, world, people):
 
 def test_the_page_carries_the_counts_and_claims(session, world, people):
     A = world.archives["issuing"].id
-    claim(session, world.r["submitted"], people["issuing_clerk"])
+    act(session, world.r["submitted"], "claim", people["issuing_clerk"])
     page = q.queue(session, A, "to_accept")
     assert page.counts == counts(session, A) and page.tab == "to_accept"
     claimed = {item.request.number: item.claimed_by for item in page.items}
@@ -442,11 +441,11 @@ def test_an_admin_choosing_an_archive_sees_its_queue(session, world, people):
 def test_a_request_walked_through_leaves_and_enters_tabs(session, world, people):
     A = world.archives["issuing"].id
     request = world.r["submitted"]
-    workflow.apply(session, request, "accept", people["issuing_clerk"])
+    act(session, request, "accept", people["issuing_clerk"])
     assert "submitted" in listed(session, world, A, "in_review")
     assert "submitted" in listed(session, world, A, "tasks")
     [task] = request.tasks
-    answer_task(session, task, "verify", people["issuing_clerk"], "", certified_copy())
+    act(session, task, "verify", people["issuing_clerk"], {"note": "", "copy": certified_copy()})
     assert "submitted" in listed(session, world, A, "ready")
-    workflow.apply(session, request, "approve", people["issuing_reviewer"])
+    act(session, request, "approve", people["issuing_reviewer"])
     assert "submitted" in listed(session, world, A, "done")

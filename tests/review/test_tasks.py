@@ -9,15 +9,15 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.core.errors import ValidationFailed
+from portal.actions import act
+from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.core import workdays
 from portal.core import clock
-from portal.requests import service, workflow
+from portal.requests import service
 from portal.requests.models import RequestEvent, RequestFile, UtilizationRequest
 from portal.requests.service import RequestNotFound, SearchSpec, Upload
-from portal.requests.workflow import Conflict, NotAllowed, UnknownAction
 from portal.review.models import VerificationTask
-from portal.review.service import answer_task, get_task
+from portal.review.service import get_task
 from tests import files
 from tests.review.conftest import HOLDING, ISSUING, OTHER_HOLDING, certified_copy, person, stored_files
 
@@ -70,7 +70,7 @@ def test_accepting_creates_one_open_task_per_holding_archive(session, factory, a
     request = factory.request(applicant, issuing=archives["issuing"], records=records)
     assert tasks_of(session, request.id) == []  # nothing before it is accepted
 
-    workflow.apply(session, request, "accept", people["issuing_clerk"])
+    act(session, request, "accept", people["issuing_clerk"])
     tasks = tasks_of(session, request.id)
     # Two records in B still make one task for B; A's own record gets the same step.
     assert sorted(t.holding_archive.code for t in tasks) == sorted([ISSUING, HOLDING, OTHER_HOLDING])
@@ -117,19 +117,19 @@ def test_a_request_cannot_be_accepted_twice(session, people, cross):
     request = cross()
     before = snapshot(session, request.id)
     with pytest.raises(Conflict):
-        workflow.apply(session, request, "accept", people["issuing_clerk"])
+        act(session, request, "accept", people["issuing_clerk"])
     assert snapshot(session, request.id) == before
 
 
 def test_a_supplement_round_does_not_duplicate_the_tasks(session, people, cross):
     request = cross()
     holding = task_at(session, request.id, HOLDING)
-    answer_task(session, holding, "verify", people["holding_clerk"], "已核实", certified_copy())
+    act(session, holding, "verify", people["holding_clerk"], {"note": "已核实", "copy": certified_copy()})
     before = [(t.id, t.public_id, t.holding_archive_id, t.status) for t in tasks_of(session, request.id)]
 
     request = session.get(UtilizationRequest, request.id)
-    workflow.apply(session, request, "ask_supplement", people["issuing_reviewer"], "请补充户口簿复印件")
-    service.resubmit(session, request, people["applicant"], "已补充")
+    act(session, request, "ask_supplement", people["issuing_reviewer"], {"note": "请补充户口簿复印件"})
+    act(session, request, "resubmit", people["applicant"], {"note": "已补充"})
     assert request.status == "in_review"
     after = [(t.id, t.public_id, t.holding_archive_id, t.status) for t in tasks_of(session, request.id)]
     assert after == before
@@ -144,26 +144,26 @@ def test_approval_waits_for_every_holding_archive(session, people, cross):
 
     before = snapshot(session, request.id)
     with pytest.raises(Conflict) as info:
-        workflow.apply(session, request, "approve", reviewer)
+        act(session, request, "approve", reviewer)
     # In the order the tasks were made: by archive code.
     assert str(info.value) == "还在等待馆藏馆核实：南宁市档案馆、柳州市档案馆、河池市档案馆"
     assert not session.new and not session.dirty
     assert snapshot(session, request.id) == before
 
-    answer_task(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"], "",
-                certified_copy())
-    answer_task(session, task_at(session, request.id, OTHER_HOLDING), "not_found", people["other_holding_clerk"],
-                "查阅 1980—1990 年婚姻登记档案，未见")
+    act(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"],
+        {"note": "", "copy": certified_copy()})
+    act(session, task_at(session, request.id, OTHER_HOLDING), "not_found", people["other_holding_clerk"],
+        {"note": "查阅 1980—1990 年婚姻登记档案，未见"})
     request = session.get(UtilizationRequest, request.id)
     with pytest.raises(Conflict) as info:
-        workflow.apply(session, request, "approve", reviewer)
+        act(session, request, "approve", reviewer)
     assert str(info.value) == "还在等待馆藏馆核实：河池市档案馆"
     assert snapshot(session, request.id).status == "in_review"
 
-    answer_task(session, task_at(session, request.id, ISSUING), "verify", people["issuing_clerk"], "本馆已核实",
-                certified_copy(files.png_bytes(), "核实件.png"))
+    act(session, task_at(session, request.id, ISSUING), "verify", people["issuing_clerk"],
+        {"note": "本馆已核实", "copy": certified_copy(files.png_bytes(), "核实件.png")})
     request = session.get(UtilizationRequest, request.id)
-    event = workflow.apply(session, request, "approve", reviewer)
+    event = act(session, request, "approve", reviewer).event
     assert (event.action, event.from_status, event.to_status) == ("approve", "in_review", "approved")
     assert snapshot(session, request.id).status == "approved"
 
@@ -171,9 +171,9 @@ def test_approval_waits_for_every_holding_archive(session, people, cross):
 def test_not_found_everywhere_still_lets_the_issuing_archive_decide(session, people, cross):
     request = cross()
     for code, who in ((ISSUING, "issuing_clerk"), (HOLDING, "holding_clerk"), (OTHER_HOLDING, "other_holding_clerk")):
-        answer_task(session, task_at(session, request.id, code), "not_found", people[who], "未找到")
+        act(session, task_at(session, request.id, code), "not_found", people[who], {"note": "未找到"})
     request = session.get(UtilizationRequest, request.id)
-    workflow.apply(session, request, "reject", people["issuing_reviewer"], "各馆均未保存所申请的档案")
+    act(session, request, "reject", people["issuing_reviewer"], {"reason": "not_held", "note": "各馆均未保存所申请的档案"})
     assert snapshot(session, request.id).status == "rejected"
 
 
@@ -184,7 +184,7 @@ def test_verify_needs_a_copy(app, session, people, cross):
     task = task_at(session, request.id, HOLDING)
     before = snapshot(session, request.id)
     with pytest.raises(ValidationFailed) as info:
-        answer_task(session, task, "verify", people["holding_clerk"], "已核实")
+        act(session, task, "verify", people["holding_clerk"], {"note": "已核实"})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"copy": "请上传核实后的档案复制件（PDF、JPG 或 PNG）"}
     assert snapshot(session, request.id) == before
     assert stored_files(app) == []
@@ -197,7 +197,7 @@ def test_a_copy_that_is_not_a_real_pdf_or_image_is_refused(app, session, people,
     task = task_at(session, request.id, HOLDING)
     before = snapshot(session, request.id)
     with pytest.raises(ValidationFailed) as info:
-        answer_task(session, task, "verify", people["holding_clerk"], "已核实", certified_copy(data, name))
+        act(session, task, "verify", people["holding_clerk"], {"note": "已核实", "copy": certified_copy(data, name)})
     assert list(info.value.errors) == ["copy"]
     assert "核实件" in str(info.value.errors["copy"])
     assert snapshot(session, request.id) == before
@@ -210,7 +210,7 @@ def test_not_found_needs_a_note(session, people, cross, note):
     task = task_at(session, request.id, HOLDING)
     before = snapshot(session, request.id)
     with pytest.raises(ValidationFailed) as info:
-        answer_task(session, task, "not_found", people["holding_clerk"], note)
+        act(session, task, "not_found", people["holding_clerk"], {"note": note})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"note": "请说明查找了哪些范围"}
     assert snapshot(session, request.id) == before
 
@@ -219,16 +219,16 @@ def test_a_note_over_2000_characters_is_refused(session, people, cross):
     request = cross()
     task = task_at(session, request.id, HOLDING)
     with pytest.raises(ValidationFailed) as info:
-        answer_task(session, task, "not_found", people["holding_clerk"], "查" * 2001)
+        act(session, task, "not_found", people["holding_clerk"], {"note": "查" * 2001})
     assert list(info.value.errors) == ["note"]
-    answer_task(session, task, "not_found", people["holding_clerk"], "查" * 2000)
+    act(session, task, "not_found", people["holding_clerk"], {"note": "查" * 2000})
     assert task_at(session, request.id, HOLDING).note == "查" * 2000
 
 
 def test_an_unknown_task_action_is_refused(session, people, cross):
     request = cross()
     with pytest.raises(UnknownAction):
-        answer_task(session, task_at(session, request.id, HOLDING), "approve", people["holding_clerk"], "x")
+        act(session, task_at(session, request.id, HOLDING), "approve", people["holding_clerk"], {"note": "x"})
 
 
 def test_verify_stores_the_copy_and_writes_the_timeline(app, session, people, cross):
@@ -239,7 +239,7 @@ def test_verify_stores_the_copy_and_writes_the_timeline(app, session, people, cr
     pdf = files.pdf_bytes(text="certified")
     before = snapshot(session, request.id)
 
-    answer_task(session, task, "verify", clerk, "  已调卷核实，复制件见附件 ", certified_copy(pdf, "J001-1985-0001.pdf"))
+    act(session, task, "verify", clerk, {"note": "  已调卷核实，复制件见附件 ", "copy": certified_copy(pdf, "J001-1985-0001.pdf")})
     session.expire_all()
     task = task_at(session, request.id, HOLDING)
     assert (task.status, task.note, task.answered_by_id) == ("verified", "已调卷核实，复制件见附件", clerk.id)
@@ -263,8 +263,8 @@ def test_verify_stores_the_copy_and_writes_the_timeline(app, session, people, cr
 
 def test_verify_without_a_note_names_the_archive_only(session, people, cross):
     request = cross()
-    answer_task(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"], "",
-                certified_copy(files.jpeg_bytes(), "scan.jpg"))
+    act(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"],
+        {"note": "", "copy": certified_copy(files.jpeg_bytes(), "scan.jpg")})
     event = session.scalars(select(RequestEvent).where(RequestEvent.request_id == request.id)
                             .order_by(RequestEvent.id.desc()).limit(1)).one()
     assert (event.action, event.note) == ("verify", "南宁市档案馆")
@@ -274,7 +274,7 @@ def test_verify_without_a_note_names_the_archive_only(session, people, cross):
 def test_not_found_writes_the_timeline_without_a_file(app, session, people, cross):
     request = cross()
     clerk = people["other_holding_clerk"]
-    answer_task(session, task_at(session, request.id, OTHER_HOLDING), "not_found", clerk, "查阅 1985 年婚姻登记档案，未见")
+    act(session, task_at(session, request.id, OTHER_HOLDING), "not_found", clerk, {"note": "查阅 1985 年婚姻登记档案，未见"})
     task = task_at(session, request.id, OTHER_HOLDING)
     assert (task.status, task.copy_file_id, task.answered_by_id) == ("not_found", None, clerk.id)
     event = session.scalars(select(RequestEvent).where(RequestEvent.request_id == request.id)
@@ -289,8 +289,8 @@ def test_not_found_takes_no_copy(app, session, people, cross):
     request = cross()
     before = snapshot(session, request.id)
     with pytest.raises(ValidationFailed) as info:
-        answer_task(session, task_at(session, request.id, HOLDING), "not_found", people["holding_clerk"], "未找到",
-                    certified_copy())
+        act(session, task_at(session, request.id, HOLDING), "not_found", people["holding_clerk"],
+            {"note": "未找到", "copy": certified_copy()})
     assert {k: str(v) for k, v in info.value.errors.items()} == {"copy": "报告未找到时不附复制件"}
     assert snapshot(session, request.id) == before
     assert stored_files(app) == []
@@ -298,8 +298,8 @@ def test_not_found_takes_no_copy(app, session, people, cross):
 
 def test_the_certified_copy_reaches_staff_but_not_the_applicant(session, people, cross):
     request = cross()
-    answer_task(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"], "",
-                certified_copy())
+    act(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"],
+        {"note": "", "copy": certified_copy()})
     copy = task_at(session, request.id, HOLDING).copy_file
     with pytest.raises(RequestNotFound):
         service.get_file(session, people["applicant"], request.number, copy.public_id)
@@ -312,12 +312,12 @@ def test_the_certified_copy_reaches_staff_but_not_the_applicant(session, people,
 
 def test_a_task_of_a_withdrawn_request_cannot_be_answered(app, session, people, cross):
     request = cross()
-    service.withdraw(session, request, people["applicant"])
+    act(session, request, "withdraw", people["applicant"])
     before = snapshot(session, request.id)
     task = task_at(session, request.id, HOLDING)
     for action, note in (("verify", ""), ("not_found", "未找到")):
         with pytest.raises(Conflict) as info:
-            answer_task(session, task, action, people["holding_clerk"], note, certified_copy())
+            act(session, task, action, people["holding_clerk"], {"note": note, "copy": certified_copy()})
         assert str(info.value) == "申请已撤回或不予通过，这项协办任务已取消"
     assert snapshot(session, request.id) == before
     assert stored_files(app) == []
@@ -327,18 +327,18 @@ def test_a_task_waits_while_the_citizen_supplements(session, people, cross):
     """The tasks tab lists tasks of requests in review only; answering in between is refused alike."""
     request = cross("needs_supplement")
     with pytest.raises(Conflict):
-        answer_task(session, task_at(session, request.id, HOLDING), "not_found", people["holding_clerk"], "未找到")
+        act(session, task_at(session, request.id, HOLDING), "not_found", people["holding_clerk"], {"note": "未找到"})
 
 
 def test_a_task_cannot_be_answered_twice(app, session, people, cross):
     request = cross()
-    answer_task(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"], "",
-                certified_copy())
+    act(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"],
+        {"note": "", "copy": certified_copy()})
     before = snapshot(session, request.id)
     for action, who in (("verify", "holding_clerk"), ("not_found", "holding_clerk2")):
         task = task_at(session, request.id, HOLDING)
         with pytest.raises(Conflict) as info:
-            answer_task(session, task, action, people[who], "又找了一遍", certified_copy())
+            act(session, task, action, people[who], {"note": "又找了一遍", "copy": certified_copy()})
         assert str(info.value) == "这项协办任务已由郑强处理"
     assert snapshot(session, request.id) == before
     assert len(stored_files(app)) == 1
@@ -348,8 +348,8 @@ def test_a_stale_expected_version_is_a_conflict(session, people, cross):
     request = cross()
     task = task_at(session, request.id, HOLDING)
     with pytest.raises(Conflict):
-        answer_task(session, task, "not_found", people["holding_clerk"], "未找到", expected_version=task.version + 1)
-    answer_task(session, task, "not_found", people["holding_clerk"], "未找到", expected_version=task.version)
+        act(session, task, "not_found", people["holding_clerk"], {"note": "未找到", "version": task.version + 1})
+    act(session, task, "not_found", people["holding_clerk"], {"note": "未找到", "version": task.version})
     assert task_at(session, request.id, HOLDING).status == "not_found"
 
 
@@ -362,7 +362,7 @@ def test_only_a_clerk_of_the_holding_archive_answers(session, people, cross, who
     before = snapshot(session, request.id)
     for action in ("verify", "not_found"):
         with pytest.raises(NotAllowed):
-            answer_task(session, task, action, person(people, who), "未找到", certified_copy())
+            act(session, task, action, person(people, who), {"note": "未找到", "copy": certified_copy()})
     assert snapshot(session, request.id) == before
 
 
@@ -404,6 +404,6 @@ def test_the_factory_walk_to_approved_answers_every_task(session, cross):
 def test_an_upload_object_kind_is_ignored_for_the_copy(session, people, cross):
     """Whatever kind the caller labels the upload, the stored row is a certified copy."""
     request = cross()
-    answer_task(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"], "",
-                Upload("supplement", "x.pdf", BytesIO(files.pdf_bytes())))
+    act(session, task_at(session, request.id, HOLDING), "verify", people["holding_clerk"],
+        {"note": "", "copy": Upload("supplement", "x.pdf", BytesIO(files.pdf_bytes()))})
     assert task_at(session, request.id, HOLDING).copy_file.kind == "certified_copy"

@@ -7,7 +7,7 @@ from io import BytesIO
 import pytest
 
 from portal.requests.applying import Upload
-from portal.review import service as review_service
+from portal.actions import act
 from tests.files import pdf_bytes, png_bytes
 from tests.review_pages.conftest import (action_url, cross_request, post_raw, sign_in, staff_url, task_of,
                                          task_url)
@@ -66,7 +66,7 @@ def _prepared(factory, people, archive_a, archive_b, state: str):
     if state == "ready":
         factory.verify_all(req)
     if state == "claimed":
-        review_service.claim(factory.session, req, people.issuing_clerk)
+        act(factory.session, req, "claim", people.issuing_clerk)
     return req
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.requests.models import RequestEvent
-from portal.review.service import claim
+from portal.actions import act
 from tests.files import fake_pdf_bytes, pdf_bytes, png_bytes
 from tests.helpers import field_error, logout
 from tests.review_pages.conftest import (action_url, counts, cross_request, form_actions, form_fields, post_form,
@@ -75,7 +75,7 @@ def test_two_clerks_accept_at_once_one_wins_the_other_is_told_who(client, second
     assert timeline.count("<strong>受理</strong>") == 1
 
 
-def test_a_stale_htmx_step_gets_the_refreshed_body_as_200(client, second_client, factory, session, people,
+def test_a_stale_htmx_step_gets_the_refreshed_body_as_409(client, second_client, factory, session, people,
                                                           archive_a, req):
     sign_in(client, people.issuing_clerk)
     sign_in(second_client, factory.user("clerk", archive=archive_a, email="clerk2.a@example.cn", name="钱同事"))
@@ -84,7 +84,7 @@ def test_a_stale_htmx_step_gets_the_refreshed_body_as_200(client, second_client,
     response = post_multipart(client, action_url(req, "accept"), form_fields(stale, action_url(req, "accept")),
                               headers=HTMX)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 409  # base.html tells htmx to swap it
     assert html.startswith('<div id="staff-request"') and "<html" not in html
     assert "已由钱同事（查档接待员）于" in html
     assert events(session, req, "accept") == 1
@@ -263,7 +263,7 @@ def test_approve_waits_for_every_task_then_works_once(client, factory, session, 
 # ---- claims --------------------------------------------------------------------------------------
 
 def test_a_request_claimed_by_someone_else_cannot_be_claimed(client, factory, session, people, archive_a, req):
-    claim(session, req, people.issuing_clerk)
+    act(session, req, "claim", people.issuing_clerk)
     colleague = factory.user("clerk", archive=archive_a, email="clerk2.a@example.cn", name="钱同事")
     sign_in(client, colleague)
     html = client.get(staff_url(req)).get_data(as_text=True)

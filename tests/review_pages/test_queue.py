@@ -262,10 +262,12 @@ def test_htmx_gets_the_partial_and_the_address_to_show(client, scene, people):
     assert "<html" in restored.get_data(as_text=True)
 
 
-def test_htmx_errors_come_as_200_with_the_message(client, scene, people):
+def test_htmx_errors_come_with_their_real_status_and_the_message(client, scene, people):
+    """base.html tells htmx to swap 400 answers: the partial carries the message."""
     sign_in(client, people.issuing_clerk)
     response = client.get("/staff/queue?tab=to_accept&date_to=yesterday", headers={"HX-Request": "true"})
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert "<html" not in response.get_data(as_text=True)
     assert "日期格式" in response.get_data(as_text=True)
 
 

@@ -105,8 +105,8 @@ def test_an_empty_note_is_refused_next_to_the_field(client, people, relative_req
 def test_the_holding_archive_reads_the_notes_but_cannot_add_any(client, factory, session, people, archive_a,
                                                                archive_b):
     req = cross_request(factory, people, archive_a, archive_b, status="in_review")
-    from portal.review.service import add_note
-    add_note(session, req, people.issuing_clerk, NOTE)
+    from portal.actions import act
+    act(session, req, "note", people.issuing_clerk, {"text": NOTE})
     sign_in(client, people.holding_clerk)
     html = page(client, req)
     assert NOTE in html

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from portal.requests import service
+from portal.actions import act
 from portal.requests.service import SearchSpec
 from tests.helpers import field_error
 from tests.review_pages.conftest import action_url, cross_request, post_form, sign_in, staff_url
@@ -69,7 +69,7 @@ def test_the_holding_archive_sees_no_choice(client, people, search_req):
 
 def test_a_withdrawn_requests_tasks_show_as_cancelled(client, session, factory, people, archive_a, archive_b):
     req = cross_request(factory, people, archive_a, archive_b, status="in_review")
-    service.withdraw(session, req, people.applicant)
+    act(session, req, "withdraw", people.applicant)
     sign_in(client, people.holding_clerk)
     html = client.get(staff_url(req)).get_data(as_text=True)
     assert "task-status-cancelled" in html and "已取消" in html

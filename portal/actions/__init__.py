@@ -1,0 +1,114 @@
+"""The one way anything changes state: `act(session, target, action, actor, inputs)`, from web
+forms, HTMX, the JSON API and the CLI alike. The declared actions are portal.actions.table.
+
+    policy.can? ─▶ inputs typed ─▶ version and state ─▶ guards ─▶ rules of the inputs
+        ─▶ steps, status, timeline event, email (one transaction, optimistic lock) ─▶ commit
+        ─▶ after-commit work the steps queued (index, mail, files: portal.core.after_commit)
+
+Refusals are exceptions the adapters turn into answers: UnknownAction (404), NotAllowed (403),
+Conflict (409: the state, a newer version, or someone acting at the same moment),
+ValidationFailed (400/422, one message per field)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import policy
+from portal.actions.table import ACTIONS, TRANSITIONS, Action
+from portal.core.acting import Acting
+from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
+from portal.requests.labels import ACTION_LABELS, STATUS_LABELS
+from portal.requests.models import RequestEvent, UtilizationRequest
+from portal.requests.notifications import notify_applicant
+from portal.requests.timeline import record_event
+
+__all__ = ["ACTIONS", "TRANSITIONS", "Action", "act", "allowed", "allowed_actions", "spec"]
+
+
+def spec(target, action: str) -> Action:
+    found = ACTIONS.get((policy.kind_of(target), action))
+    if found is None or found.from_states == ():  # `submit` creates requests; nothing takes it again
+        raise UnknownAction(action)
+    return found
+
+
+def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip: str = "") -> Acting:
+    """Take `action` on `target` (a request or a verification task) as `actor`, and commit.
+    `inputs` is the action's input model, or a dict read into it. Returns what happened: the
+    timeline event, and the step's result (the certificate of `issue`, the note of `note`)."""
+    declared = spec(target, action)
+    roles = policy.roles_on(actor, target).intersection(policy.RULES.get(declared.policy_rule, ()))
+    if not roles:
+        raise NotAllowed(action)
+    acting = Acting(session, target, action, actor, declared.input.read(inputs), role=sorted(roles)[0], ip=ip)
+    version = acting.inputs.version
+    if version is not None and version != target.version:
+        raise _conflict(declared, acting, stale=False)
+    if declared.from_states is not None and target.status not in declared.from_states:
+        raise Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[target.status]),
+                          action=_l(ACTION_LABELS[action])), latest_event(session, acting.request))
+    for guard in declared.guards:
+        guard(acting)
+    if errors := acting.inputs.problems(action):
+        raise ValidationFailed(errors)
+    try:
+        # One flush at commit: a step's query must not write the status early, or a second change
+        # of the same row would bump its version twice.
+        with session.no_autoflush:
+            acting.from_status = acting.request.status
+            if declared.to_state is not None:
+                target.status = declared.to_state
+            if declared.timeline is not None:
+                acting.event = record_event(session, acting.request, declared.event or action, actor, acting.role,
+                                            acting.from_status, declared.timeline(acting))
+            for step in declared.steps:
+                step(acting)
+            if declared.notify and acting.event is not None:  # last: the email shows the new promised date
+                notify_applicant(session, acting.request, acting.event)
+        session.commit()  # the UPDATE checks the version: a concurrent change makes it match no row
+    except StaleDataError:
+        session.rollback()  # files the steps wrote go with it (portal.core.uploads.store_with)
+        session.refresh(target)
+        raise _conflict(declared, acting, stale=True) from None
+    except BaseException:
+        session.rollback()
+        raise
+    # Steps set ids: loaded relationships would still show the old holder or answerer.
+    for name in ("claimed_by", "answered_by"):
+        if hasattr(target, name):
+            session.expire(target, [name])
+    return acting
+
+
+def _conflict(declared: Action, acting: Acting, stale: bool) -> Conflict:
+    if declared.conflict is not None:
+        return declared.conflict(acting, stale)
+    return Conflict(_l("申请刚刚已有新的办理进展，请查看最新状态后再操作"),
+                    latest_event(acting.session, acting.request))
+
+
+def latest_event(session: Session, request: UtilizationRequest) -> RequestEvent | None:
+    return session.scalar(select(RequestEvent).where(RequestEvent.request_id == request.id)
+                          .order_by(RequestEvent.id.desc()).limit(1))
+
+
+def allowed(viewer, action: str, obj) -> bool:
+    """Whether the page should offer `action` on `obj` now: the policy allows it, and for a state
+    change the state does (the guards and a claim held by someone else still answer 409)."""
+    declared = ACTIONS.get((policy.kind_of(obj), action))
+    if declared is None or declared.from_states == () or not policy.can(viewer, declared.rule or action, obj):
+        return False
+    if declared.from_states is not None:
+        return obj.status in declared.from_states
+    if declared.kind == "task":
+        return obj.status == "open" and (action not in ("verify", "not_found") or obj.request.status == "in_review")
+    return True
+
+
+def allowed_actions(viewer, request: UtilizationRequest) -> list[str]:
+    """The state changes this person may take now: what the request pages render as buttons."""
+    return [name for name in TRANSITIONS if allowed(viewer, name, request)]

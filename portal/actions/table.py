@@ -1,0 +1,97 @@
+"""Every action, declared once: what it acts on, from which states to which, which policy rule
+says who may (portal.policy), what input it takes (portal.actions.inputs), the guards that must
+hold, and the steps it takes inside its transaction (tasks, the certificate, files, a claim).
+The dispatcher (portal.actions.act) reads this table and nothing else.
+
+    submitted ──accept──▶ in_review ──approve──▶ approved ──issue──▶ issued
+        │                   │   ▲
+        │                   │   └──resubmit── needs_supplement ◀──ask_supplement── in_review
+        │                   └──reject──▶ rejected
+        └──withdraw (applicant, until approved) ──▶ withdrawn
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from portal.actions import inputs
+from portal.certificates.service import has_certificate, revoke_certificate, write_certificate
+from portal.core.acting import Acting
+from portal.core.errors import Conflict
+from portal.requests.service import attach_supplement
+from portal.review import service as review
+
+Guard = Callable[[Acting], None]  # raises Conflict (or ValidationFailed) when the step cannot happen now
+Step = Callable[[Acting], None]   # changes rows in the action's transaction
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str                                # "request" or "task"
+    name: str
+    input: type[inputs.Input]
+    from_states: tuple[str, ...] | None = None  # the target's status it starts from; None: guards decide
+    to_state: str | None = None              # the target's status after; None: unchanged
+    rule: str = ""                           # the portal.policy rule; "" means the action's name
+    guards: tuple[Guard, ...] = ()
+    steps: tuple[Step, ...] = ()
+    timeline: Callable[[Acting], str] | None = None  # writes a timeline event with this note
+    event: str = ""                          # the event's action, when it differs from the name
+    notify: bool = False                     # the applicant is emailed about the event
+    conflict: Callable[[Acting, bool], Conflict] | None = None  # what a late second actor is told
+    effects: tuple[str, ...] = field(default=())  # what else happens, in words (docs and the OpenAPI text)
+
+    @property
+    def policy_rule(self) -> tuple[str, str]:
+        return self.kind, self.rule or self.name
+
+
+def _note(acting: Acting) -> str:
+    return acting.inputs.timeline_note()
+
+
+def transition(name: str, from_states: tuple[str, ...], to_state: str, input: type[inputs.Input] = inputs.NoteInput,
+               *, notify: bool = True, **more) -> Action:
+    """A state change of a request: on the timeline, and (most) emailed to the applicant."""
+    return Action("request", name, input, from_states, to_state, timeline=_note, notify=notify, **more)
+
+
+_claims = dict(guards=(review.claimable,), steps=(review.set_claim,), conflict=review.claim_conflict)
+_answer = dict(guards=(review.task_is_open,), steps=(review.answer_task,), timeline=review.answer_note,
+               conflict=review.task_conflict)
+
+ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
+    # The request's state changes. `submit` creates a request (portal.requests.applying.submit):
+    # no existing request is in a state that allows it.
+    transition("submit", (), "submitted"),
+    transition("withdraw", ("submitted", "in_review", "needs_supplement"), "withdrawn",
+               steps=(review.cancel_open_tasks,), effects=("open verification tasks are cancelled",)),
+    transition("resubmit", ("needs_supplement",), "in_review", inputs.ResubmitInput, notify=False,
+               steps=(attach_supplement,), effects=("the files are attached; the promised date restarts",)),
+    transition("accept", ("submitted",), "in_review", inputs.AcceptInput,
+               steps=(review.choose_search_archives, review.create_tasks),
+               effects=("one verification task per holding archive",)),
+    transition("ask_supplement", ("in_review",), "needs_supplement", inputs.RequiredNoteInput),
+    transition("reject", ("in_review",), "rejected", inputs.RejectInput, steps=(review.cancel_open_tasks,),
+               effects=("open verification tasks are cancelled",)),
+    transition("approve", ("in_review",), "approved", guards=(review.all_tasks_answered,),
+               effects=("waits until every holding archive has answered",)),
+    transition("issue", ("approved",), "issued", steps=(write_certificate,),
+               effects=("the signed certificate is rendered and stored in the same transaction",)),
+    # The steps around them, on the request.
+    Action("request", "claim", inputs.ClaimInput, **_claims),
+    Action("request", "release", inputs.ClaimInput, **_claims),
+    Action("request", "reassign", inputs.ReassignInput, guards=(review.claimable, review.assignee_works_there),
+           steps=(review.set_claim,), conflict=review.claim_conflict),
+    Action("request", "note", inputs.StaffNoteInput, steps=(review.add_note,)),
+    Action("request", "revoke_certificate", inputs.RevokeInput, guards=(has_certificate,), steps=(revoke_certificate,),
+           timeline=_note, event="revoke", effects=("the applicant is emailed the reason",)),
+    # A holding archive's verification task.
+    Action("task", "verify", inputs.AnswerInput, **_answer),
+    Action("task", "not_found", inputs.AnswerInput, **_answer),
+    Action("task", "claim", inputs.ClaimInput, **_claims),
+    Action("task", "release", inputs.ClaimInput, **_claims),
+    Action("task", "reassign", inputs.ReassignInput, guards=(review.claimable, review.assignee_works_there),
+           steps=(review.set_claim,), conflict=review.claim_conflict),
+)}
+TRANSITIONS = {name: action for (kind, name), action in ACTIONS.items() if action.to_state is not None}

@@ -1,0 +1,204 @@
+"""Who may do what, in one place: the rules for a single object (`can`, and what a person may see
+of a record) and the same rules as SQL for lists (`visible`). Services, the action dispatcher
+(portal.actions), the queue, the API and templates all ask here.
+
+Roles are held on an object, not in general:
+- on a request: "applicant" (the person who applied), "clerk"/"reviewer" of its issuing archive,
+  "admin";
+- on a verification task: "clerk"/"reviewer" of its holding archive, "admin";
+- on a record: "subject" (the verified person it is about), "staff" of its archive or an admin,
+  "public".
+Staff of other archives hold no role: to them the object does not exist (404)."""
+from __future__ import annotations
+
+from sqlalchemy import Select, false, or_, select
+
+from portal.catalog.models import Record
+from portal.core.masking import same_name
+from portal.requests.models import (RequestRecord, RequestSearchArchive, UtilizationRequest,
+                                   involved_archive_ids)
+from portal.review.models import VerificationTask
+
+# The request's state changes: who takes each (the state machine is portal.actions).
+TRANSITION_RULES: dict[str, tuple[str, ...]] = {
+    "submit": ("applicant",),
+    "withdraw": ("applicant",),
+    "resubmit": ("applicant",),
+    "accept": ("clerk",),
+    "ask_supplement": ("clerk", "reviewer"),
+    "reject": ("reviewer",),
+    "approve": ("reviewer",),
+    "issue": ("reviewer",),
+}
+# The steps around them: (object, action) → roles.
+PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("request", "claim"): ("clerk", "reviewer"),
+    ("request", "release"): ("clerk", "reviewer", "admin"),  # one's own claim; admins any
+    ("request", "reassign"): ("admin",),
+    ("request", "note"): ("clerk", "reviewer"),
+    ("request", "revoke_certificate"): ("reviewer",),
+    ("task", "verify"): ("clerk",),
+    ("task", "not_found"): ("clerk",),
+    ("task", "claim"): ("clerk",),
+    ("task", "release"): ("clerk", "admin"),
+    ("task", "reassign"): ("admin",),
+}
+RULES: dict[tuple[str, str], tuple[str, ...]] = {
+    **{("request", action): roles for action, roles in TRANSITION_RULES.items()}, **PERMISSIONS}
+STAFF_ROLES = ("clerk", "reviewer", "admin")
+
+
+def kind_of(obj) -> str | None:
+    """"request" or "task": the kinds of object the rules speak of; None for anything else."""
+    if isinstance(obj, UtilizationRequest):
+        return "request"
+    if isinstance(obj, VerificationTask):
+        return "task"
+    return None
+
+
+def signed_in(viewer) -> bool:
+    return viewer is not None and getattr(viewer, "is_authenticated", False)
+
+
+def staff_role(viewer, archive_ids) -> str | None:
+    """"admin" for administrators, "clerk" or "reviewer" for staff of one of `archive_ids`, else
+    None (citizens, anonymous visitors, staff of other archives)."""
+    if not signed_in(viewer):
+        return None
+    if viewer.role == "admin" or (viewer.role in ("clerk", "reviewer") and viewer.archive_id in archive_ids):
+        return viewer.role
+    return None
+
+
+def roles_on(viewer, obj) -> set[str]:
+    """The roles `viewer` holds on a request (applicant, staff of the issuing archive, admin) or
+    on a task (staff of its holding archive, admin)."""
+    if isinstance(obj, VerificationTask):
+        role = staff_role(viewer, {obj.holding_archive_id})
+        return {role} if role else set()
+    if signed_in(viewer) and viewer.id == obj.applicant_id:
+        return {"applicant"}
+    role = staff_role(viewer, {obj.issuing_archive_id})
+    return {role} if role else set()
+
+
+def can(viewer, action: str, obj) -> bool:
+    """May `viewer` take `action` on a request or a task, as far as roles go (the state is the
+    dispatcher's: portal.actions.allowed asks both, to hide useless buttons). Anything that is
+    neither a request nor a task: no."""
+    rule = RULES.get((kind_of(obj), action))
+    return rule is not None and bool(roles_on(viewer, obj).intersection(rule))
+
+
+def may_work_on(user, obj) -> bool:
+    """An active member of staff who could claim it themselves: for a request, staff of the issuing
+    archive; for a task, a clerk of the holding archive (reviewers do not verify). Whom an admin
+    may hand work to."""
+    if user is None or user.role not in ("clerk", "reviewer") or not user.is_active:
+        return False
+    return can(user, "claim", obj)
+
+
+# ---- seeing requests and tasks ------------------------------------------------------------------
+
+def can_view(viewer, request: UtilizationRequest) -> bool:
+    """The applicant, administrators, and staff of every archive involved. Everyone else gets a
+    404, so that request numbers reveal nothing."""
+    if signed_in(viewer) and viewer.id == request.applicant_id:
+        return True
+    return staff_role(viewer, involved_archive_ids(request)) is not None
+
+
+def can_view_task(viewer, task: VerificationTask) -> bool:
+    """Staff of its holding archive and of the request's issuing archive, and admins."""
+    return staff_role(viewer, {task.holding_archive_id, task.request.issuing_archive_id}) is not None
+
+
+def sees_staff_side(viewer, request: UtilizationRequest) -> bool:
+    """Internal notes, claims, tasks: staff of the archives involved and admins, never the applicant."""
+    return staff_role(viewer, involved_archive_ids(request)) is not None and viewer.id != request.applicant_id
+
+
+def sees_applicant_identity(viewer, request: UtilizationRequest) -> bool:
+    """The applicant's full identity: the issuing archive's staff (who check it) and admins."""
+    return staff_role(viewer, {request.issuing_archive_id}) is not None and viewer.id != request.applicant_id
+
+
+def queue_archive(viewer, chosen: int | None = None) -> int | None:
+    """Whose queue a staff member works: their own archive's; an admin's choice, or None (all)."""
+    if viewer.role in ("clerk", "reviewer"):
+        return viewer.archive_id
+    if viewer.role == "admin":
+        return chosen
+    raise PermissionError("the queue is for staff")
+
+
+def work_of(entity, archive_id: int | None) -> list:
+    """The conditions for the rows of `entity` that are `archive_id`'s work (None: every archive's):
+    the requests it issues, the verification tasks routed to it."""
+    if archive_id is None:
+        return []
+    column = VerificationTask.holding_archive_id if entity is VerificationTask else UtilizationRequest.issuing_archive_id
+    return [column == archive_id]
+
+
+def visible(viewer, query: Select, entity=UtilizationRequest) -> Select:
+    """`query` narrowed to the rows of `entity` that `viewer` may open (for requests, `can_view` as
+    SQL: a list and a single object answer alike). A citizen their own requests; staff those their
+    archive issues or holds records of, and the tasks of their archive or of requests it issues;
+    an admin everything; nobody else anything."""
+    if not signed_in(viewer):
+        return query.where(false())
+    if viewer.role == "admin":
+        return query
+    staff = viewer.role in ("clerk", "reviewer")
+    issued_here = select(UtilizationRequest.id).where(UtilizationRequest.issuing_archive_id == viewer.archive_id)
+    if entity is VerificationTask:
+        if not staff:
+            return query.where(false())
+        return query.where(or_(VerificationTask.holding_archive_id == viewer.archive_id,
+                               VerificationTask.request_id.in_(issued_here)))
+    mine = [UtilizationRequest.applicant_id == viewer.id]
+    if staff:
+        held_here = (select(RequestRecord.request_id).join(Record, Record.id == RequestRecord.record_id)
+                     .where(Record.archive_id == viewer.archive_id))
+        searched_here = select(RequestSearchArchive.request_id).where(RequestSearchArchive.archive_id == viewer.archive_id)
+        mine += [UtilizationRequest.issuing_archive_id == viewer.archive_id, UtilizationRequest.id.in_(held_here),
+                 UtilizationRequest.id.in_(searched_here)]
+    return query.where(or_(*mine))
+
+
+# ---- seeing records -------------------------------------------------------------------------------
+
+def is_subject(viewer, record: Record) -> bool:
+    """The record is about this citizen: the same ID number and the same name. The name too,
+    because an ID number alone is something other people may know."""
+    return bool(
+        signed_in(viewer) and viewer.role == "citizen"
+        and viewer.id_number_hash and record.subject_id_hash == viewer.id_number_hash
+        and same_name(viewer.real_name, record.subject_name)
+    )
+
+
+def is_holding_staff(viewer, record: Record) -> bool:
+    """Staff whose work needs the record: its own archive's clerks and reviewers, and admins."""
+    return staff_role(viewer, {record.archive_id}) is not None
+
+
+def audience_for(viewer, record: Record) -> str:
+    """"subject": everything, their ID number in full; "staff" (whose work needs it): the full
+    name, the ID number masked; "public": the name masked, no ID number at all."""
+    if is_subject(viewer, record):
+        return "subject"
+    if is_holding_staff(viewer, record):
+        return "staff"
+    return "public"
+
+
+def can_see(record: Record, audience: str) -> bool:
+    """Open records: everyone. Restricted: their subject and the staff. Closed: the staff only."""
+    if record.access_level == "open":
+        return True
+    return audience == "staff" or (audience == "subject" and record.access_level == "restricted")
+
