@@ -282,15 +282,8 @@ class TaskAnswer(Answer):
     request: RequestRef
 
 
-class TaskConflict(Error):
-    """409 on a task: the task as it is now."""
-    task_id: str
-    status: Literal["open", "answered", "cancelled"]
-    result: Literal["verified", "not_found"] | None
-    version: int
-    holding_archive: str
-    claimed_by: Person | None
-    request: RequestRef
+class TaskConflict(Error, TaskAnswer):
+    """409 on a task: why, and the task as it is now."""
 
 
 # ---- certificates -----------------------------------------------------------------------------------

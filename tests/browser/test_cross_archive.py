@@ -14,24 +14,13 @@ import zxingcpp
 from PIL import Image
 
 from portal.catalog.demo_data import ARCHIVES
+from tests.browser.signing_in import signed_in
 from tests.files import pdf_bytes
 
 pytestmark = pytest.mark.browser
 
 ISSUING = "南宁市档案馆"
 CODES = {archive.name: archive.code for archive in ARCHIVES}
-
-
-def _signed_in(browser, server, email):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(server["url"] + "/login")
-    page.get_by_label("电子邮箱").fill(email)
-    page.get_by_label("密码").fill(server["password"])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(server["url"] + "/")
-    return context, page
 
 
 def _open_from_queue(page, server, tab_label, number):
@@ -46,7 +35,7 @@ def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_ser
     contexts = []
     try:
         # The citizen picks two of her records held by two archives other than Nanning's.
-        context, citizen = _signed_in(browser, live_server, live_server["citizen_email"])
+        context, citizen = signed_in(browser, live_server, live_server["citizen_email"])
         contexts.append(context)
         citizen.goto(live_server["url"] + "/me/records")
         rows = citizen.locator("table.table tbody tr")
@@ -69,7 +58,7 @@ def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_ser
         number = citizen.url.rsplit("/", 1)[1]
 
         # Nanning's clerk accepts: one verification task goes to each holding archive.
-        context, clerk_a = _signed_in(browser, live_server, "clerk.450100@demo.cn")
+        context, clerk_a = signed_in(browser, live_server, "clerk.450100@demo.cn")
         contexts.append(context)
         _open_from_queue(clerk_a, live_server, "待受理", number)
         clerk_a.get_by_role("button", name="受理").click()
@@ -79,7 +68,7 @@ def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_ser
         assert sorted(tasks.nth(i).locator("h3").inner_text().split()[0] for i in range(2)) == sorted(chosen)
 
         # The first holding archive verifies, with the certified copy.
-        context, clerk_b = _signed_in(browser, live_server, f"clerk.{CODES[holder_b]}@demo.cn")
+        context, clerk_b = signed_in(browser, live_server, f"clerk.{CODES[holder_b]}@demo.cn")
         contexts.append(context)
         _open_from_queue(clerk_b, live_server, "协办任务", number)
         assert clerk_b.get_by_role("button", name="受理").count() == 0
@@ -92,7 +81,7 @@ def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_ser
         clerk_b.locator(f"article.task", has_text=holder_b).get_by_text("已核实").wait_for()
 
         # The second reports not found, after confirming.
-        context, clerk_c = _signed_in(browser, live_server, f"clerk.{CODES[holder_c]}@demo.cn")
+        context, clerk_c = signed_in(browser, live_server, f"clerk.{CODES[holder_c]}@demo.cn")
         contexts.append(context)
         _open_from_queue(clerk_c, live_server, "协办任务", number)
         clerk_c.once("dialog", lambda dialog: dialog.accept())
@@ -101,7 +90,7 @@ def test_apply_at_one_archive_verify_at_two_others_approve_at_the_first(live_ser
         clerk_c.locator(f"article.task", has_text=holder_c).get_by_text("未找到").first.wait_for()
 
         # Nanning's reviewer approves, now that both have answered.
-        context, reviewer_a = _signed_in(browser, live_server, "reviewer.450100@demo.cn")
+        context, reviewer_a = signed_in(browser, live_server, "reviewer.450100@demo.cn")
         contexts.append(context)
         _open_from_queue(reviewer_a, live_server, "待审批", number)
         reviewer_a.get_by_role("button", name="审核通过").click()

@@ -3,29 +3,15 @@
 in a real browser, with the address and the rest of the page untouched."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.demo_data import PASSWORD
 from portal.db import db
 from portal.accounts.models import User
 from portal.requests import service
+from tests.browser.signing_in import signed_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(browser, server, email):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(server["url"] + "/login")
-    page.get_by_label("电子邮箱").fill(email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/$|/staff/"))
-    return context, page
 
 
 def _waiting_request(server) -> tuple[str, str]:
@@ -43,7 +29,7 @@ def _waiting_request(server) -> tuple[str, str]:
 def test_a_stale_page_shows_who_acted_first_and_a_missing_note_shows_next_to_its_field(browser, live_server):
     number, code = _waiting_request(live_server)
     url = f"{live_server['url']}/staff/requests/{number}"
-    context, first = _sign_in(browser, live_server, f"clerk.{code}@demo.cn")
+    context, first = signed_in(browser, live_server, f"clerk.{code}@demo.cn")
     try:
         second = context.new_page()
         second.set_default_timeout(10_000)
