@@ -28,11 +28,9 @@ class Input(BaseModel):
 
     @classmethod
     def read(cls, data: Any) -> Input:
-        """`data` as this action's input: the model itself, another model's fields, or a dict."""
+        """`data` as this action's input: the model itself, or a dict of its fields."""
         if isinstance(data, cls):
             return data
-        if isinstance(data, BaseModel):
-            data = {k: v for k, v in data.__dict__.items() if k in cls.model_fields}
         try:
             return cls.model_validate(data or {})
         except ValidationError as exc:
