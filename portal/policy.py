@@ -15,7 +15,7 @@ from sqlalchemy import Select, false, or_, select
 
 from portal.catalog.models import Record
 from portal.core.masking import same_name
-from portal.requests.models import (RequestRecord, RequestSearchArchive, UtilizationRequest,
+from portal.requests.models import (FILE_KINDS, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest,
                                    involved_archive_ids)
 from portal.review.models import VerificationTask
 
@@ -108,6 +108,13 @@ def can_view(viewer, request: UtilizationRequest) -> bool:
     if signed_in(viewer) and viewer.id == request.applicant_id:
         return True
     return staff_role(viewer, involved_archive_ids(request)) is not None
+
+
+def files_for(viewer, request: UtilizationRequest) -> list[RequestFile]:
+    """The files of a request `viewer` may open (they may open the request): staff all of them,
+    the applicant their own uploads (a holding archive's certified copy reaches them on the
+    certificate, not before)."""
+    return [f for f in request.files if viewer.id != request.applicant_id or f.kind in FILE_KINDS]
 
 
 def can_view_task(viewer, task: VerificationTask) -> bool:

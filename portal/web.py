@@ -1,7 +1,7 @@
 """Wiring the web side: extensions, blueprints, error pages, locale, security headers."""
 from __future__ import annotations
 
-from flask import Flask, has_request_context, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
@@ -80,7 +80,8 @@ def init_web(app: Flask) -> None:
                                                                "multipart/form-data"):
             values.extend(value for _key, value in request.form.items(multi=True))
         if any("\x00" in value for value in values):
-            return render_template("errors/error.html", code=400, message=_l("请求中含有无效字符")), 400
+            return render("errors/error.html", "errors/_error.html", status=400, code=400,
+                          message=_l("请求中含有无效字符"))
         return None
 
     @app.after_request
@@ -92,7 +93,7 @@ def init_web(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
         )
-        resp.vary.add("HX-Request")
+        resp.vary.update(("HX-Request", "HX-Boosted", "HX-Target"))  # one address, several answers
         if request.args.get("lang") in ("en", "zh"):
             resp.set_cookie(LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax")
         return resp

@@ -25,9 +25,12 @@ def safe_next(target: str | None) -> str | None:
 
 def is_htmx() -> bool:
     """An htmx request that swaps part of a page: not a history restore, nor a boosted link or
-    form (both want the whole page)."""
+    form that replaces the whole body (a boosted link inside a part, such as a results page's
+    paging and facets, names its target: that one gets the part)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+    if not htmx or htmx.history_restore_request:
+        return False
+    return not htmx.boosted or bool(request.headers.get("HX-Target"))
 
 
 def render(template: str, partial: str | None = None, *, status: int = 200, oob: tuple[str, ...] = (),
@@ -35,7 +38,7 @@ def render(template: str, partial: str | None = None, *, status: int = 200, oob:
     """The one way a page answers: the full page, or for an htmx request only its partial (the
     page `{% include %}`s the same partial) followed by the `oob` partials (out-of-band swaps,
     rendered with `oob=True`). Real status codes either way: base.html tells htmx to swap 400,
-    403, 404, 409, 422, 429 and 503 answers too (portal.web adds `Vary: HX-Request`)."""
+    403, 404, 409, 413, 422, 429 and 503 answers too (portal.web adds `Vary` for the htmx headers)."""
     if partial and is_htmx():
         body = render_template(partial, **ctx) + "".join(render_template(extra, oob=True, **ctx) for extra in oob)
     else:

@@ -1,5 +1,5 @@
 """Background work of every serving process: search-index sync and mail sending, each retrying
-what could not be done at the moment of the change (the worker itself: portal.core.workers)."""
+what could not be done at the moment of the change (the worker itself: portal.core.background)."""
 from __future__ import annotations
 
 from flask import Flask

@@ -56,8 +56,8 @@ def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip:
     if errors := acting.inputs.problems(action):
         raise ValidationFailed(errors)
     try:
-        # One flush at commit: a step's query must not write the status early, or a second change
-        # of the same row would bump its version twice.
+        # No autoflush: a step's query must not write the status early, or a later change of the
+        # same row would bump its version twice (a step that needs an id flushes once, itself).
         with session.no_autoflush:
             acting.from_status = acting.request.status
             if declared.to_state is not None:
@@ -100,7 +100,7 @@ def allowed(viewer, action: str, obj) -> bool:
     """Whether the page should offer `action` on `obj` now: the policy allows it, and for a state
     change the state does (the guards and a claim held by someone else still answer 409)."""
     declared = ACTIONS.get((policy.kind_of(obj), action))
-    if declared is None or declared.from_states == () or not policy.can(viewer, declared.rule or action, obj):
+    if declared is None or declared.from_states == () or not policy.can(viewer, action, obj):
         return False
     if declared.from_states is not None:
         return obj.status in declared.from_states

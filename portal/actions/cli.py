@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.service import normalize_email
 from portal.actions import act
-from portal.certificates.service import CertificateUnavailable
+from portal.certificates.service import CertificateUnavailable, NoCertificate
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.db import db
 from portal.requests.models import UtilizationRequest
@@ -65,7 +65,7 @@ def act_command(target, action, actor_email, note, reason, archives, to_email, t
         _fail("\n".join(f"{field}: {message}" for field, message in exc.errors.items()))
     except CertificateUnavailable as exc:
         _fail(exc.message)
-    except LookupError:
+    except NoCertificate:
         _fail(f"{target} 没有可撤销的证明")
     request = acting.request
     click.echo(f"{request.number}: {request.status}（版本 {request.version}）")

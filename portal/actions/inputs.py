@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from portal.accounts.models import User
 from portal.core.errors import ValidationFailed
 from portal.core.uploads import UploadRejected, check_upload
 from portal.requests.applying import Upload, check_uploads
@@ -21,8 +22,7 @@ REVOKE_REASON_CHARS = 500
 
 class Input(BaseModel):
     """Every action's input: the version of the object the person saw (optimistic locking)."""
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, str_strip_whitespace=True,
-                              frozen=False)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, str_strip_whitespace=True)
 
     version: int | None = Field(None, description="the object's version the caller saw; a newer one is a 409")
 
@@ -136,7 +136,7 @@ class ClaimInput(Input):
 
 class ReassignInput(Input):
     """An admin hands the request or task to a member of staff (portal.policy.may_work_on)."""
-    to: Any = Field(None, description="the staff member (a user; the API names them by email)")
+    to: User | None = Field(None, description="the staff member (a user; the API names them by email)")
 
 
 class StaffNoteInput(Input):

@@ -1,5 +1,5 @@
-"""Every action, declared once: what it acts on, from which states to which, which policy rule
-says who may (portal.policy), what input it takes (portal.actions.inputs), the guards that must
+"""Every action, declared once: what it acts on, from which states to which (the policy rule of the
+same name, portal.policy.RULES, says who may), what input it takes (portal.actions.inputs), the guards that must
 hold, and the steps it takes inside its transaction (tasks, the certificate, files, a claim).
 The dispatcher (portal.actions.act) reads this table and nothing else.
 
@@ -32,7 +32,6 @@ class Action:
     input: type[inputs.Input]
     from_states: tuple[str, ...] | None = None  # the target's status it starts from; None: guards decide
     to_state: str | None = None              # the target's status after; None: unchanged
-    rule: str = ""                           # the portal.policy rule; "" means the action's name
     guards: tuple[Guard, ...] = ()
     steps: tuple[Step, ...] = ()
     timeline: Callable[[Acting], str] | None = None  # writes a timeline event with this note
@@ -43,7 +42,8 @@ class Action:
 
     @property
     def policy_rule(self) -> tuple[str, str]:
-        return self.kind, self.rule or self.name
+        """Who may: portal.policy.RULES under the same kind and name."""
+        return self.kind, self.name
 
 
 def _note(acting: Acting) -> str:

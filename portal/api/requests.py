@@ -30,7 +30,7 @@ from portal.certificates.service import CertificateUnavailable
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.db import db
-from portal.policy import can
+from portal.policy import can, files_for
 from portal.requests import service
 from portal.requests.models import FILE_KINDS, UtilizationRequest
 from portal.web_util import client_ip
@@ -86,7 +86,7 @@ def _detail(req: UtilizationRequest) -> dict:
         "due_date": req.due_date.isoformat(),
         "events": [_event(e) for e in req.events],
         "files": [{"kind": f.kind, "name": f.original_name, "content_type": f.content_type, "size": f.size}
-                  for f in service.files_for(viewer, req)],
+                  for f in files_for(viewer, req)],
         "allowed_actions": allowed_actions(viewer, req),
         "certificate": certificate_json(req),
         # Staff only: the claim, the verification tasks, the applicant's identity (see portal.api.review).
@@ -233,7 +233,7 @@ def request_action(number: str, action: str):
         declared = None
     if declared is None or action not in REQUEST_ACTION_BODIES:  # submit is POST /requests
         return api_error(_("未知的操作 %(action)s (unknown action %(action)s)", action=action), 404)
-    if not can(user, declared.rule or action, req):
+    if not can(user, action, req):
         return _forbidden()
     body = read_action(REQUEST_ACTION_BODIES, action, _no_files())
     try:

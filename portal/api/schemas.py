@@ -17,6 +17,8 @@ from flask_babel import gettext as _
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from portal.actions.inputs import NOTE_CHARS
+from portal.actions.inputs import REVOKE_REASON_CHARS as REASON_CHARS
 from portal.api.errors import BadInput, problem
 from portal.api.fields import Flag, Integer, RequiredText, Strict, Text, UploadPart, codes, text
 from portal.core.categories import CATEGORIES
@@ -27,8 +29,7 @@ from portal.requests.labels import REJECT_REASONS
 from portal.requests.models import DELIVERIES, FILE_KINDS, PURPOSES, RELATIONS
 from portal.review.queue import TABS
 
-NOTE_CHARS = 2000  # what the services accept in a note (they say so in their own words)
-REASON_CHARS = 500
+# What the actions accept: NOTE_CHARS and REASON_CHARS come from portal.actions.inputs.
 Version = Annotated[Integer, Field(description="the version of the request or task you saw; "
                                                "a newer one answers 409 (optimistic locking)")]
 
@@ -207,7 +208,10 @@ class NoteBody(ClaimBody):
 
 
 class RejectBody(NoteBody):
-    """reject: the note and a reason from the list are required; the applicant reads "<label>：<note>"."""
+    """reject: the note and a reason from the list are required; the applicant reads "<label>：<note>".
+    (Both are read as optional here so that one answer names every missing one.)"""
+    model_config = ConfigDict(json_schema_extra={"required": ["note", "reason"]})
+
     reason: text(choices=REJECT_REASONS) = Field(None, description="the label is stored in Chinese, whatever "
                                                                    "the caller's language")
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from portal.catalog.models import Record
@@ -17,7 +17,7 @@ from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
 from portal.core.masking import mask_personal_text
 from portal.db import db
-from portal.core.workers import Worker, in_each_process
+from portal.core.background import Worker, in_each_process
 from search_index import SearchIndex, SearchUnavailable, open_index
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,12 @@ def pending_count(session: Session) -> int:
 
 
 @contextmanager
-def exclusive_sync(engine: Engine, wait: bool) -> Iterator[bool]:
+def exclusive_sync(bind: Engine | Connection, wait: bool) -> Iterator[bool]:
     """One drainer or rebuild at a time for a database, across processes. Two drainers could
     apply an older snapshot of a record after a newer one, and a rebuild would swap away what a
-    drainer applied meanwhile. Yields whether the lock is ours (always, with wait=True)."""
+    drainer applied meanwhile. Yields whether the lock is ours (always, with wait=True).
+    `bind` is a session's bind: an engine, or a connection (tests bind sessions to one)."""
+    engine = bind.engine
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             fn = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
@@ -177,5 +179,5 @@ class SyncWorker(Worker):
 
 
 def retry_in_each_process(app: Flask) -> None:
-    """A SyncWorker in every serving process (portal.core.workers.in_each_process)."""
+    """A SyncWorker in every serving process (portal.core.background.in_each_process)."""
     in_each_process(app, "search_sync", lambda: SyncWorker(app, app.config["SEARCH_SYNC_INTERVAL"]))

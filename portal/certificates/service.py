@@ -187,9 +187,13 @@ def get_by_serial(session: Session, viewer, serial: str) -> Certificate:
 
 # ---- revoking -----------------------------------------------------------------------------------
 
+class NoCertificate(Exception):
+    """Revoking where no certificate was issued (HTTP 404)."""
+
+
 def has_certificate(acting: Acting) -> None:
     if acting.request.certificate is None:
-        raise LookupError(acting.request.number)
+        raise NoCertificate(acting.request.number)
 
 
 def revoke_certificate(acting: Acting) -> None:

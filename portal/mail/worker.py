@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.core.workers import Worker, in_each_process
+from portal.core.background import Worker, in_each_process
 from portal.db import db
 from portal.mail.service import send_pending
 from portal.mail.wake import kick, running  # noqa: F401 (kick: what a commit that queued mail calls)
@@ -28,7 +28,7 @@ class MailWorker(Worker):
 
 
 def start_mail_worker_in_each_process(app: Flask) -> None:
-    """A MailWorker in every serving process (portal.core.workers.in_each_process). Test apps send
+    """A MailWorker in every serving process (portal.core.background.in_each_process). Test apps send
     explicitly, unless they set MAIL_WORKER."""
     in_each_process(app, "mail_worker", lambda: MailWorker(app, app.config["MAIL_SEND_INTERVAL"]),
                     enabled=lambda: not app.config.get("TESTING") or bool(app.config.get("MAIL_WORKER")))

@@ -12,11 +12,11 @@ from portal.audit.service import log
 from portal.core.acting import Acting
 from portal.core.personal_data import cipher
 from portal.core import clock
-from portal.policy import visible
+from portal.policy import files_for, visible
 from portal.requests.models import holding_archives  # noqa: F401 (the area's API)
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
                                       due_date, file_row, submit)
-from portal.requests.models import FILE_KINDS, RequestFile, UtilizationRequest
+from portal.requests.models import RequestFile, UtilizationRequest
 from portal.core.uploads import store_with
 
 
@@ -79,12 +79,6 @@ def attach_supplement(acting: Acting) -> None:
     for kind, upload in acting.inputs.checked:
         session.add(file_row(acting.actor, kind, upload, store_with(session, upload.data, folder), request=request,
                              event_id=acting.event.id))
-
-
-def files_for(viewer, request: UtilizationRequest) -> list[RequestFile]:
-    """The request's files this person may open: staff all of them, the applicant their own
-    uploads (a holding archive's certified copy reaches them on the certificate, not before)."""
-    return [f for f in request.files if viewer.id != request.applicant_id or f.kind in FILE_KINDS]
 
 
 def get_file(session: Session, viewer, number: str, public_id: str, ip: str = "") -> RequestFile:

@@ -9,10 +9,9 @@ from flask_login import current_user, login_required
 
 from portal.archives.service import list_archives
 from portal.catalog.service import present, records_of
-from portal.core.errors import ValidationFailed
 from portal.db import db
-from portal import actions
-from portal.core.errors import Conflict, NotAllowed
+from portal.actions import act, allowed_actions
+from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.requests import basket, service
 from portal.requests.forms import ApplyForm, ActionForm
 from portal.requests.models import FILE_KINDS
@@ -164,14 +163,14 @@ def detail(number: str):
 
 def _detail_context(req, form: ActionForm | None = None) -> dict:
     form = form or ActionForm(version=req.version)
-    return {"form": form, "actions": actions.allowed_actions(current_user, req),
+    return {"form": form, "actions": allowed_actions(current_user, req),
             "holding": service.holding_archives(req), "asked": service.supplement_asked(req),
             "subject_id": service.subject_id_number(req)}
 
 
 @bp.post("/requests/<number>/<action>")
 @login_required
-def act(number: str, action: str):
+def step(number: str, action: str):
     req = _load(number)
     form = ActionForm()
     if action not in ("withdraw", "resubmit"):
@@ -182,7 +181,7 @@ def act(number: str, action: str):
                for f in request.files.getlist("files") if f and f.filename]
     inputs = {"note": form.note.data or "", "version": form.version.data}
     try:
-        actions.act(db.session, req, action, current_user, {**inputs, "files": uploads} if uploads else inputs,
+        act(db.session, req, action, current_user, {**inputs, "files": uploads} if uploads else inputs,
                     ip=client_ip())
     except NotAllowed:
         abort(403)

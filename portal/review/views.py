@@ -17,10 +17,10 @@ from portal.accounts.models import User
 from portal.accounts.service import id_number_of
 from portal.actions import act, allowed, spec
 from portal.archives.service import list_archives
-from portal.certificates.service import CertificateUnavailable
+from portal.certificates.service import CertificateUnavailable, NoCertificate
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.db import db
-from portal.policy import may_work_on
+from portal.policy import may_work_on, sees_applicant_identity
 from portal.requests import service as requests_service
 from portal.requests.labels import ACTION_LABELS, REJECT_REASONS, ROLE_LABELS, TASK_STATUS_LABELS
 from portal.requests.models import UtilizationRequest, holding_archives
@@ -132,7 +132,8 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
                          if task.status == "open"}}
     return {
         "req": req,
-        "applicant_id_number": id_number_of(req.applicant) or "",
+        "applicant_identity": sees_applicant_identity(viewer, req),
+        "applicant_id_number": (id_number_of(req.applicant) or "") if sees_applicant_identity(viewer, req) else "",
         "subject_id": requests_service.subject_id_number(req),
         "holding": holding_archives(req),
         "notes": service.notes_of(db.session, viewer, req),
@@ -223,7 +224,7 @@ def _step(req: UtilizationRequest, target, action: str, form_key: str):
     `form_key` names the form that was sent (its messages and what was typed go back to it)."""
     try:
         act(db.session, target, action, current_user, _inputs(target, action), ip=client_ip())
-    except (UnknownAction, LookupError):  # revoking where no certificate was issued
+    except (UnknownAction, NoCertificate):
         abort(404)
     except NotAllowed:
         abort(403)

@@ -31,6 +31,23 @@ def test_htmx_request_gets_only_the_results_partial(client, records):
     assert "<html" not in html and html.lstrip().startswith('<section id="results"')
 
 
+def test_a_boosted_link_inside_the_results_gets_the_results_and_a_boosted_page_link_the_page(client, records):
+    """Paging and facet links are boosted inside #results and name it as their target: they get the
+    part they replace. A boosted link that replaces the whole body names no target: the page."""
+    inside = client.get("/search?q=结婚", headers={"HX-Request": "true", "HX-Boosted": "true", "HX-Target": "results"})
+    assert inside.get_data(as_text=True).lstrip().startswith('<section id="results"')
+    whole = client.get("/search?q=结婚", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in whole.get_data(as_text=True)
+    assert {"HX-Request", "HX-Boosted", "HX-Target"} <= set(whole.headers["Vary"].replace(" ", "").split(","))
+
+
+def test_an_htmx_error_keeps_the_id_of_the_part_it_replaces(client, records):
+    response = client.get("/search?q=a%00b", headers={"HX-Request": "true", "HX-Target": "results"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "<html" not in html
+    assert html.lstrip().startswith('<div id="results" class="error-message" role="alert">')
+
+
 def test_history_restore_gets_the_full_page(client, records):
     response = client.get("/search?q=结婚", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<html" in response.get_data(as_text=True)

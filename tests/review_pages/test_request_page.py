@@ -51,6 +51,19 @@ def test_staff_see_both_full_id_numbers_and_the_view_is_audited(client, session,
         (people.issuing_clerk.id, "request", relative_request.number)]
 
 
+def test_a_holding_archive_sees_the_subject_but_not_the_applicants_identity(client, factory, people, archive_a,
+                                                                            archive_b):
+    """The issuing archive checks who applied; the holding archive only needs whose record it is."""
+    record = factory.record(archive_b, subject_name=FATHER, subject_id_number=FATHER_ID)
+    req = factory.request(people.applicant, issuing=archive_a, records=[record], relation="relative",
+                          subject_name=FATHER, subject_id_number=FATHER_ID, status="in_review",
+                          uploads=[Upload("relationship_proof", "户口簿.png", BytesIO(png_bytes()))])
+    sign_in(client, people.holding_clerk)
+    html = page(client, req)
+    assert FATHER_ID in html and people.applicant.real_name in html
+    assert APPLICANT_ID not in html and people.applicant.email not in html
+
+
 def test_the_applicants_own_page_keeps_the_id_numbers_masked(client, people, relative_request):
     sign_in(client, people.applicant)
     html = client.get(f"/requests/{relative_request.number}").get_data(as_text=True)
