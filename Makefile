@@ -59,8 +59,10 @@ run: setup fonts
 	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
 	$(BIN)/portal serve --host $(HOST) --port $(PORT)
 
+# One worker per core (pytest-xdist), each with its own databases, Meilisearch and Chromium; a test
+# file stays on one worker, so module-scoped servers start once.
 test: setup browser-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/import_bench.py

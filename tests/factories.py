@@ -4,11 +4,13 @@ from __future__ import annotations
 import itertools
 from io import BytesIO
 from pathlib import Path
+from unittest import mock
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts import passwords
 from portal.accounts.models import User
 from portal.accounts.service import create_user
 from portal.archives.models import Archive
@@ -22,6 +24,19 @@ from portal.requests import service
 from tests.files import pdf_bytes
 
 PASSWORD = "Dangan2024"
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def hash_once(password: str) -> str:
+    """The argon2 hash of `password` at the app's cost settings, computed once per session: the
+    factory makes thousands of users with the same password, and hashing is the slow part.
+    Log-ins still verify with the real argon2; registrations still hash each password."""
+    key = (password, current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"])
+    if key not in _HASHES:
+        _HASHES[key] = passwords.hash_password(password)
+    return _HASHES[key]
 
 
 def make_id_number(region: str = "451202", born: str = "19650312", seq: int = 123) -> str:
@@ -46,8 +61,9 @@ class Factory:
         n = next(self._n)
         if role == "citizen" and id_number is None:
             id_number = make_id_number(seq=n % 1000)
-        return create_user(self.session, role=role, email=email or f"{role}{n}@example.cn", password=password,
-                           name=name, id_number=id_number, archive_code=archive.code if archive else None)
+        with mock.patch("portal.accounts.service.hash_password", hash_once):
+            return create_user(self.session, role=role, email=email or f"{role}{n}@example.cn", password=password,
+                               name=name, id_number=id_number, archive_code=archive.code if archive else None)
 
     def record(self, archive: Archive, *, reference_code: str | None = None, access_level: str = "open",
                subject_name: str = "张三", subject_id_number: str | None = None, category: str = "marriage",

@@ -1,7 +1,11 @@
-"""Driving forms the way a browser does: fetch the page, take its CSRF token, post."""
+"""Driving forms the way a browser does (fetch the page, take its CSRF token, post), and reading
+HTML through a parser."""
 from __future__ import annotations
 
 import re
+import warnings
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag
 
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -41,3 +45,39 @@ def field_error(html: str, field: str) -> str | None:
 
 def logout(client):
     return submit(client, "/logout", {}, form_url="/")
+
+
+# ---- reading HTML through a parser (BeautifulSoup on lxml) rather than counting substrings ----------
+
+def parse(html) -> BeautifulSoup:
+    """The document (or fragment) as a tree; `html` may be a str, bytes or a test-client response."""
+    if hasattr(html, "get_data"):
+        html = html.get_data(as_text=True)
+    with warnings.catch_warnings():  # a short fragment ("a.pdf") is markup here, not a file name
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        return BeautifulSoup(html, "lxml")
+
+
+def select(html, css: str) -> list[Tag]:
+    """Every element matching the CSS selector, in document order."""
+    return parse(html).select(css)
+
+
+def select_one(html, css: str) -> Tag | None:
+    """The first element matching the CSS selector, or None."""
+    return parse(html).select_one(css)
+
+
+def text(element: Tag | None) -> str:
+    """An element's visible text, whitespace squeezed ("" for None)."""
+    return " ".join(element.get_text(" ").split()) if element is not None else ""
+
+
+def texts(html, css: str) -> list[str]:
+    """The visible text of each element matching the CSS selector."""
+    return [text(element) for element in select(html, css)]
+
+
+def count(html, css: str) -> int:
+    """How many elements match the CSS selector."""
+    return len(select(html, css))
