@@ -58,7 +58,7 @@ def parse(html) -> BeautifulSoup:
         return BeautifulSoup(html, "lxml")
 
 
-def select(html, css: str) -> list[Tag]:
+def select_all(html, css: str) -> list[Tag]:
     """Every element matching the CSS selector, in document order."""
     return parse(html).select(css)
 
@@ -75,9 +75,9 @@ def text(element: Tag | None) -> str:
 
 def texts(html, css: str) -> list[str]:
     """The visible text of each element matching the CSS selector."""
-    return [text(element) for element in select(html, css)]
+    return [text(element) for element in select_all(html, css)]
 
 
 def count(html, css: str) -> int:
     """How many elements match the CSS selector."""
-    return len(select(html, css))
+    return len(select_all(html, css))

@@ -16,7 +16,7 @@ from portal.actions import act
 from portal.requests import service
 from tests.factories import make_id_number
 from tests.files import fake_pdf_bytes, pdf_bytes, png_bytes
-from tests.helpers import csrf_token, field_error, logout
+from tests.helpers import count, csrf_token, field_error, logout, parse, select_all, select_one, text
 from tests.request_pages.conftest import post_multipart, sign_in, stored_files, upload
 
 SUBJECT_NAME = "王小明"
@@ -211,9 +211,9 @@ def test_resubmitting_nothing_is_refused_with_a_message(session, signed_in, req,
     assert response.status_code == 422
     assert field_error(html, "note") == "请填写补充说明，或者上传补充材料"
     # At the resubmit form only: the withdraw form below has a note box of its own.
-    assert html.count("请填写补充说明，或者上传补充材料") == 1
-    assert "请填写补充说明" in html.split('id="resubmit-h"', 1)[1].split("</section>", 1)[0]
-    assert html.count('id="note"') == 1 and 'id="withdraw-note"' in html
+    assert len(parse(html).find_all(string=lambda s: "请填写补充说明，或者上传补充材料" in s)) == 1
+    assert "请填写补充说明" in text(select_one(html, 'section[aria-labelledby="resubmit-h"]'))
+    assert count(html, "#note") == 1 and count(html, "#withdraw-note") == 1
     session.refresh(req)
     assert req.status == "needs_supplement"
 
@@ -223,11 +223,11 @@ def test_a_too_long_withdraw_reason_is_named_at_the_withdraw_form(session, signe
     response = signed_in.post(f"{page_url}/withdraw", data=action_data(signed_in, page_url, note="不办了" * 700))
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    withdraw_form = html.split('id="withdraw-h"', 1)[1]
+    withdraw_form = str(select_one(html, 'section[aria-labelledby="withdraw-h"]'))
     assert field_error(withdraw_form, "note") == "说明不能超过 2000 字"
-    assert html.count("说明不能超过 2000 字") == 1
-    assert html.count("不办了" * 700) == 1 and ("不办了" * 700) in withdraw_form
-    assert 'id="resubmit-note"' in html
+    assert len(parse(html).find_all(string=lambda s: "说明不能超过 2000 字" in s)) == 1
+    assert [t.get("id") for t in select_all(html, "textarea") if t.get_text().strip() == "不办了" * 700] == ["note"]
+    assert ("不办了" * 700) in withdraw_form and count(html, "#resubmit-note") == 1
     session.refresh(req)
     assert req.status == "needs_supplement"
 
@@ -239,7 +239,9 @@ def test_resubmitting_a_broken_file_keeps_the_note_and_names_the_file(session, a
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert field_error(html, "files") == "“户口簿.pdf”已损坏或无法打开"
-    assert html.count("已补充户口簿</textarea>") == 1  # kept in the resubmit form, not put into the withdraw form
+    # Kept in the resubmit form, not put into the withdraw form.
+    assert [t.get("id") for t in select_all(html, "textarea") if t.get_text().strip() == "已补充户口簿"] == ["note"]
+    assert select_one(html, 'section[aria-labelledby="resubmit-h"] textarea#note') is not None
     session.refresh(req)
     assert req.status == "needs_supplement" and len(req.files) == 1
     assert len(stored_files(app)) == 1

@@ -12,7 +12,7 @@ from portal.audit.models import AuditLog
 from portal.requests.applying import SearchSpec, Upload
 from tests.factories import make_id_number
 from tests.files import pdf_bytes, png_bytes
-from tests.helpers import field_error, logout
+from tests.helpers import count, field_error, logout, select_one, text
 from tests.review_pages.conftest import (APPLICANT_ID, action_url, cross_request, form_actions, post_form, post_raw, sign_in,
                                          staff_url, task_of, task_url)
 
@@ -90,8 +90,8 @@ def test_records_tasks_and_timeline_are_shown(client, factory, people, archive_a
     html = page(client, req)
     for item in req.items:
         assert item.record.reference_code in html and item.record.archive.name in html
-    assert html.count('class="task task-open"') == 2
-    timeline = html.split('class="timeline"', 1)[1]
+    assert count(html, ".task.task-open") == 2
+    timeline = text(select_one(html, "ol.timeline"))
     assert "受理" in timeline and "李接待" in timeline and "提交申请" in timeline
 
 
