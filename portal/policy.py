@@ -91,6 +91,12 @@ def can(viewer, action: str, obj) -> bool:
     return rule is not None and bool(roles_on(viewer, obj).intersection(rule))
 
 
+def may_apply(user) -> bool:
+    """Applying (`submit`, the applicant's rule) takes a citizen's own account, registered with a
+    resident ID number."""
+    return signed_in(user) and user.role == "citizen" and bool(user.id_number_hash)
+
+
 def may_work_on(user, obj) -> bool:
     """An active member of staff who could claim it themselves: for a request, staff of the issuing
     archive; for a task, a clerk of the holding archive (reviewers do not verify). Whom an admin

@@ -30,7 +30,7 @@ from portal.certificates.service import CertificateUnavailable
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.db import db
-from portal.policy import can, files_for
+from portal.policy import can, files_for, may_apply
 from portal.requests import service
 from portal.requests.models import FILE_KINDS, UtilizationRequest
 from portal.web_util import client_ip
@@ -135,7 +135,7 @@ def create_request():
     named after their kind; a request that needs none may be a JSON body. Nothing is stored when the
     answer is an error."""
     user = g.api_user
-    if user.role != "citizen" or not user.id_number_hash:
+    if not may_apply(user):  # 403 before reading the body (the service says the same)
         return api_error(_("利用申请需要用实名注册的个人账号提交"), 403)
     key = read_idempotency_key()
     doc, uploads = read_submission()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.archives.models import Archive
-from portal.policy import audience_for, can_see
+from portal.policy import audience_for, can_see, may_apply
 from portal.catalog.models import Record
 from portal.catalog.service import find_records
 from portal.core.after_commit import after_commit
@@ -111,7 +111,7 @@ def submit(session: Session, applicant, application: Application, uploads: list[
     key = (idempotency_key or "").strip()[:80] or None
     if key and (existing := _by_key(session, applicant, key)):
         return existing, False
-    if applicant.role != "citizen" or not applicant.id_number_hash:
+    if not may_apply(applicant):
         raise ApplicationInvalid({"form": _l("利用申请需要用实名注册的个人账号提交")})
 
     errors: dict[str, str] = {}
