@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from flask import Flask
@@ -14,9 +15,10 @@ from portal.db import db
 log = logging.getLogger(__name__)
 
 
-class Worker:
+class Worker(ABC):
     """Runs `work()` in an app context every `interval` seconds, and at once when woken. A failing
-    round is rolled back and logged (`failure`); the next one runs as usual."""
+    round is rolled back and logged (`failure`); the next one runs as usual. Each kind of work
+    (portal.catalog.indexing.SyncWorker, portal.mail.worker.MailWorker) says what a round does."""
 
     name = "worker"
     failure = "background work failed"
@@ -27,8 +29,9 @@ class Worker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
+    @abstractmethod
     def work(self) -> None:
-        raise NotImplementedError
+        """One round of the work, inside an app context."""
 
     def start(self) -> None:
         self._thread.start()
