@@ -87,8 +87,13 @@ def can(viewer, action: str, obj) -> bool:
     """May `viewer` take `action` on a request or a task, as far as roles go (the state is the
     dispatcher's: portal.actions.allowed asks both, to hide useless buttons). Anything that is
     neither a request nor a task: no."""
+    return bool(roles_for(viewer, action, obj))
+
+
+def roles_for(viewer, action: str, obj) -> set[str]:
+    """The roles `viewer` holds on `obj` that the rule of `action` names (empty: may not)."""
     rule = RULES.get((kind_of(obj), action))
-    return rule is not None and bool(roles_on(viewer, obj).intersection(rule))
+    return roles_on(viewer, obj).intersection(rule) if rule is not None else set()
 
 
 def may_apply(user) -> bool:

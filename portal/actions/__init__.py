@@ -41,7 +41,7 @@ def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip:
     `inputs` is the action's input model, or a dict read into it. Returns what happened: the
     timeline event, and the step's result (the certificate of `issue`, the note of `note`)."""
     declared = spec(target, action)
-    roles = policy.roles_on(actor, target).intersection(policy.RULES.get(declared.policy_rule, ()))
+    roles = policy.roles_for(actor, action, target)
     if not roles:
         raise NotAllowed(action)
     acting = Acting(session, target, action, actor, declared.input.read(inputs), role=sorted(roles)[0], ip=ip)

@@ -12,7 +12,7 @@ The dispatcher (portal.actions.act) reads this table and nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from portal.actions import inputs
 from portal.certificates.service import has_certificate, revoke_certificate, write_certificate
@@ -38,12 +38,7 @@ class Action:
     event: str = ""                          # the event's action, when it differs from the name
     notify: bool = False                     # the applicant is emailed about the event
     conflict: Callable[[Acting, bool], Conflict] | None = None  # what a late second actor is told
-    effects: tuple[str, ...] = field(default=())  # what else happens, in words (docs and the OpenAPI text)
-
-    @property
-    def policy_rule(self) -> tuple[str, str]:
-        """Who may: portal.policy.RULES under the same kind and name."""
-        return self.kind, self.name
+    effects: tuple[str, ...] = ()  # what else happens, in words (docs and the OpenAPI text)
 
 
 def _note(acting: Acting) -> str:
