@@ -27,6 +27,7 @@ from portal.core.sequences import next_value
 from portal.core.clock import utcnow
 from portal.core import workdays
 from portal.core import clock
+from portal.requests.notifications import notify_applicant
 from portal.requests.timeline import record_event
 from portal.requests.models import holding_archives
 from portal.requests.labels import FILE_LABELS
@@ -142,7 +143,7 @@ def submit(session: Session, applicant, application: Application, uploads: list[
         for kind, upload in checked:
             session.add(file_row(applicant, kind, upload, store_with(session, upload.data, folder), request=request))
         session.flush()
-        record_event(session, request, "submit", applicant, "applicant", None, notify=True)
+        notify_applicant(session, request, record_event(session, request, "submit", applicant, "applicant", None))
         _purge_old_drafts(session, applicant)
         session.commit()
     except IntegrityError:
