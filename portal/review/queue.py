@@ -73,7 +73,7 @@ def staff_scope(user, archive_code: str | None = None) -> int | None:
     """The archive whose queue this is (portal.policy.queue_archive): the staff member's own; an
     admin's choice by code (an unknown code: an archive with nothing), or None (all)."""
     chosen = None
-    if archive_code and user.role == "admin":
+    if archive_code:
         chosen = -1 if (archive := _archive_id(archive_code)) is None else archive
     return queue_archive(user, chosen)
 

@@ -66,7 +66,7 @@ def queue_page():
     tab = args.get("tab") or "to_accept"
     if tab not in review_queue.TABS:
         abort(404)
-    scope = review_queue.staff_scope(current_user, args.get("archive", "") if current_user.role == "admin" else "")
+    scope = review_queue.staff_scope(current_user, args.get("archive", ""))  # only an admin's choice counts
     errors: dict[str, str] = {}
     filters = _filters(args, errors)
     page = None
@@ -125,15 +125,15 @@ def request_page(number: str):
 def _page_context(req: UtilizationRequest, **extra) -> dict:
     viewer = current_user
     open_tasks = [task for task in req.tasks if task.status == "open"]
-    assignable = {}  # whom an admin can hand the request, or a task, to: (user id, label) by form
-    if viewer.role == "admin":
-        assignable = {"request": _staff_of(req, req.issuing_archive_id),
-                      **{task.public_id: _staff_of(task, task.holding_archive_id) for task in req.tasks
-                         if task.status == "open"}}
+    # Whom the request, or an open task, can be handed to, for those who may reassign (admins).
+    assignable = {key: _staff_of(obj, archive_id) for key, obj, archive_id in (
+        ("request", req, req.issuing_archive_id),
+        *((task.public_id, task, task.holding_archive_id) for task in open_tasks)) if allowed(viewer, "reassign", obj)}
+    identity = sees_applicant_identity(viewer, req)
     return {
         "req": req,
-        "applicant_identity": sees_applicant_identity(viewer, req),
-        "applicant_id_number": (id_number_of(req.applicant) or "") if sees_applicant_identity(viewer, req) else "",
+        "applicant_identity": identity,
+        "applicant_id_number": (id_number_of(req.applicant) or "") if identity else "",
         "subject_id": requests_service.subject_id_number(req),
         "holding": holding_archives(req),
         "notes": service.notes_of(db.session, viewer, req),
@@ -169,7 +169,7 @@ def _page(req: UtilizationRequest, status: int = 200, **extra):
     other, so it is audited again."""
     req = requests_service.view_request(db.session, current_user, req.number, ip=client_ip())
     return render("review/request.html", "review/partials/_request.html", status=status,
-                  oob=("review/partials/_counts.html",), headers=NO_STORE, **_page_context(req, **extra))
+                  oob_partials=("review/partials/_counts.html",), headers=NO_STORE, **_page_context(req, **extra))
 
 
 def _done(req: UtilizationRequest, step: str):
