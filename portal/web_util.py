@@ -33,14 +33,15 @@ def is_htmx() -> bool:
     return not htmx.boosted or bool(request.headers.get("HX-Target"))
 
 
-def render(template: str, partial: str | None = None, *, status: int = 200, oob: tuple[str, ...] = (),
-           headers: dict | None = None, **ctx) -> Response:
+def render(template: str, partial: str | None = None, *, status: int = 200,
+           oob_partials: tuple[str, ...] = (), headers: dict | None = None, **ctx) -> Response:
     """The one way a page answers: the full page, or for an htmx request only its partial (the
-    page `{% include %}`s the same partial) followed by the `oob` partials (out-of-band swaps,
+    page `{% include %}`s the same partial) followed by the `oob_partials` (out-of-band swaps,
     rendered with `oob=True`). Real status codes either way: base.html tells htmx to swap 400,
     403, 404, 409, 413, 422, 429 and 503 answers too (portal.web adds `Vary` for the htmx headers)."""
     if partial and is_htmx():
-        body = render_template(partial, **ctx) + "".join(render_template(extra, oob=True, **ctx) for extra in oob)
+        extras = (render_template(extra, oob=True, **ctx) for extra in oob_partials)
+        body = render_template(partial, **ctx) + "".join(extras)
     else:
         body = render_template(template, **ctx)
     return make_response(body, status, headers or {})

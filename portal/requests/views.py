@@ -17,9 +17,10 @@ from portal.requests.forms import ApplyForm, ActionForm
 from portal.requests.models import FILE_KINDS
 from portal.core.uploads import send_stored
 from portal.core.clock import CHINA_TIME
-from portal.web_util import client_ip, render, safe_next
+from portal.web_util import client_ip, is_htmx, render, safe_next
 
 bp = Blueprint("requests", __name__)
+NO_STORE = {"Cache-Control": "no-store"}  # these pages carry personal data
 
 
 def citizen_required(view):
@@ -37,7 +38,7 @@ def citizen_required(view):
 @citizen_required
 def my_records():
     records = [present(r, "subject") for r in records_of(db.session, current_user)]
-    return render_template("requests/my_records.html", records=records), 200, {"Cache-Control": "no-store"}
+    return render("requests/my_records.html", headers=NO_STORE, records=records)
 
 
 @bp.post("/basket/add")
@@ -46,10 +47,10 @@ def basket_add():
     code, reference = request.form.get("archive_code", ""), request.form.get("reference_code", "")
     added = basket.add(session, code, reference)
     full = None if added else _("申请清单已满（最多 %(n)d 条），请先提交申请。", n=basket.MAX_ITEMS)
-    if getattr(request, "htmx", False):
+    if is_htmx():
         # The message goes into the swapped button, not into a flash that would appear pages later.
-        return render_template("requests/partials/_basket_button.html", archive_code=code, reference_code=reference,
-                               in_basket=(code, reference) in basket.items(session), oob=True, error=full)
+        return render("requests/partials/_basket_button.html", archive_code=code, reference_code=reference,
+                      in_basket=(code, reference) in basket.items(session), oob=True, error=full)
     if full:
         flash(full, "error")
     elif not request.form.get("quiet"):
@@ -114,7 +115,7 @@ def apply():
             return redirect(url_for("requests.detail", number=created.number), 303)
     items = basket.contents(db.session, current_user, session)
     return render_template("requests/apply.html", form=form, items=items, kept=kept,
-                           form_errors=getattr(form, "form_errors", [])), status, {"Cache-Control": "no-store"}
+                           form_errors=getattr(form, "form_errors", [])), status, NO_STORE
 
 
 def _show_errors(form, errors: dict) -> None:
@@ -135,7 +136,7 @@ def relation_fields():
     """The fields that depend on the relation (whose records, which proofs), re-rendered by htmx
     when the relation changes; what was typed comes along."""
     form = ApplyForm(formdata=request.args, meta={"csrf": False})
-    return render_template("requests/partials/_relation_fields.html", form=form)
+    return render("requests/partials/_relation_fields.html", form=form)
 
 
 @bp.get("/requests")
@@ -158,7 +159,7 @@ def detail(number: str):
         req = service.view_request(db.session, current_user, number, ip=client_ip())
     except service.RequestNotFound:
         abort(404)
-    return render_template("requests/detail.html", req=req, **_detail_context(req)), 200, {"Cache-Control": "no-store"}
+    return render("requests/detail.html", headers=NO_STORE, req=req, **_detail_context(req))
 
 
 def _detail_context(req, form: ActionForm | None = None) -> dict:
@@ -191,7 +192,8 @@ def step(number: str, action: str):
         for name, message in exc.errors.items():
             target = form.note if name == "note" else form.files
             target.errors = [*target.errors, message]
-        return render("requests/detail.html", status=422, req=req, acting=action, **_detail_context(req, form))
+        return render("requests/detail.html", status=422, headers=NO_STORE, req=req, acting=action,
+                      **_detail_context(req, form))
     else:
         flash(_("申请已撤回。") if action == "withdraw" else _("补充材料已提交，档案馆将继续办理。"), "success")
     return redirect(url_for("requests.detail", number=number), 303)
