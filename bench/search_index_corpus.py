@@ -112,5 +112,6 @@ def generate(n: int, seed: int = 42) -> Iterator[dict]:
             "place": place,
             "summary": summary.format(**fill),
             "subject_name": name,
+            "subject_mask": mask(name),
             "access_level": "open" if roll < 0.8 else ("restricted" if roll < 0.95 else "closed"),
         }

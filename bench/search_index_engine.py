@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=40, help="measured searches per query kind")
     args = ap.parse_args(argv)
 
-    index = EmbeddedIndex(args.dir)
+    index = EmbeddedIndex(args.dir, name_secret="search-index-engine-benchmark")
     if not args.reuse:
         started = time.perf_counter()
         loaded = 0

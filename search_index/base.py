@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 ACCESS_LEVELS = ("open", "restricted", "closed")
 
-# Exactly the keys a document handed to the index has.
+# Exactly the keys a document handed to the index has.  subject_name is the full name (found,
+# never stored or shown: see names.py); subject_mask is how the public sees it (王*英).
 DOC_FIELDS = (
     "id", "reference_code", "title", "category", "category_label", "archive_code",
-    "archive_name", "year", "place", "summary", "subject_name", "access_level",
+    "archive_name", "year", "place", "summary", "subject_name", "subject_mask", "access_level",
 )
 
 # Documents are written in batches of this size (one transaction each).

@@ -40,7 +40,8 @@ from .base import (
     no_hits,
 )
 from .locking import WriteLock
-from .query import needles, nothing_searchable, probe_pairs, query_terms
+from .names import NameKeys
+from .query import Reading, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
 from .text import fts_quote, highlight
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ PARALLEL_PARTS = max(1, min(2, os.cpu_count() or 1))
 class EmbeddedIndex(SearchIndex):
     backend = "embedded"
 
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, name_secret: bytes | str) -> None:
         self.path = Path(data_dir) / "search.sqlite3"
+        self._keys = NameKeys(name_secret)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -71,6 +73,7 @@ class EmbeddedIndex(SearchIndex):
                     stored = store.get_meta(con, "fingerprint")
                     if stored is None:
                         store.set_meta(con, "fingerprint", store.fingerprint())
+                    self._check_name_keys(con)
                     self._codes.reload(con)
                 if stored is not None and stored != store.fingerprint():
                     # Deleting from a contentless FTS table needs the exact
@@ -81,6 +84,15 @@ class EmbeddedIndex(SearchIndex):
                     self.rebuild(self._stored_docs())
         except (sqlite3.Error, OSError) as exc:
             raise SearchUnavailable(f"embedded search index at {self.path} unusable: {exc}") from exc
+
+    def _check_name_keys(self, con: sqlite3.Connection) -> None:
+        """Say so when the index was built under another name secret: full names then find
+        nothing until the catalog is indexed again (the index cannot redo it: it holds no names)."""
+        stored = store.get_meta(con, "name_keys")
+        if stored is None:
+            store.set_meta(con, "name_keys", self._keys.fingerprint)
+        elif stored != self._keys.fingerprint:
+            log.warning("search index %s was built under another name secret: run `portal reindex`", self.path)
 
     # --- writes -----------------------------------------------------------
 
@@ -100,7 +112,7 @@ class EmbeddedIndex(SearchIndex):
     def upsert(self, docs: Iterable[dict]) -> None:
         with self._write_lock:
             for batch in batched(docs):
-                prepared = store.prepare(batch)
+                prepared = store.prepare(batch, self._keys)
                 self._apply(lambda w, p=prepared: w.upsert(p))
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -126,7 +138,7 @@ class EmbeddedIndex(SearchIndex):
                 pending: deque[tuple[Future[int], int]] = deque()
                 with ThreadPoolExecutor(1, thread_name_prefix="search-rebuild") as worker:
                     for batch in batched(docs, REBUILD_BATCH_SIZE):
-                        prepared = store.prepare(batch)
+                        prepared = store.prepare(batch, self._keys)
                         pending.append((worker.submit(self._apply, lambda w, p=prepared: w.upsert(p),
                                                       "_new"), len(batch)))
                         while pending and (len(pending) > 1 or pending[0][0].done()):
@@ -144,6 +156,7 @@ class EmbeddedIndex(SearchIndex):
                     store.tune_for_bulk_load(con, "fts_new", bulk=False)
                     con.execute("BEGIN IMMEDIATE")
                     store.swap_in_new_tables(con)
+                    store.set_meta(con, "name_keys", self._keys.fingerprint)
                     con.execute("COMMIT")
                     # executescript steps the pragma to the end; execute() would free one page.
                     con.executescript("PRAGMA incremental_vacuum;")
@@ -168,7 +181,8 @@ class EmbeddedIndex(SearchIndex):
         con = sqlite3.connect(self.path, check_same_thread=False)
         try:
             for (doc,) in con.execute("SELECT doc FROM docs"):
-                yield json.loads(doc)
+                # Stored before subject_mask existed: masked names match after the next reindex.
+                yield {"subject_mask": "", **json.loads(doc)}
         finally:
             con.close()
 
@@ -210,12 +224,13 @@ class EmbeddedIndex(SearchIndex):
         bits = dict(acc=acc, cat=cat, arc=arc)
         where = fts.key_filter("rowid", lo, hi, **bits)
         unknown = self._unknown_pairs(con, probe_pairs(terms), acc)
+        reads = readings(terms, self._keys)
         # Facet groups are counted in parallel parts (SQLite runs without the
         # GIL) while this thread ranks; the parts split the year range.
         hist = dict(con.execute("SELECT yf, n FROM years"))
         parts = fts.split_range(lo, hi, hist, PARALLEL_PARTS)
         if terms:
-            match = fts.match_expr(terms, unknown)
+            match = fts.match_expr(reads, unknown)
             sql = (f"SELECT (rowid >> {fts.GROUP_SHIFT}) & {fts.GROUP_MASK}, 1 FROM fts "
                    "WHERE fts MATCH ? AND {where}")
             jobs = [(sql.format(where=f.sql), (match, *f.params))
@@ -227,7 +242,7 @@ class EmbeddedIndex(SearchIndex):
                     for f in (fts.key_filter("key", a, b, **bits, shift=shift) for a, b in parts)]
         futures = [self._executor.submit(self._count_groups, sql, params) for sql, params in jobs]
         if terms:
-            keys = self._rank(con, fts.strong_expr(terms, unknown), match, where, offset, limit)
+            keys = self._rank(con, fts.strong_expr(reads, unknown), match, where, offset, limit)
         else:
             keys = [k for (k,) in con.execute(
                 f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where.sql} ORDER BY rowid "
@@ -236,7 +251,7 @@ class EmbeddedIndex(SearchIndex):
         total, facets = fts.facets(groups, lambda kind, idx: self._codes.name(con, kind, idx))
         if offset >= total:
             keys = []
-        return SearchResult(total=total, hits=self._hits(con, keys, needles(terms, unknown)),
+        return SearchResult(total=total, hits=self._hits(con, keys, reading_needles(reads, unknown)),
                             facets=facets, backend=self.backend)
 
     @staticmethod
@@ -287,7 +302,7 @@ class EmbeddedIndex(SearchIndex):
                 page_sql, (weak, *where.params, limit - len(keys), max(0, offset - n_strong)))]
         return keys
 
-    def _hits(self, con: sqlite3.Connection, keys: list[int], marks: list[str]) -> list[Hit]:
+    def _hits(self, con: sqlite3.Connection, keys: list[int], marks: list[tuple[Reading, list[str]]]) -> list[Hit]:
         if not keys:
             return []
         rows = {key: (doc_id, json.loads(doc)) for key, doc_id, doc in con.execute(
@@ -296,7 +311,9 @@ class EmbeddedIndex(SearchIndex):
         for key in keys:
             if key in rows:
                 doc_id, doc = rows[key]
-                marked = highlight(doc.get("title"), doc.get("summary"), marks)
+                title, summary = doc.get("title"), doc.get("summary")
+                found = hit_needles(title, summary, marks, name_tokens=doc.get("name_tokens", ""))
+                marked = highlight(title, summary, found)
                 hits.append(Hit(id=doc_id, highlight=marked))
         return hits
 

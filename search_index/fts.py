@@ -31,7 +31,8 @@ from .text import fts_quote
 # Bump when the key layout, the columns or the way they are filled changes:
 # an index built differently is re-indexed on open (see store.fingerprint).
 # 4: the meta column also holds the year, so that "结婚 1985" finds it.
-LAYOUT_VERSION = "4"
+# 5: the name column holds name and mask tokens (names.py), not the name.
+LAYOUT_VERSION = "5"
 
 SEQ_BITS = 27
 ACC_SHIFT, ACC_BITS = 27, 2
@@ -182,11 +183,21 @@ def term_expr(term: str, unknown: Collection[str]) -> str:
     return "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
 
 
-def match_expr(terms: list[str], unknown: Collection[str]) -> str:
-    """Every term must match (in any column)."""
-    return " AND ".join(term_expr(t, unknown) for t in terms)
+def reading_expr(reading: query.Reading, unknown: Collection[str]) -> str:
+    """Every token in the name column, every term in any column."""
+    return " AND ".join([*(f"name : {fts_quote(t)}" for t in reading.tokens),
+                         *(term_expr(t, unknown) for t in reading.terms)])
 
 
-def strong_expr(terms: list[str], unknown: Collection[str]) -> str:
-    """Documents where at least one term matches in title, name or reference."""
-    return f"{STRONG} : (" + " OR ".join(term_expr(t, unknown) for t in terms) + ")"
+def match_expr(readings: list[query.Reading], unknown: Collection[str]) -> str:
+    """Any reading of the query matches."""
+    if len(readings) == 1:
+        return reading_expr(readings[0], unknown)
+    return " OR ".join(f"({reading_expr(r, unknown)})" for r in readings)
+
+
+def strong_expr(readings: list[query.Reading], unknown: Collection[str]) -> str:
+    """Documents where at least one term or token matches in title, name or reference."""
+    parts = dict.fromkeys([*(fts_quote(t) for r in readings for t in r.tokens),
+                           *(term_expr(t, unknown) for r in readings for t in r.terms)])
+    return f"{STRONG} : (" + " OR ".join(parts) + ")"

@@ -35,23 +35,28 @@ from .meili_schema import (
     SETTINGS,
     access_filter,
     meili_query,
+    names_filter,
     primary_key,
     quote,
     split,
     to_meili,
 )
-from .query import NO_CUTS, needles, nothing_searchable, probe_pairs, query_terms
+from .names import NameKeys
+from .query import NO_CUTS, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
 from .text import highlight
 
 log = logging.getLogger(__name__)
+# Federated ranking: a reading that holds a name or a masked name weighs this much more.
+NAME_WEIGHT = 1.5
 
 
 class MeiliIndex(SearchIndex):
     backend = "meilisearch"
 
-    def __init__(self, url: str, api_key: str | None, index_name: str = "records",
+    def __init__(self, url: str, api_key: str | None, name_secret: bytes | str, index_name: str = "records",
                  timeout: float = 10.0, task_timeout_ms: int = 600_000) -> None:
         self.url, self.name = url, index_name
+        self.keys = NameKeys(name_secret)
         self.client = meilisearch.Client(url, api_key, timeout=timeout)
         self.task_timeout_ms = task_timeout_ms
         self._ready = False
@@ -98,7 +103,7 @@ class MeiliIndex(SearchIndex):
         """Say so when documents were indexed before a searchable field existed
         (s_year): searches still work, but miss those fields until a reindex."""
         stats = self._call("stats", lambda: self.client.index(self.name).get_stats())
-        missing = [a for a in SEARCHABLE
+        missing = [a for a in [*SEARCHABLE, "names"]
                    if getattr(stats.field_distribution, a, 0) < stats.number_of_documents]
         if missing:
             log.warning("Meilisearch index %s has documents without %s: run `portal reindex`",
@@ -110,7 +115,7 @@ class MeiliIndex(SearchIndex):
         self._ensure_ready()
         index = self.client.index(self.name)
         for batch in batched(docs):
-            payload = [to_meili(d) for d in batch]
+            payload = [to_meili(d, self.keys) for d in batch]
             self._wait("upsert", self._call("upsert", lambda p=payload: index.add_documents(p, "pk")))
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -150,7 +155,7 @@ class MeiliIndex(SearchIndex):
         total = 0
         pending: tuple[Any, int] | None = None
         for batch in batched(docs):
-            payload = [to_meili(d) for d in batch]
+            payload = [to_meili(d, self.keys) for d in batch]
             task = self._call("load", lambda p=payload: index.add_documents(p, "pk"))
             # Keep one batch queued while the previous one is indexed.
             if pending:
@@ -180,10 +185,11 @@ class MeiliIndex(SearchIndex):
     def close(self) -> None:
         """Nothing to release: the client opens a connection per request."""
 
-    def request_for(self, query: SearchQuery,
-                    unknown: frozenset[str] = NO_CUTS) -> tuple[str, dict[str, Any]] | None:
-        """The q and parameters sent to Meilisearch for `query`, its words cut
-        between the pairs in `unknown`; None when nothing can match."""
+    def request_for(self, query: SearchQuery, unknown: frozenset[str] = NO_CUTS) -> dict[str, Any] | None:
+        """The body Meilisearch is sent for `query`, its words cut between the pairs in
+        `unknown`: a search of the one index when the query has one reading, else a federated
+        multi-search of every reading, merged by ranking score, facets counted over their union.
+        None when nothing can match."""
         offset, limit = clamp_paging(query)
         terms = query_terms(query.q)
         levels = [a for a in query.access_levels if a in ACCESS_LEVELS]
@@ -198,19 +204,31 @@ class MeiliIndex(SearchIndex):
             filters.append(f"year >= {int(query.year_from)}")
         if query.year_to is not None:
             filters.append(f"year <= {int(query.year_to)}")
-        params: dict[str, Any] = {
-            "filter": filters, "facets": list(FACETS), "matchingStrategy": "all",
-            "page": offset // limit + 1, "hitsPerPage": limit,
-            "attributesToRetrieve": ["id", "title", "summary"],
-        }
-        if not terms:
-            params["sort"] = ["year:desc"]
-        return meili_query(terms, unknown), params
+        shared: dict[str, Any] = {"filter": filters, "matchingStrategy": "all",
+                                  "attributesToRetrieve": ["id", "title", "summary"]}
+        reads = readings(terms, self.keys)
+        if len(reads) == 1:
+            params = {**shared, "facets": list(FACETS), "page": offset // limit + 1, "hitsPerPage": limit}
+            if not terms:
+                params["sort"] = ["year:desc"]
+            return {"q": meili_query(reads[0], unknown), **params, "filter": filters + names_filter(reads[0])}
+        return {"federation": {"offset": offset, "limit": limit, "facetsByIndex": {self.name: list(FACETS)},
+                               "mergeFacets": {}},
+                "queries": [{"indexUid": self.name, "q": meili_query(r, unknown),
+                             **shared, "filter": filters + names_filter(r),
+                             # A reading that found the person outranks one that did not.
+                             "federationOptions": {"weight": NAME_WEIGHT if r.tokens else 1.0}}
+                            for r in reads]}
 
     def raw_search(self, query: SearchQuery) -> dict:
         """Meilisearch's own answer to the first request `search` sends (benchmarks compare it)."""
         request = self.request_for(query)
-        return self.client.index(self.name).search(*request) if request else {}
+        return self._send(request) if request else {}
+
+    def _send(self, request: dict[str, Any]) -> dict:
+        if "federation" in request:
+            return self.client.multi_search(request["queries"], federation=request["federation"])
+        return self.client.index(self.name).search(request["q"], {k: v for k, v in request.items() if k != "q"})
 
     def _ask(self, fn: Callable[[], Any]) -> Any:
         """A read; None when the index does not exist yet (nothing indexed)."""
@@ -233,8 +251,8 @@ class MeiliIndex(SearchIndex):
         return frozenset(p for p, r in zip(pairs, res["results"] if res else [], strict=False)
                          if not r.get("estimatedTotalHits"))
 
-    def _search(self, request: tuple[str, dict[str, Any]]) -> dict | None:
-        return self._ask(lambda: self.client.index(self.name).search(*request))
+    def _search(self, request: dict[str, Any]) -> dict | None:
+        return self._ask(lambda: self._send(request))
 
     def search(self, query: SearchQuery) -> SearchResult:
         request = self.request_for(query)
@@ -247,20 +265,31 @@ class MeiliIndex(SearchIndex):
         # where a character pair occurs nowhere and ask again.  Any such pair
         # empties the first answer, so this gives the same results as the
         # embedded backend, which cuts before it asks; queries that find
-        # something cost no extra request.
-        if not res["hits"] and not res.get("totalHits") and (pairs := probe_pairs(terms)):
+        # something (a name joined to words among them: its reading is in the
+        # first request) cost no extra request.
+        if not res["hits"] and not _total(res) and (pairs := probe_pairs(terms)):
             unknown = self._unknown_pairs(pairs, [a for a in query.access_levels if a in ACCESS_LEVELS])
             if unknown:
                 res = self._search(self.request_for(query, unknown))
                 if not res:
                     return no_hits(self.backend)
-        marks = needles(terms, unknown)
-        hits = [Hit(id=h["id"], highlight=highlight(h.get("title"), h.get("summary"), marks))
-                for h in res["hits"]]
+        marks = reading_needles(readings(terms, self.keys), unknown)
+        hits = []
+        for h in res["hits"]:
+            title, summary = h.get("title"), h.get("summary")
+            # A federated hit says which reading found it.
+            matched = (h.get("_federation") or {}).get("queriesPosition", 0)
+            hits.append(Hit(id=h["id"], highlight=highlight(title, summary,
+                                                            hit_needles(title, summary, marks, matched=matched))))
         distribution = res.get("facetDistribution") or {}
         facets = {ours: dict(sorted(distribution.get(theirs, {}).items(), key=lambda kv: (-kv[1], kv[0])))
                   for theirs, ours in FACETS.items()}
-        # totalHits stops at maxTotalHits; every document has exactly one
-        # category, so the (exhaustive) category facet counts them all.
-        total = max(res.get("totalHits", 0), sum(facets["category"].values()))
+        # Totals stop at maxTotalHits (and a federated one is an estimate); every
+        # document has exactly one category, so the (exhaustive) category facet
+        # counts them all.
+        total = max(_total(res), sum(facets["category"].values()))
         return SearchResult(total=total, hits=hits, facets=facets, backend=self.backend)
+
+
+def _total(res: dict) -> int:
+    return res.get("totalHits") or res.get("estimatedTotalHits") or 0

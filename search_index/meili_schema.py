@@ -12,7 +12,9 @@ as adjacent words.  Synonyms are expanded at indexing time into ``s_syn``
 three-word keys); the shared list is still installed as the synonyms setting
 for the rare unquoted query words.
 
-The full name is sent only as ``s_name`` and is never displayed.
+The full name is never sent: ``names`` holds its keyed token and the mask
+token (names.py), and a query reading that holds a name filters on the token
+(cheaper than a query word: the engine then ranks only that person's records).
 """
 
 from __future__ import annotations
@@ -23,18 +25,19 @@ from typing import Any
 
 from . import synonyms
 from .base import validate_doc
-from .query import NO_CUTS, pieces
+from .names import NameKeys, name_tokens
+from .query import NO_CUTS, Reading, pieces
 from .text import normalize, runs
 
 DISPLAYED = ["id", "reference_code", "title", "category", "category_label", "archive_code",
              "archive_name", "year", "place", "summary", "access_level"]
 # Rank order of the attribute ranking rule (hidden normalised copies).
-SEARCHABLE = ["s_title", "s_name", "s_ref", "s_label", "s_place", "s_archive", "s_year", "s_summary",
+SEARCHABLE = ["s_title", "s_ref", "s_label", "s_place", "s_archive", "s_year", "s_summary",
               "s_syn"]
 # Where a character pair must occur not to cut a query word (see query.py):
 # the documents' own text, as in the embedded backend, not synonym expansions.
 PROBED = [a for a in SEARCHABLE if a != "s_syn"]
-SOURCES = {"s_title": "title", "s_name": "subject_name", "s_ref": "reference_code",
+SOURCES = {"s_title": "title", "s_ref": "reference_code",
            "s_label": "category_label", "s_place": "place", "s_archive": "archive_name",
            "s_summary": "summary"}
 FACETS = {"category": "category", "archive_code": "archive", "decade": "decade"}
@@ -43,7 +46,9 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,400}")
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": SEARCHABLE,
     "displayedAttributes": DISPLAYED,
-    "filterableAttributes": ["pk", "category", "archive_code", "year", "decade", "access_level"],
+    "filterableAttributes": ["pk", "category", "archive_code", "year", "decade", "access_level", "names"],
+    # Nobody lists the values of a filterable attribute (the name tokens among them).
+    "facetSearch": False,
     "sortableAttributes": ["year"],
     "localizedAttributes": [{"attributePatterns": SEARCHABLE, "locales": ["cmn"]}],
     "faceting": {"maxValuesPerFacet": 2000, "sortFacetValuesBy": {"*": "count"}},
@@ -68,25 +73,27 @@ def primary_key(doc_id: str) -> str:
     return "h_" + hashlib.sha256(doc_id.encode()).hexdigest()
 
 
-def to_meili(doc: dict) -> dict:
+def to_meili(doc: dict, keys: NameKeys) -> dict:
     validate_doc(doc)
     out = {k: doc[k] for k in DISPLAYED}
     out["pk"] = primary_key(doc["id"])
     out["decade"] = doc["year"] // 10 * 10
     for field, source in SOURCES.items():
         out[field] = split(str(doc.get(source) or ""))
+    out["names"] = name_tokens(keys, doc["subject_name"], doc["subject_mask"]).split()
     # The year is searchable as a word too: citizens type "婚姻登记 1985".
     out["s_year"] = split(str(doc["year"]))
-    text = normalize(" ".join(str(doc.get(s) or "") for s in SOURCES.values() if s != "subject_name"))
+    text = normalize(" ".join(str(doc.get(s) or "") for s in SOURCES.values()))
     expansions = {alt for key, alts in synonyms.synonym_map().items() if key in text for alt in alts}
     out["s_syn"] = ". ".join(split(e) for e in sorted(expansions))
     return out
 
 
-def meili_query(terms: list[str], unknown: frozenset[str] = NO_CUTS) -> str:
-    """Each piece of a term (see query.py) as a phrase of its characters: every piece must occur."""
+def meili_query(reading: Reading, unknown: frozenset[str] = NO_CUTS) -> str:
+    """Each piece of a term (see query.py) as a phrase of its characters: every piece must
+    occur.  The reading's name tokens are a filter (names_filter)."""
     parts = []
-    for term in terms:
+    for term in reading.terms:
         words: list[str] = []
         for cjk, run in pieces(term, unknown):
             if cjk:
@@ -99,6 +106,11 @@ def meili_query(terms: list[str], unknown: frozenset[str] = NO_CUTS) -> str:
 
 def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def names_filter(reading: Reading) -> list[str]:
+    """The reading's name tokens, each of which the document's subject must carry."""
+    return [f"names = {quote(t)}" for t in reading.tokens]
 
 
 def access_filter(levels: list[str]) -> str:

@@ -13,16 +13,45 @@ in 城镇结构) keeps the joined words whole, and the query still finds nothing
 
 Terms that are synonym keys (医保, 结婚证) are never cut: their synonyms
 already say how else they may be written.
+
+A character cut off on both sides (登际 and 际审 occur nowhere: 结婚登际审查处理表)
+is taken for a typing error and not required, once in a run of at least five
+characters: the pieces on either side still are.  A short word is not loosened
+(审批表 does not become 审 + 表).
+
+A query may also hold a full name or a masked one (王秀英结婚登记, 王*英结婚登记):
+readings() lists the ways to read it, each backend matches any of them in one
+request, and ranking merges the answers (see names.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from . import synonyms
+from .names import MASKED, NameKeys, mask_token, name_spans
 from .text import normalize, runs
 
 NO_CUTS: frozenset[str] = frozenset()
+# A year followed by 年 (1985年结婚登记) is the year as a word: 年 is not part of the words after it.
+_YEAR_NIAN = re.compile(r"(?<![0-9])([0-9]{4})年(?!度)")
+# A run this long may hold one wrong character (see pieces()).
+TYPO_MIN_RUN = 5
+# Readings sent for one query at most: the text as typed, then names and masked names.
+MAX_READINGS = 8
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read a query: name tokens that must all occur in the subject's name, and
+    text terms that must all occur (each as pieces() or one of its synonyms)."""
+
+    tokens: tuple[str, ...]
+    terms: tuple[str, ...]
+    # Text to mark in a hit besides the terms: the masked name as typed (王*英).
+    marks: tuple[str, ...] = ()
 
 
 def query_terms(q: str, max_terms: int = 16, max_len: int = 64) -> list[str]:
@@ -32,7 +61,7 @@ def query_terms(q: str, max_terms: int = 16, max_len: int = 64) -> list[str]:
     into an enormous search expression; the leading part is still searched.
     """
     terms = []
-    for raw in normalize(q.strip()[:2000]).split():
+    for raw in _YEAR_NIAN.sub(r"\1 ", normalize(q.strip()[:2000])).split():
         term = raw[:max_len]
         if runs(term):
             terms.append(term)
@@ -77,12 +106,14 @@ def pieces(term: str, unknown: Collection[str] = NO_CUTS) -> list[tuple[bool, st
         if not is_cjk:
             out.append((False, run))
             continue
-        start = 0
-        for i, pair in enumerate(pairs(run), start=1):
-            if pair in unknown:
-                out.append((True, run[start:i]))
-                start = i
-        out.append((True, run[start:]))
+        cut = [0, *(i for i, pair in enumerate(pairs(run), start=1) if pair in unknown), len(run)]
+        typo = len(run) >= TYPO_MIN_RUN
+        for start, end in zip(cut, cut[1:], strict=False):
+            # One character cut off on both sides, inside a long run: a typing error (once a run).
+            if typo and end - start == 1 and 0 < start and end < len(run):
+                typo = False
+                continue
+            out.append((True, run[start:end]))
     return out
 
 
@@ -94,3 +125,65 @@ def alternatives(term: str, unknown: Collection[str] = NO_CUTS) -> list[list[tup
 def needles(terms: Iterable[str], unknown: Collection[str] = NO_CUTS) -> list[str]:
     """The normalised strings a highlighter should look for."""
     return [piece for term in terms for alt in alternatives(term, unknown) for _, piece in alt]
+
+
+def _rest(text: str) -> list[str]:
+    """What remains of a term around a name, as terms (punctuation alone is dropped)."""
+    return [t for t in text.split() if runs(t)]
+
+
+def readings(terms: list[str], keys: NameKeys) -> list[Reading]:
+    """The ways to read a query, most literal first: the terms as typed (unless one holds a
+    masked name: the star says what it is), then each masked name, then each place a full name
+    may stand (one name per reading).  At most MAX_READINGS."""
+    out: list[Reading] = []
+    masked = [i for i, t in enumerate(terms) if MASKED.search(t)]
+    if not masked:
+        out.append(Reading((), tuple(terms)))
+    for i in masked:
+        m = MASKED.search(terms[i])
+        before, after = terms[i][: m.start()], terms[i][m.end():]
+        # 王*英结婚 is 王*英 + 结婚, or a two-character name 王* + 英结婚.
+        shapes = [(m.group(), after)]
+        if m.group(3) and runs(after):
+            shapes.append((m.group(1) + m.group(2), m.group(3) + after))
+        for mask, tail in shapes:
+            rest = [*terms[:i], *_rest(before), *_rest(tail), *terms[i + 1:]]
+            out.append(Reading((mask_token(mask),), tuple(rest), (mask,)))
+    candidates = []
+    for i, term in enumerate(terms):
+        if i in masked:
+            continue
+        offset = 0
+        for is_cjk, run in runs(term):
+            at = term.index(run, offset)
+            offset = at + len(run)
+            if is_cjk:
+                candidates += [(i, at + start, at + end) for start, end in name_spans(run)]
+    for i, start, end in candidates:
+        term = terms[i]
+        rest = [*terms[:i], *_rest(term[:start]), *_rest(term[end:]), *terms[i + 1:]]
+        out.append(Reading((keys.name(term[start:end]),), tuple(rest)))
+    return out[:MAX_READINGS]
+
+
+def reading_needles(readings_: Iterable[Reading], unknown: Collection[str] = NO_CUTS) -> list[tuple[Reading, list[str]]]:
+    """Each reading with the normalised strings a highlighter should look for when it matched."""
+    return [(r, [*needles(r.terms, unknown), *r.marks]) for r in readings_]
+
+
+def hit_needles(title: str | None, summary: str | None, per_reading: list[tuple[Reading, list[str]]], *,
+                matched: int | None = None, name_tokens: str | None = None) -> list[str]:
+    """What to mark in one hit: the strings of the readings it matched — reading `matched` when
+    the engine says which, else those whose tokens the hit's `name_tokens` hold and whose
+    strings its text holds — those that found a person first: 王秀英结婚 marks 结婚, not
+    characters of another reading (王秀 + 英结婚)."""
+    if matched is not None and 0 <= matched < len(per_reading):
+        fits = [per_reading[matched]]
+    else:
+        text = normalize(f"{title or ''} {summary or ''}")
+        held = set((name_tokens or "").split())
+        fits = [(r, found) for r, found in per_reading
+                if (name_tokens is None or held.issuperset(r.tokens)) and all(n in text for n in found)]
+    chosen = [f for r, f in fits if r.tokens] or [f for _, f in fits] or [f for _, f in per_reading]
+    return list(dict.fromkeys(n for found in chosen for n in found))

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import fts, text
 from .base import validate_doc
+from .names import NameKeys, name_tokens
 from .text import index_tokens
 
 SQLITE_MAX_PARAMS = 500  # stay far below SQLITE_MAX_VARIABLE_NUMBER
@@ -61,7 +62,7 @@ def fts_columns(doc: dict) -> tuple[str, ...]:
                      str(doc["year"])])
     return (
         index_tokens(doc.get("title")),
-        index_tokens(doc.get("subject_name")),
+        doc["name_tokens"],
         index_tokens(doc.get("reference_code")),
         fts.ALL_TOKEN + " " + index_tokens(meta),
         index_tokens(doc.get("summary")),
@@ -72,9 +73,18 @@ def fts_columns(doc: dict) -> tuple[str, ...]:
 Prepared = tuple[dict, str, tuple[str, ...]]
 
 
-def prepare(docs: list[dict]) -> list[Prepared]:
+def stored_form(doc: dict, keys: NameKeys) -> dict:
+    """The document as the index keeps it: the full name replaced by its tokens (names.py).
+    A document read back from the index is in this form already."""
+    if "name_tokens" in doc:
+        return doc
+    validate_doc(doc)
+    return {**doc, "subject_name": "", "name_tokens": name_tokens(keys, doc["subject_name"], doc["subject_mask"])}
+
+
+def prepare(docs: list[dict], keys: NameKeys) -> list[Prepared]:
     """Validate and tokenise (no database needed, so it can overlap writing)."""
-    latest = {validate_doc(d)["id"]: d for d in docs}  # last one wins
+    latest = {d["id"]: d for d in (stored_form(d, keys) for d in docs)}  # last one wins
     return [(d, json.dumps(d, ensure_ascii=False, sort_keys=True), fts_columns(d))
             for d in latest.values()]
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
-from portal.core.masking import mask_personal_text
+from portal.core.masking import mask_name, mask_personal_text
 from portal.db import db
 from portal.core.background import Worker, in_each_process
 from search_index import SearchIndex, SearchUnavailable, open_index
@@ -34,6 +34,7 @@ def get_index(app: Flask | None = None) -> SearchIndex:
             index = app.extensions.get("search_index")
             if index is None:
                 index = open_index(app.config["SEARCH_BACKEND"], data_dir=app.config["DATA_DIR"],
+                                   name_secret=app.config["SEARCH_NAME_SECRET"],
                                    meili_url=app.config["MEILI_URL"], meili_key=app.config["MEILI_MASTER_KEY"],
                                    index_name=app.config.get("MEILI_INDEX", "records"))
                 app.extensions["search_index"] = index
@@ -48,8 +49,8 @@ def search_health() -> bool:
 
 
 def record_document(record: Record) -> dict:
-    """What the index holds: displayed text already masked; the full name only in a searchable,
-    never-returned field; no ID numbers at all."""
+    """What the index is given: displayed text already masked; the full name to be found by (the
+    index keeps only a keyed token of it) and its masked form; no ID numbers at all."""
     name = record.subject_name or ""
     return {
         "id": str(record.id),
@@ -63,6 +64,7 @@ def record_document(record: Record) -> dict:
         "place": record.place or "",
         "summary": mask_personal_text(record.summary, name),
         "subject_name": name,
+        "subject_mask": mask_name(name),
         "access_level": record.access_level,
     }
 

@@ -12,8 +12,11 @@ import uuid
 
 import pytest
 
+from portal.core.masking import mask_name
 from search_index import SearchIndex, open_index
 
+# Keys the index's name tokens (search_index/names.py) in every test index.
+NAME_SECRET = "name-secret-of-the-search-index-tests"
 BACKENDS = ["embedded", pytest.param("meilisearch", marks=pytest.mark.meilisearch)]
 
 
@@ -24,7 +27,8 @@ def _doc(id, title, category, label, archive, year, *, summary="", name="", acce
         "category_label": label, "archive_code": archive,
         "archive_name": archive_name or {"451200": "河池市档案馆", "451202": "宜州区档案馆",
                                          "450100": "南宁市档案馆"}[archive],
-        "year": year, "place": place, "summary": summary, "subject_name": name, "access_level": access,
+        "year": year, "place": place, "summary": summary, "subject_name": name, "subject_mask": mask_name(name),
+        "access_level": access,
     }
 
 
@@ -82,13 +86,43 @@ JOINED = [
 ]
 
 
+# Full names joined to the document's words (王秀英结婚登记): names of two to four characters,
+# common, rare and compound surnames, documents in either script.  Titles and summaries are
+# masked, as the portal indexes them; the name is only in subject_name.
+NAMED = [
+    _doc("p1", "结婚登记审查处理表", "marriage", "婚姻登记", "451200", 1992, name="王秀英",
+         summary="王*英与配偶共同申请结婚登记。"),
+    _doc("p2", "结婚登记审查处理表", "marriage", "婚姻登记", "451200", 1993, name="王秀兰",
+         summary="王*兰与配偶共同申请结婚登记。"),
+    _doc("p3", "土地承包经营权合同", "land", "土地房产", "451202", 2001, name="李建国",
+         summary="李*国户承包耕地五亩。", place="宜州区"),
+    _doc("p4", "土地房產所有證存根", "land", "土地房产", "451202", 1953, name="張桂英",
+         summary="宜州縣張*英戶土地房產所有證存根。", place="宜州区"),
+    _doc("p5", "结婚登记审查处理表", "marriage", "婚姻登记", "450100", 1988, name="覃秀兰",
+         summary="覃*兰结婚登记。", place="青秀区"),
+    _doc("p6", "退役士兵安置审批表", "veteran", "退役安置", "451202", 1990, name="欧阳晓东",
+         summary="欧**东退役后安置到宜州糖厂。", place="宜州区"),
+    _doc("p7", "最低生活保障审批表", "subsistence", "最低生活保障", "451200", 2009, name="司马磊",
+         summary="司*磊家庭申请低保。"),
+    _doc("p8", "医疗保险报销审批单", "medical", "医疗保险", "450100", 2012, name="韦英",
+         summary="韦*住院费用报销。", place="青秀区"),
+    _doc("p9", "医疗保险报销审批单", "medical", "医疗保险", "450100", 2013, name="韦英华",
+         summary="韦*华住院费用报销。", place="青秀区"),
+    _doc("p10", "学生学籍卡", "school", "学籍档案", "451200", 1975, name="上官秀珍",
+         summary="上**珍，女，十二岁。"),
+    # The same name in a closed record: the public never finds it.
+    _doc("p11", "收养登记档案", "adoption", "收养登记", "451200", 1996, name="王秀英", access="closed",
+         summary="王*英收养登记。"),
+]
+
+
 def _open(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> SearchIndex:
     if backend == "embedded":
-        return open_index("embedded", data_dir=tmp_path_factory.mktemp("search"))
+        return open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path_factory.mktemp("search"))
     server = request.getfixturevalue("meili")
     # A unique index per test keeps tests independent on the shared server.
-    return open_index("meilisearch", data_dir=tmp_path_factory.mktemp("unused"), meili_url=server.url,
-                      meili_key=server.master_key, index_name=f"t_{uuid.uuid4().hex[:12]}")
+    return open_index("meilisearch", name_secret=NAME_SECRET, data_dir=tmp_path_factory.mktemp("unused"),
+                      meili_url=server.url, meili_key=server.master_key, index_name=f"t_{uuid.uuid4().hex[:12]}")
 
 
 def _drop(index: SearchIndex) -> None:
@@ -97,31 +131,35 @@ def _drop(index: SearchIndex) -> None:
     index.close()
 
 
+def _loaded(request, tmp_path_factory, docs: list[dict]):
+    index = _open(request.param, request, tmp_path_factory)
+    index.rebuild(copy.deepcopy(docs))
+    yield index
+    _drop(index)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def loaded(request, tmp_path_factory) -> SearchIndex:
     """Read-only index holding DOCS, shared by a module's tests (fast)."""
-    index = _open(request.param, request, tmp_path_factory)
-    index.rebuild(copy.deepcopy(DOCS))
-    yield index
-    _drop(index)
+    yield from _loaded(request, tmp_path_factory, DOCS)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def joined(request, tmp_path_factory) -> SearchIndex:
     """Read-only index holding DOCS and JOINED."""
-    index = _open(request.param, request, tmp_path_factory)
-    index.rebuild(copy.deepcopy(DOCS + JOINED))
-    yield index
-    _drop(index)
+    yield from _loaded(request, tmp_path_factory, DOCS + JOINED)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def named(request, tmp_path_factory) -> SearchIndex:
+    """Read-only index holding DOCS and NAMED."""
+    yield from _loaded(request, tmp_path_factory, DOCS + NAMED)
 
 
 @pytest.fixture(params=BACKENDS)
 def fresh(request, tmp_path_factory) -> SearchIndex:
     """Index holding DOCS that a test may change."""
-    index = _open(request.param, request, tmp_path_factory)
-    index.rebuild(copy.deepcopy(DOCS))
-    yield index
-    _drop(index)
+    yield from _loaded(request, tmp_path_factory, DOCS)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -8,13 +8,14 @@ from contextlib import closing
 
 import pytest
 
+from tests.search_index.conftest import NAME_SECRET
 from search_index import SearchQuery as Q
-from search_index import SearchUnavailable, embedded, fts, open_index, store, text
+from search_index import SearchUnavailable, embedded, fts, open_index, query, store, text
 
 
 @pytest.fixture
 def index(tmp_path, docs):
-    idx = open_index("embedded", data_dir=tmp_path)
+    idx = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
     idx.rebuild(docs)
     yield idx
     idx.close()
@@ -27,7 +28,7 @@ def test_index_lives_in_its_own_file_under_data_dir(tmp_path, index):
 
 def test_data_survives_reopening(tmp_path, index):
     index.close()
-    again = open_index("embedded", data_dir=tmp_path)
+    again = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
     assert [h.id for h in again.search(Q(q="张晓明")).hits] == ["m1"]
     again.close()
 
@@ -94,7 +95,7 @@ def test_tokenizer_change_triggers_reindex_on_open(tmp_path, index, monkeypatch)
     index.close()
     with closing(sqlite3.connect(tmp_path / "search.sqlite3")) as con, con:
         con.execute("UPDATE meta SET value = 'old' WHERE key = 'fingerprint'")
-    reopened = open_index("embedded", data_dir=tmp_path)
+    reopened = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
     assert [h.id for h in reopened.search(Q(q="张晓明")).hits] == ["m1"]
     reopened.delete(["m1"])  # deleting needs the tokens to match exactly
     assert reopened.search(Q(q="张晓明")).total == 0
@@ -114,11 +115,11 @@ def test_index_file_of_the_previous_layout_is_rebuilt_on_open(tmp_path, docs, mo
     with monkeypatch.context() as patch:
         patch.setattr(store, "fts_columns", previous_layout)
         patch.setattr(fts, "LAYOUT_VERSION", "3")
-        old = open_index("embedded", data_dir=tmp_path)
+        old = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
         old.rebuild(docs)
         assert old.search(Q(q="结婚 1979")).total == 0
         old.close()
-    reopened = open_index("embedded", data_dir=tmp_path)
+    reopened = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
     assert [h.id for h in reopened.search(Q(q="结婚 1979")).hits] == ["m2"]
     reopened.delete(["m2"])  # deleting needs the new layout's tokens
     assert reopened.search(Q(q="孙建华")).total == 0
@@ -129,9 +130,18 @@ def test_index_file_of_the_previous_layout_is_rebuilt_on_open(tmp_path, docs, mo
 
 
 def test_query_words_are_cut_where_a_pair_is_unknown():
-    assert fts.match_expr(["东江镇结婚"], {"镇结"}) == '("东江" AND "江镇" AND "结婚")'
-    assert fts.match_expr(["林存"], {"林存"}) == '("林"* AND "存"*)'
-    assert fts.match_expr(["东江镇结婚"], frozenset()) == '("东江" AND "镇结" AND "结婚")'
+    def expr(terms, unknown):
+        return fts.match_expr([query.Reading((), tuple(terms))], unknown)
+
+    assert expr(["东江镇结婚"], {"镇结"}) == '("东江" AND "江镇" AND "结婚")'
+    assert expr(["林存"], {"林存"}) == '("林"* AND "存"*)'
+    assert expr(["东江镇结婚"], frozenset()) == '("东江" AND "镇结" AND "结婚")'
+
+
+def test_every_reading_of_a_query_is_matched_names_in_the_name_column():
+    one, two = query.Reading((), ("王秀英结婚",)), query.Reading(("nkabc",), ("结婚",))
+    assert fts.match_expr([one, two], frozenset()) == (
+        '(("王秀" AND "英结" AND "结婚")) OR (name : "nkabc" AND ("结婚"))')
 
 
 def test_years_outside_the_key_range_are_clamped_not_rejected(index, docs):
@@ -159,7 +169,7 @@ def test_unwritable_location_is_unavailable(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(SearchUnavailable):
-        open_index("embedded", data_dir=blocker)
+        open_index("embedded", name_secret=NAME_SECRET, data_dir=blocker)
 
 
 def test_key_layout_keeps_newest_first_and_fields_apart():
@@ -184,14 +194,14 @@ def test_split_range_cuts_at_years_into_similar_sized_parts():
 
 def test_open_index_rejects_unknown_backend(tmp_path):
     with pytest.raises(ValueError, match="unknown search backend"):
-        open_index("elastic", data_dir=tmp_path)
+        open_index("elastic", name_secret=NAME_SECRET, data_dir=tmp_path)
 
 
 def test_writers_in_other_processes_wait_for_a_rebuild_instead_of_losing_changes(tmp_path, docs):
     # Two index objects on one directory stand for two gunicorn workers: the
     # file lock is per open file, so they exclude each other like processes.
-    rebuilding = open_index("embedded", data_dir=tmp_path)
-    other = open_index("embedded", data_dir=tmp_path)
+    rebuilding = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
+    other = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
     started, finished = threading.Event(), threading.Event()
 
     def sync_step():
@@ -216,7 +226,7 @@ def test_writers_in_other_processes_wait_for_a_rebuild_instead_of_losing_changes
 
 def test_rebuilds_give_the_old_tables_space_back(tmp_path, docs):
     many = [{**d, "id": f"{d['id']}-{i}", "title": f"{d['title']}{i}"} for i in range(200) for d in docs]
-    idx = open_index("embedded", data_dir=tmp_path)
+    idx = open_index("embedded", name_secret=NAME_SECRET, data_dir=tmp_path)
     try:
         idx.rebuild(many)
         first = idx.path.stat().st_size

@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from tests.search_index.conftest import NAME_SECRET
 from search_index import SearchQuery as Q
-from search_index import SearchUnavailable, meili_schema, open_index
+from search_index import SearchUnavailable, meili_schema, open_index, query
 
 pytestmark = pytest.mark.meilisearch
 
@@ -22,7 +23,8 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def down(tmp_path):
-    index = open_index("meilisearch", data_dir=tmp_path, meili_url=f"http://127.0.0.1:{_closed_port()}",
+    index = open_index("meilisearch", name_secret=NAME_SECRET,
+                       data_dir=tmp_path, meili_url=f"http://127.0.0.1:{_closed_port()}",
                        meili_key="irrelevant")
     index.client.config.timeout = 2
     yield index
@@ -31,7 +33,8 @@ def down(tmp_path):
 
 @pytest.fixture
 def index(meili, tmp_path, docs):
-    idx = open_index("meilisearch", data_dir=tmp_path, meili_url=meili.url, meili_key=meili.master_key,
+    idx = open_index("meilisearch", name_secret=NAME_SECRET,
+                     data_dir=tmp_path, meili_url=meili.url, meili_key=meili.master_key,
                      index_name=f"t_{uuid.uuid4().hex[:12]}")
     idx.rebuild(docs)
     yield idx
@@ -55,7 +58,8 @@ def test_every_operation_raises_search_unavailable_when_down(down, docs, operati
 
 
 def test_wrong_api_key_is_unavailable_and_unhealthy(meili, tmp_path):
-    index = open_index("meilisearch", data_dir=tmp_path, meili_url=meili.url, meili_key="wrong-key")
+    index = open_index("meilisearch", name_secret=NAME_SECRET,
+                       data_dir=tmp_path, meili_url=meili.url, meili_key="wrong-key")
     assert index.health() is False
     with pytest.raises(SearchUnavailable):
         index.search(Q(q="婚姻"))
@@ -71,7 +75,10 @@ def test_settings_hide_the_full_name_and_internal_fields(index):
     settings = index.client.index(index.name).get_settings()
     assert "subject_name" not in settings["displayedAttributes"]
     assert all(not a.startswith("s_") for a in settings["displayedAttributes"])
-    assert settings["searchableAttributes"][:2] == ["s_title", "s_name"]
+    assert settings["searchableAttributes"][:2] == ["s_title", "s_ref"]
+    # Names are found by a keyed token, filtered on, never searched as text or listed.
+    assert "names" in settings["filterableAttributes"] and settings["facetSearch"] is False
+    assert not any("name" in a for a in settings["searchableAttributes"])
     assert set(settings["filterableAttributes"]) >= {"category", "archive_code", "year", "access_level"}
     assert settings["sortableAttributes"] == ["year"]
     assert settings["synonyms"]["医 保"] == ["医 疗 保 险"]
@@ -92,26 +99,29 @@ def test_rebuild_leaves_no_temporary_index_behind(index, docs):
 
 
 def test_meilisearch_query_rewrites_words_as_character_phrases():
-    assert meili_schema.meili_query(["婚姻登记", "婚", "j012"]) == '"婚 姻 登 记" 婚 j012'
+    reading = query.Reading(("nkabc",), ("婚姻登记", "婚", "j012"))
+    assert meili_schema.meili_query(reading) == '"婚 姻 登 记" 婚 j012'
+    assert meili_schema.names_filter(reading) == ['names = "nkabc"']
 
 
 def test_meilisearch_query_cuts_words_where_a_pair_is_unknown():
-    cut = meili_schema.meili_query(["东江镇结婚", "林存"], frozenset({"镇结", "林存"}))
+    cut = meili_schema.meili_query(query.Reading((), ("东江镇结婚", "林存")), frozenset({"镇结", "林存"}))
     assert cut == '"东 江 镇" "结 婚" 林 存'
 
 
 def test_year_is_a_searchable_attribute(index, docs):
     settings = index.client.index(index.name).get_settings()
     assert "s_year" in settings["searchableAttributes"]
-    assert meili_schema.to_meili({**docs[0], "year": 1979})["s_year"] == "1979"
+    assert meili_schema.to_meili({**docs[0], "year": 1979}, index.keys)["s_year"] == "1979"
 
 
 def test_documents_indexed_before_the_year_field_ask_for_a_reindex(meili, index, docs, tmp_path, caplog):
     def reopened():
-        return open_index("meilisearch", data_dir=tmp_path, meili_url=meili.url, meili_key=meili.master_key,
+        return open_index("meilisearch", name_secret=NAME_SECRET,
+                          data_dir=tmp_path, meili_url=meili.url, meili_key=meili.master_key,
                           index_name=index.name)
 
-    older = {k: v for k, v in meili_schema.to_meili(docs[0]).items() if k != "s_year"}
+    older = {k: v for k, v in meili_schema.to_meili(docs[0], index.keys).items() if k != "s_year"}
     raw = index.client.index(index.name)
     index.client.wait_for_task(raw.delete_all_documents().task_uid)
     index.client.wait_for_task(raw.add_documents([older], "pk").task_uid)
