@@ -1,8 +1,6 @@
 """Configuration from the environment, with defaults that run on one laptop."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 import tempfile
@@ -106,8 +104,4 @@ def load_config(overrides: dict | None = None) -> dict:
         "ARGON2_MEMORY_COST": 65536,
     }
     cfg.update(overrides)
-    # Keys the search index's name tokens (search_index/names.py): derived from DATA_KEY, which
-    # is as secret and as stable; changing it means `portal reindex`.
-    cfg.setdefault("SEARCH_NAME_SECRET", hmac.new(cfg["DATA_KEY"].encode(), b"search-index name tokens",
-                                                  hashlib.sha256).hexdigest())
     return cfg

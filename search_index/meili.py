@@ -42,7 +42,7 @@ from .meili_schema import (
     to_meili,
 )
 from .names import NameKeys
-from .query import NO_CUTS, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
+from .query import NO_CUTS, Reading, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
 from .text import highlight
 
 log = logging.getLogger(__name__)
@@ -185,11 +185,12 @@ class MeiliIndex(SearchIndex):
     def close(self) -> None:
         """Nothing to release: the client opens a connection per request."""
 
-    def request_for(self, query: SearchQuery, unknown: frozenset[str] = NO_CUTS) -> dict[str, Any] | None:
-        """The body Meilisearch is sent for `query`, its words cut between the pairs in
-        `unknown`: a search of the one index when the query has one reading, else a federated
-        multi-search of every reading, merged by ranking score, facets counted over their union.
-        None when nothing can match."""
+    def request_for(self, query: SearchQuery, unknown: frozenset[str] = NO_CUTS,
+                    reads: list[Reading] | None = None) -> dict[str, Any] | None:
+        """The body Meilisearch is sent for `query` (read as `reads`, by default as readings()
+        reads it), its words cut between the pairs in `unknown`: a search of the one index when
+        the query has one reading, else a federated multi-search of every reading, merged by
+        ranking score, facets counted over their union.  None when nothing can match."""
         offset, limit = clamp_paging(query)
         terms = query_terms(query.q)
         levels = [a for a in query.access_levels if a in ACCESS_LEVELS]
@@ -204,21 +205,20 @@ class MeiliIndex(SearchIndex):
             filters.append(f"year >= {int(query.year_from)}")
         if query.year_to is not None:
             filters.append(f"year <= {int(query.year_to)}")
-        shared: dict[str, Any] = {"filter": filters, "matchingStrategy": "all",
-                                  "attributesToRetrieve": ["id", "title", "summary"]}
-        reads = readings(terms, self.keys)
-        if len(reads) == 1:
-            params = {**shared, "facets": list(FACETS), "page": offset // limit + 1, "hitsPerPage": limit}
+        reads = reads if reads is not None else readings(terms, self.keys)
+        asks = [{"q": meili_query(r, unknown), "filter": filters + names_filter(r), "matchingStrategy": "all",
+                 "attributesToRetrieve": ["id", "title", "summary"]} for r in reads]
+        if len(asks) == 1:
+            ask = {**asks[0], "facets": list(FACETS), "page": offset // limit + 1, "hitsPerPage": limit}
             if not terms:
-                params["sort"] = ["year:desc"]
-            return {"q": meili_query(reads[0], unknown), **params, "filter": filters + names_filter(reads[0])}
+                ask["sort"] = ["year:desc"]
+            return ask
+        # A reading that found the person outranks one that did not.
         return {"federation": {"offset": offset, "limit": limit, "facetsByIndex": {self.name: list(FACETS)},
                                "mergeFacets": {}},
-                "queries": [{"indexUid": self.name, "q": meili_query(r, unknown),
-                             **shared, "filter": filters + names_filter(r),
-                             # A reading that found the person outranks one that did not.
+                "queries": [{"indexUid": self.name, **ask,
                              "federationOptions": {"weight": NAME_WEIGHT if r.tokens else 1.0}}
-                            for r in reads]}
+                            for r, ask in zip(reads, asks, strict=True)]}
 
     def raw_search(self, query: SearchQuery) -> dict:
         """Meilisearch's own answer to the first request `search` sends (benchmarks compare it)."""
@@ -255,11 +255,12 @@ class MeiliIndex(SearchIndex):
         return self._ask(lambda: self._send(request))
 
     def search(self, query: SearchQuery) -> SearchResult:
-        request = self.request_for(query)
+        terms = query_terms(query.q)
+        reads = readings(terms, self.keys)
+        request = self.request_for(query, reads=reads)
         res = self._search(request) if request else None
         if not res:
             return no_hits(self.backend)
-        terms = query_terms(query.q)
         unknown: frozenset[str] = NO_CUTS
         # A query that finds nothing may be words typed without spaces: cut it
         # where a character pair occurs nowhere and ask again.  Any such pair
@@ -270,10 +271,10 @@ class MeiliIndex(SearchIndex):
         if not res["hits"] and not _total(res) and (pairs := probe_pairs(terms)):
             unknown = self._unknown_pairs(pairs, [a for a in query.access_levels if a in ACCESS_LEVELS])
             if unknown:
-                res = self._search(self.request_for(query, unknown))
+                res = self._search(self.request_for(query, unknown, reads))
                 if not res:
                     return no_hits(self.backend)
-        marks = reading_needles(readings(terms, self.keys), unknown)
+        marks = reading_needles(reads, unknown)
         hits = []
         for h in res["hits"]:
             title, summary = h.get("title"), h.get("summary")

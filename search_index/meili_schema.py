@@ -80,7 +80,7 @@ def to_meili(doc: dict, keys: NameKeys) -> dict:
     out["decade"] = doc["year"] // 10 * 10
     for field, source in SOURCES.items():
         out[field] = split(str(doc.get(source) or ""))
-    out["names"] = name_tokens(keys, doc["subject_name"], doc["subject_mask"]).split()
+    out["names"] = name_tokens(keys, doc["subject_name"], doc["subject_mask"])
     # The year is searchable as a word too: citizens type "婚姻登记 1985".
     out["s_year"] = split(str(doc["year"]))
     text = normalize(" ".join(str(doc.get(s) or "") for s in SOURCES.values()))

@@ -88,9 +88,9 @@ def mask_token(masked: str) -> str:
     return _token(MASK_PREFIX, hashlib.sha256(masked.encode()).hexdigest())
 
 
-def name_tokens(keys: NameKeys, subject_name: str, subject_mask: str) -> str:
-    """What a document's name column holds: its name token and its mask token."""
-    return " ".join(t for t in (keys.name(subject_name or ""), mask_token(subject_mask or "")) if t)
+def name_tokens(keys: NameKeys, subject_name: str, subject_mask: str) -> list[str]:
+    """A document's name token and mask token (those it has)."""
+    return [t for t in (keys.name(subject_name or ""), mask_token(subject_mask or "")) if t]
 
 
 def name_spans(run: str) -> list[tuple[int, int]]:

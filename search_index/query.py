@@ -27,7 +27,8 @@ request, and ranking merges the answers (see names.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from itertools import islice
 from dataclasses import dataclass
 
 from . import synonyms
@@ -136,12 +137,14 @@ def readings(terms: list[str], keys: NameKeys) -> list[Reading]:
     """The ways to read a query, most literal first: the terms as typed (unless one holds a
     masked name: the star says what it is), then each masked name, then each place a full name
     may stand (one name per reading).  At most MAX_READINGS."""
-    out: list[Reading] = []
-    masked = [i for i, t in enumerate(terms) if MASKED.search(t)]
+    return list(islice(_readings(terms, keys), MAX_READINGS))
+
+
+def _readings(terms: list[str], keys: NameKeys) -> Iterator[Reading]:
+    masked = {i: m for i, t in enumerate(terms) if (m := MASKED.search(t))}
     if not masked:
-        out.append(Reading((), tuple(terms)))
-    for i in masked:
-        m = MASKED.search(terms[i])
+        yield Reading((), tuple(terms))
+    for i, m in masked.items():
         before, after = terms[i][: m.start()], terms[i][m.end():]
         # 王*英结婚 is 王*英 + 结婚, or a two-character name 王* + 英结婚.
         shapes = [(m.group(), after)]
@@ -149,8 +152,7 @@ def readings(terms: list[str], keys: NameKeys) -> list[Reading]:
             shapes.append((m.group(1) + m.group(2), m.group(3) + after))
         for mask, tail in shapes:
             rest = [*terms[:i], *_rest(before), *_rest(tail), *terms[i + 1:]]
-            out.append(Reading((mask_token(mask),), tuple(rest), (mask,)))
-    candidates = []
+            yield Reading((mask_token(mask),), tuple(rest), (mask,))
     for i, term in enumerate(terms):
         if i in masked:
             continue
@@ -158,13 +160,9 @@ def readings(terms: list[str], keys: NameKeys) -> list[Reading]:
         for is_cjk, run in runs(term):
             at = term.index(run, offset)
             offset = at + len(run)
-            if is_cjk:
-                candidates += [(i, at + start, at + end) for start, end in name_spans(run)]
-    for i, start, end in candidates:
-        term = terms[i]
-        rest = [*terms[:i], *_rest(term[:start]), *_rest(term[end:]), *terms[i + 1:]]
-        out.append(Reading((keys.name(term[start:end]),), tuple(rest)))
-    return out[:MAX_READINGS]
+            for start, end in name_spans(run) if is_cjk else ():
+                rest = [*terms[:i], *_rest(term[: at + start]), *_rest(term[at + end:]), *terms[i + 1:]]
+                yield Reading((keys.name(term[at + start: at + end]),), tuple(rest))
 
 
 def reading_needles(readings_: Iterable[Reading], unknown: Collection[str] = NO_CUTS) -> list[tuple[Reading, list[str]]]:

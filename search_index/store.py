@@ -79,7 +79,8 @@ def stored_form(doc: dict, keys: NameKeys) -> dict:
     if "name_tokens" in doc:
         return doc
     validate_doc(doc)
-    return {**doc, "subject_name": "", "name_tokens": name_tokens(keys, doc["subject_name"], doc["subject_mask"])}
+    tokens = " ".join(name_tokens(keys, doc["subject_name"], doc["subject_mask"]))
+    return {**doc, "subject_name": "", "name_tokens": tokens}
 
 
 def prepare(docs: list[dict], keys: NameKeys) -> list[Prepared]:

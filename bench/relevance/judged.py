@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ COMPOUND = ("欧阳", "司马", "上官")
 RARE = ("韩", "赵", "农", "唐", "周", "谢", "欧阳", "司马", "上官")
 # Wrong characters for the typo kind: common ones, none of them in any title.
 TYPO_CHARS = "计纪己级技际寄继季既"
+# The town of a place: what stands before 镇 after any county or district.
+TOWN = re.compile(r"[^县区]+镇")
 _s2t = OpenCC("s2t")
 
 
@@ -124,8 +127,7 @@ def build(corpus: list[dict], seed: int = 5) -> list[dict]:
             judge.person_words(r["subject_name"], title))
     for r in sample(lambda r: "镇" in normalize(r["place"])):
         place = normalize(r["place"])
-        town = place[place.index("县") + 1 if "县" in place[:place.index("镇")] else 0: place.index("镇") + 1]
-        town = town.split("区")[-1]
+        town = TOWN.search(place).group()  # 东江镇 of 金城江区东江镇那坡村
         label = category_label(r["category"])
         add("place + category", town + label,
             judge.where(lambda x, t=town, c=r["category"]: t in normalize(x["place"]) and x["category"] == c))

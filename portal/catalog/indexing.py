@@ -34,7 +34,7 @@ def get_index(app: Flask | None = None) -> SearchIndex:
             index = app.extensions.get("search_index")
             if index is None:
                 index = open_index(app.config["SEARCH_BACKEND"], data_dir=app.config["DATA_DIR"],
-                                   name_secret=app.config["SEARCH_NAME_SECRET"],
+                                   name_secret=app.extensions["personal_data"].search_name_secret,
                                    meili_url=app.config["MEILI_URL"], meili_key=app.config["MEILI_MASTER_KEY"],
                                    index_name=app.config.get("MEILI_INDEX", "records"))
                 app.extensions["search_index"] = index

@@ -1,5 +1,6 @@
 """Resident ID numbers at rest: encrypted (Fernet), with a keyed hash beside them so an exact
-match can be looked up without decrypting every row."""
+match can be looked up without decrypting every row.  Every key derived from the data key is
+made here."""
 from __future__ import annotations
 
 import base64
@@ -19,6 +20,9 @@ class PersonalDataCipher:
     def __init__(self, master_key: str):
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(master_key, b"portal id-number encryption")))
         self._mac_key = _derive(master_key, b"portal id-number lookup hash")
+        # Keys the search index's name tokens (search_index/names.py); a new data key means
+        # `portal reindex` before full names are found again.
+        self.search_name_secret = _derive(master_key, b"portal search-index name tokens")
 
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode("ascii")
