@@ -39,20 +39,23 @@ def init_db_command() -> None:
 @click.option("--id-number", default=None)
 @click.option("--phone", default="")
 @click.option("--archive", "archive_code", default=None, help="archive code, required for clerks and reviewers")
+@click.option("--verified", is_flag=True, help="the citizen's identity was checked (ID card seen): verified at once")
 @with_appcontext
-def create_user_command(role, email, password, name, id_number, phone, archive_code) -> None:
-    """Create a citizen or a staff account, with the same checks as the web forms."""
+def create_user_command(role, email, password, name, id_number, phone, archive_code, verified) -> None:
+    """Create a citizen or a staff account, with the same checks as the web forms. A citizen is
+    unverified (self-asserted) unless --verified says their ID card was checked."""
     from portal.accounts.service import create_user
     from portal.core.errors import ValidationFailed
 
     try:
         user = create_user(db.session, role=role, email=email, password=password, name=name,
-                           id_number=id_number, phone=phone, archive_code=archive_code)
+                           id_number=id_number, phone=phone, archive_code=archive_code, verified=verified)
     except ValidationFailed as exc:
         for field, message in exc.errors.items():
             click.echo(f"{field}: {message}", err=True)
         sys.exit(2)
-    click.echo(f"已创建用户 {user.email}（{user.role}）")
+    level = "，身份已核验 (verified)" if user.is_verified else ("，身份未核验 (unverified)" if user.role == "citizen" else "")
+    click.echo(f"已创建用户 {user.email}（{user.role}{level}）")
 
 
 @click.command("archive-task-days")

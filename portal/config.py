@@ -64,6 +64,12 @@ def load_config(overrides: dict | None = None) -> dict:
         # Self-registrations per address per day: a family or a reading-room PC registers a few,
         # a script many (and each costs an argon2 hash).
         "MAX_REGISTRATIONS_PER_IP": int(env.get("PORTAL_MAX_REGISTRATIONS_PER_IP", "20")),
+        # Rate limits (portal/throttle.py): counters in this process, or in Redis shared by every
+        # serving process when REDIS_URL is set; PORTAL_RATE_LIMITS=off only for load benchmarks.
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "RATELIMIT_ENABLED": env.get("PORTAL_RATE_LIMITS", "on") != "off",
+        # Searches read with a full name (guessing a masked name costs one each), per address.
+        "NAME_SEARCH_LIMIT": env.get("PORTAL_NAME_SEARCH_LIMIT", "60 per hour"),
         # Where links in emails point: the portal's public address.
         "PUBLIC_URL": env.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Email: "folder" writes each message as an .eml file under MAIL_FOLDER (development);
@@ -97,6 +103,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOLIDAYS_FILE": env.get("PORTAL_HOLIDAYS_FILE"),
         "MAX_OPEN_REQUESTS": int(env.get("PORTAL_MAX_OPEN_REQUESTS", "20")),
         "API_TOKEN_HOURS": 12,
+        # A signed-in browser not used for this long is signed out (staff, citizens); staff type their
+        # password again before signing or revoking a certificate if they last did longer ago.
+        "SESSION_IDLE_MINUTES_STAFF": int(env.get("PORTAL_SESSION_IDLE_MINUTES_STAFF", "30")),
+        "SESSION_IDLE_MINUTES": int(env.get("PORTAL_SESSION_IDLE_MINUTES", "120")),
+        "REAUTH_MINUTES": int(env.get("PORTAL_REAUTH_MINUTES", "30")),
         # How often an open request's page asks whether anything changed.
         "PROGRESS_POLL_SECONDS": int(env.get("PORTAL_PROGRESS_POLL_SECONDS", "20")),
         # argon2 defaults (RFC 9106 low-memory profile); tests may lower them to stay fast.

@@ -102,6 +102,12 @@ def may_apply(user) -> bool:
     return signed_in(user) and user.role == "citizen" and bool(user.id_number_hash)
 
 
+def may_verify_identity(user) -> bool:
+    """Checking a citizen's ID card at the counter (and so verifying their account): a clerk of any
+    reading room, or an admin."""
+    return signed_in(user) and user.role in ("clerk", "admin")
+
+
 def may_work_on(user, obj) -> bool:
     """An active member of staff who could claim it themselves: for a request, staff of the issuing
     archive; for a task, a clerk of the holding archive (reviewers do not verify). Whom an admin
@@ -190,10 +196,11 @@ def visible(viewer, query: Select, entity=UtilizationRequest) -> Select:
 # ---- seeing records -------------------------------------------------------------------------------
 
 def is_subject(viewer, record: Record) -> bool:
-    """The record is about this citizen: the same ID number and the same name. The name too,
-    because an ID number alone is something other people may know."""
+    """The record is about this citizen: a verified identity (portal.accounts.identity), the same
+    ID number and the same name. Verified, because anyone can type another person's name and ID
+    number at registration; the name too, because an ID number alone is something others may know."""
     return bool(
-        signed_in(viewer) and viewer.role == "citizen"
+        signed_in(viewer) and viewer.role == "citizen" and viewer.is_verified
         and viewer.id_number_hash and record.subject_id_hash == viewer.id_number_hash
         and same_name(viewer.real_name, record.subject_name)
     )

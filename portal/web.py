@@ -1,15 +1,16 @@
 """Wiring the web side: extensions, blueprints, error pages, locale, security headers."""
 from __future__ import annotations
 
-from flask import Flask, has_request_context, jsonify, request
+from flask import Flask, has_request_context, jsonify, request, session
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.categories import CATEGORIES
+from portal.throttle import init_throttle
 from portal.web_util import render
 
 csrf = CSRFProtect()
@@ -33,6 +34,7 @@ def init_web(app: Flask) -> None:
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
+    from portal.review.identity import bp as identity_bp
     from portal.review.views import bp as review_bp
     from portal.site.views import bp as site_bp
 
@@ -40,6 +42,7 @@ def init_web(app: Flask) -> None:
         # Behind a reverse proxy: audit logs record the citizen's address, links use the public host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Htmx(app)
+    init_throttle(app)
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale, default_translation_directories=str(app.root_path) + "/translations")
@@ -49,16 +52,24 @@ def init_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(user_id: str):
-        from portal.accounts.service import load_user
+        from portal.accounts.sessions import current
         from portal.db import db
 
-        return load_user(db.session, user_id)
+        return current(db.session, user_id)
+
+    @app.before_request
+    def _load_user_first():
+        """The session's user is looked up (and its last activity written) before any view runs, so
+        that write never commits a view's half-done work."""
+        if "_user_id" in session:
+            _ = current_user.is_authenticated
 
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(requests_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(identity_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(archives_bp)
@@ -67,7 +78,10 @@ def init_web(app: Flask) -> None:
     # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.
     csrf.exempt(api_bp)
 
-    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale)
+    from portal.policy import may_verify_identity
+
+    app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale,
+                                 may_verify_identity=may_verify_identity)
 
     @app.before_request
     def _refuse_nul():
@@ -91,8 +105,16 @@ def init_web(app: Flask) -> None:
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'self'",
         )
+        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+        if request.is_secure:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if "_user_id" in session and request.endpoint != "static" and "no-store" not in (resp.cache_control.to_header() or ""):
+            # Whatever a signed-in person sees may carry personal data (their requests, the queue,
+            # applicants' identities): no browser disk or shared proxy keeps a copy.
+            resp.headers["Cache-Control"] = "no-store"
         resp.vary.update(("HX-Request", "HX-Boosted", "HX-Target"))  # one address, several answers
         if request.args.get("lang") in ("en", "zh"):
             resp.set_cookie(LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Response, abort, make_response, render_template, request
+from flask import Response, abort, make_response, redirect, render_template, request
 from flask_login import current_user, login_required
 
 
@@ -45,6 +45,14 @@ def render(template: str, partial: str | None = None, *, status: int = 200,
     else:
         body = render_template(template, **ctx)
     return make_response(body, status, headers or {})
+
+
+def see_other(url: str) -> Response:
+    """Send the browser to another page: a 303, or for an htmx request HX-Redirect (htmx would
+    follow a 303 itself and swap the whole page into the part)."""
+    if is_htmx():
+        return make_response("", 204, {"HX-Redirect": url})
+    return redirect(url, 303)
 
 
 def role_required(allowed):

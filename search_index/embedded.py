@@ -41,7 +41,7 @@ from .base import (
 )
 from .locking import WriteLock
 from .names import NameKeys
-from .query import Reading, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
+from .query import Reading, ReadingMarks, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
 from .text import fts_quote, highlight
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ class EmbeddedIndex(SearchIndex):
                 page_sql, (weak, *where.params, limit - len(keys), max(0, offset - n_strong)))]
         return keys
 
-    def _hits(self, con: sqlite3.Connection, keys: list[int], marks: list[tuple[Reading, list[str]]]) -> list[Hit]:
+    def _hits(self, con: sqlite3.Connection, keys: list[int], marks: list[ReadingMarks]) -> list[Hit]:
         if not keys:
             return []
         rows = {key: (doc_id, json.loads(doc)) for key, doc_id, doc in con.execute(
@@ -312,7 +312,7 @@ class EmbeddedIndex(SearchIndex):
             if key in rows:
                 doc_id, doc = rows[key]
                 title, summary = doc.get("title"), doc.get("summary")
-                found = hit_needles(title, summary, marks, name_tokens=doc.get("name_tokens", ""))
+                found = hit_needles(title, summary, marks)
                 marked = highlight(title, summary, found)
                 hits.append(Hit(id=doc_id, highlight=marked))
         return hits

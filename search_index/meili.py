@@ -257,19 +257,26 @@ class MeiliIndex(SearchIndex):
     def search(self, query: SearchQuery) -> SearchResult:
         terms = query_terms(query.q)
         reads = readings(terms, self.keys)
-        request = self.request_for(query, reads=reads)
+        unknown: frozenset[str] = NO_CUTS
+        levels = [a for a in query.access_levels if a in ACCESS_LEVELS]
+        probed = any(r.tokens and not r.marks for r in reads)
+        if probed and (pairs := probe_pairs(terms)):
+            # A query read with a full name is cut before it is sent, as the embedded backend
+            # does: whether the hidden name matched must not decide how its words are cut (and so
+            # which other records and which marks come back), or the answer would tell.
+            unknown = self._unknown_pairs(pairs, levels)
+        request = self.request_for(query, unknown, reads)
         res = self._search(request) if request else None
         if not res:
             return no_hits(self.backend)
-        unknown: frozenset[str] = NO_CUTS
         # A query that finds nothing may be words typed without spaces: cut it
         # where a character pair occurs nowhere and ask again.  Any such pair
         # empties the first answer, so this gives the same results as the
         # embedded backend, which cuts before it asks; queries that find
         # something (a name joined to words among them: its reading is in the
         # first request) cost no extra request.
-        if not res["hits"] and not _total(res) and (pairs := probe_pairs(terms)):
-            unknown = self._unknown_pairs(pairs, [a for a in query.access_levels if a in ACCESS_LEVELS])
+        if not probed and not res["hits"] and not _total(res) and (pairs := probe_pairs(terms)):
+            unknown = self._unknown_pairs(pairs, levels)
             if unknown:
                 res = self._search(self.request_for(query, unknown, reads))
                 if not res:
@@ -278,10 +285,7 @@ class MeiliIndex(SearchIndex):
         hits = []
         for h in res["hits"]:
             title, summary = h.get("title"), h.get("summary")
-            # A federated hit says which reading found it.
-            matched = (h.get("_federation") or {}).get("queriesPosition", 0)
-            hits.append(Hit(id=h["id"], highlight=highlight(title, summary,
-                                                            hit_needles(title, summary, marks, matched=matched))))
+            hits.append(Hit(id=h["id"], highlight=highlight(title, summary, hit_needles(title, summary, marks))))
         distribution = res.get("facetDistribution") or {}
         facets = {ours: dict(sorted(distribution.get(theirs, {}).items(), key=lambda kv: (-kv[1], kv[0])))
                   for theirs, ours in FACETS.items()}

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Iterator
 from itertools import islice
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import synonyms
 from .names import MASKED, NameKeys, mask_token, name_spans
@@ -53,6 +53,8 @@ class Reading:
     terms: tuple[str, ...]
     # Text to mark in a hit besides the terms: the masked name as typed (王*英).
     marks: tuple[str, ...] = ()
+    # A full-name reading's name as the public sees it (王秀英 → 王*英): public, from the query.
+    shown: str = field(default="", compare=False)
 
 
 def query_terms(q: str, max_terms: int = 16, max_len: int = 64) -> list[str]:
@@ -162,26 +164,62 @@ def _readings(terms: list[str], keys: NameKeys) -> Iterator[Reading]:
             offset = at + len(run)
             for start, end in name_spans(run) if is_cjk else ():
                 rest = [*terms[:i], *_rest(term[: at + start]), *_rest(term[at + end:]), *terms[i + 1:]]
-                yield Reading((keys.name(term[at + start: at + end]),), tuple(rest))
+                name = term[at + start: at + end]
+                yield Reading((keys.name(name),), tuple(rest), shown=_masked(name))
 
 
-def reading_needles(readings_: Iterable[Reading], unknown: Collection[str] = NO_CUTS) -> list[tuple[Reading, list[str]]]:
+def _masked(name: str) -> str:
+    """A name as the catalog shows it (portal.core.masking.mask_name): first and last kept."""
+    return name[0] + "*" if len(name) == 2 else name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+_ANY_KEYS = NameKeys("which readings hold a name: no token is compared")
+
+
+def holds_full_name(q: str) -> bool:
+    """Whether the index reads `q` with a full name somewhere (a hidden name could match): the
+    searches that guessing a masked name needs, which the portal throttles per address.
+    Masked names (王*英) do not count: what they match is public already."""
+    return any(r.tokens and not r.marks for r in readings(query_terms(q), _ANY_KEYS))
+
+
+@dataclass(frozen=True)
+class ReadingMarks:
+    """A reading with what a highlighter looks for when it matched: `needles`, and `needed`, one
+    entry per term (and masked name) listing the ways it can show (its pieces, or a synonym's)."""
+    reading: Reading
+    needles: list[str]
+    needed: tuple[tuple[tuple[str, ...], ...], ...]
+
+    def shows_in(self, text: str) -> bool:
+        """Whether `text` visibly holds every term (one of its ways) and every masked name."""
+        return bool(self.needles) and all(any(all(p in text for p in way) for way in ways) for ways in self.needed)
+
+
+def reading_needles(readings_: Iterable[Reading], unknown: Collection[str] = NO_CUTS) -> list[ReadingMarks]:
     """Each reading with the normalised strings a highlighter should look for when it matched."""
-    return [(r, [*needles(r.terms, unknown), *r.marks]) for r in readings_]
+    return [ReadingMarks(r, [*needles(r.terms, unknown), *r.marks],
+                         (*(tuple(tuple(p for _, p in alt) for alt in alternatives(t, unknown)) for t in r.terms),
+                          *(((normalize(m),),) for m in r.marks)))
+            for r in readings_]
 
 
-def hit_needles(title: str | None, summary: str | None, per_reading: list[tuple[Reading, list[str]]], *,
-                matched: int | None = None, name_tokens: str | None = None) -> list[str]:
-    """What to mark in one hit: the strings of the readings it matched — reading `matched` when
-    the engine says which, else those whose tokens the hit's `name_tokens` hold and whose
-    strings its text holds — those that found a person first: 王秀英结婚 marks 结婚, not
-    characters of another reading (王秀 + 英结婚)."""
-    if matched is not None and 0 <= matched < len(per_reading):
-        fits = [per_reading[matched]]
+def hit_needles(title: str | None, summary: str | None, per_reading: list[ReadingMarks]) -> list[str]:
+    """What to mark in one hit, from what anyone can see — the query and the hit's title and
+    summary — never from which reading found it: a hit found through the hidden full name is marked
+    exactly as one found through its words, or guessing a masked name (覃?兰) would show which
+    guess was right.  Of the readings the text visibly holds: the query as typed; else a full-name
+    reading whose name, masked, the text shows (张*明结婚登记 for 张晓明结婚 marks 结婚, not 明结婚);
+    else the full-name reading that marks the most (王秀英结婚登记 → 结婚登记, not 婚登记); else any."""
+    text = normalize(f"{title or ''} {summary or ''}")
+    fits = [m for m in per_reading if m.shows_in(text)]
+    named = [m for m in fits if m.reading.tokens]
+    if literal := [m for m in fits if not m.reading.tokens and not m.reading.marks]:
+        chosen = literal[:1]
+    elif shown := [m for m in named if m.reading.shown and normalize(m.reading.shown) in text]:
+        chosen = shown[:1]
+    elif named:
+        chosen = [max(named, key=lambda m: sum(map(len, m.needles)))]
     else:
-        text = normalize(f"{title or ''} {summary or ''}")
-        held = set((name_tokens or "").split())
-        fits = [(r, found) for r, found in per_reading
-                if (name_tokens is None or held.issuperset(r.tokens)) and all(n in text for n in found)]
-    chosen = [f for r, f in fits if r.tokens] or [f for _, f in fits] or [f for _, f in per_reading]
-    return list(dict.fromkeys(n for found in chosen for n in found))
+        chosen = fits or per_reading
+    return list(dict.fromkeys(n for m in chosen for n in m.needles))

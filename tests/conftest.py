@@ -361,6 +361,7 @@ class _rolled_back:
         self.session = _TestSession(sessionmaker(class_=made.class_, **{
             **made.kw, "bind": self.connection, "join_transaction_mode": "create_savepoint"}))
         app.extensions["db"] = (self.engine, self.session)
+        app.extensions["throttle"].reset()  # every test starts with no rate-limit counters
 
     def __exit__(self, *exc):
         app = self.app

@@ -57,13 +57,17 @@ class Factory:
         return archive
 
     def user(self, role: str = "citizen", *, email: str | None = None, name: str = "张三",
-             id_number: str | None = None, archive: Archive | None = None, password: str = PASSWORD):
+             id_number: str | None = None, archive: Archive | None = None, password: str = PASSWORD,
+             verified: bool = True):
+        """A citizen (verified unless told otherwise: most tests are about someone whose identity was
+        checked) or a member of staff."""
         n = next(self._n)
         if role == "citizen" and id_number is None:
             id_number = make_id_number(seq=n % 1000)
         with mock.patch("portal.accounts.service.hash_password", hash_once):
             return create_user(self.session, role=role, email=email or f"{role}{n}@example.cn", password=password,
-                               name=name, id_number=id_number, archive_code=archive.code if archive else None)
+                               name=name, id_number=id_number, archive_code=archive.code if archive else None,
+                               verified=verified)
 
     def record(self, archive: Archive, *, reference_code: str | None = None, access_level: str = "open",
                subject_name: str = "张三", subject_id_number: str | None = None, category: str = "marriage",

@@ -17,6 +17,11 @@ class RegisterForm(FlaskForm):
                            validators=[DataRequired(_l("需要您同意个人信息处理说明才能注册"))])
 
 
+class ReauthForm(FlaskForm):
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码"))])
+    next = HiddenField()
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("电子邮箱"), validators=[DataRequired(_l("请填写电子邮箱"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码"))])

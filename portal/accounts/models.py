@@ -12,6 +12,10 @@ from portal.core.clock import utcnow
 
 ROLES = ("citizen", "clerk", "reviewer", "admin")
 STAFF_ROLES = ("clerk", "reviewer", "admin")
+# Identity assurance: "unverified" is self-asserted at registration; "verified" was checked by a
+# clerk against the ID card, by an external real-name provider, or when a request was accepted.
+IDENTITY_LEVELS = ("unverified", "verified")
+VERIFY_METHODS = ("counter", "oidc", "request", "created")
 
 
 class User(UserMixin, Base):
@@ -19,6 +23,7 @@ class User(UserMixin, Base):
     __table_args__ = (
         CheckConstraint("role IN ('citizen', 'clerk', 'reviewer', 'admin')", name="role"),
         CheckConstraint("role NOT IN ('clerk', 'reviewer') OR archive_id IS NOT NULL", name="staff_archive"),
+        CheckConstraint("identity_level IN ('unverified', 'verified')", name="identity_level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,12 +39,30 @@ class User(UserMixin, Base):
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    identity_level: Mapped[str] = mapped_column(String(10), default="unverified", server_default="unverified")
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # who verified: the audit log
+    verified_method: Mapped[str | None] = mapped_column(String(20))
+    # A frozen account (its ID number was verified on another account) cannot log in; the reason is
+    # kept for the reading room that hears the appeal.
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    frozen_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     archive: Mapped[Archive | None] = relationship(lazy="joined")
 
     @property
-    def is_active(self) -> bool:  # Flask-Login refuses log-in to deactivated accounts
-        return self.is_active_account
+    def is_active(self) -> bool:  # Flask-Login refuses log-in to deactivated and frozen accounts
+        return self.is_active_account and self.frozen_at is None
+
+    # When the person behind this request last typed their password: set by each door (the web
+    # session, the API token) on the user it loads; None for code acting directly (the CLI, jobs).
+    # Actions marked `recent_password` in portal.actions check it (portal.accounts.sessions).
+    signed_in_at = None
+
+    @property
+    def is_verified(self) -> bool:
+        """A verified identity: only this matches records by ID number (see portal.policy)."""
+        return self.identity_level == "verified" and bool(self.id_number_hash)
 
     @property
     def is_staff(self) -> bool:
@@ -61,3 +84,37 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """One signed-in browser. The cookie holds a random id; only its SHA-256 is stored. Logging out
+    deletes the row, so a cookie copied before then opens nothing; "log out everywhere" and a new
+    password delete all of a person's rows."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the password was last typed in this session (staff confirm it again before signing).
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AccountToken(Base):
+    """A one-time link sent by email (confirm the address, reset a forgotten password). Only the
+    token's SHA-256 is stored; `used_at` makes it single-use."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (CheckConstraint("purpose IN ('confirm_email', 'reset_password')", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

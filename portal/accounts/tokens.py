@@ -28,8 +28,8 @@ def _digest(raw: str) -> str:
 
 
 def issue_token(session: Session, email: str, password: str, ip: str = "") -> tuple[str, datetime]:
-    """A new token and its expiry. Raises InvalidCredentials, or TooManyAttempts (from authenticate,
-    which counts these failures together with the web log-in's, so the API is no way around the limit)."""
+    """A new token and its expiry. Raises InvalidCredentials (the caller counted the attempt against
+    the "login" throttle, together with the web log-in's)."""
     user = authenticate(session, email, password, ip=ip)
     if user is None:
         raise InvalidCredentials()
@@ -55,4 +55,11 @@ def user_for_token(session: Session, raw: str | None) -> User | None:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
     if token is None or token.expires_at <= utcnow() or not token.user.is_active:
         return None
+    token.user.signed_in_at = token.created_at  # the password was typed to get this token
     return token.user
+
+
+def revoke_token(session: Session, raw: str) -> None:
+    """The token stops working now (DELETE /api/v1/tokens: a script signing out)."""
+    session.execute(delete(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    session.commit()

@@ -7,7 +7,9 @@ forms, HTMX, the JSON API and the CLI alike. The declared actions are portal.act
 
 Refusals are exceptions the adapters turn into answers: UnknownAction (404), NotAllowed (403),
 Conflict (409: the state, a newer version, or someone acting at the same moment),
-ValidationFailed (400/422, one message per field)."""
+ValidationFailed (400/422, one message per field), PasswordNeeded (an action marked
+`recent_password` by someone who typed their password too long ago: the web asks for it again,
+the API answers 401)."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
+from portal.accounts.sessions import check_recent_password
 from portal.actions.table import ACTIONS, TRANSITIONS, Action
 from portal.core.acting import Acting
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
@@ -44,6 +47,8 @@ def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip:
     roles = policy.roles_for(actor, action, target)
     if not roles:
         raise NotAllowed(action)
+    if declared.recent_password:
+        check_recent_password(actor)
     acting = Acting(session, target, action, actor, declared.input.read(inputs), role=sorted(roles)[0], ip=ip)
     version = acting.inputs.version
     if version is not None and version != target.version:

@@ -81,8 +81,10 @@ class RejectInput(RequiredNoteInput):
 
 class AcceptInput(NoteInput):
     """受理; for "please search for me", the archives (codes) the clerk has search, replacing those
-    the applicant named. None: keep them."""
+    the applicant named. None: keep them. `identity_checked`: the clerk checked an unverified
+    applicant's uploaded ID card (accepting then verifies the account)."""
     archives: list[str] | None = None
+    identity_checked: bool = False
 
 
 class ResubmitInput(NoteInput):

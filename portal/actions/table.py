@@ -39,6 +39,7 @@ class Action:
     notify: bool = False                     # the applicant is emailed about the event
     conflict: Callable[[Acting, bool], Conflict] | None = None  # what a late second actor is told
     effects: tuple[str, ...] = ()  # what else happens, in words (docs and the OpenAPI text)
+    recent_password: bool = False  # the actor typed their password within REAUTH_MINUTES (signing, revoking)
 
 
 def _note(acting: Acting) -> str:
@@ -63,16 +64,18 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
                steps=(review.cancel_open_tasks,), effects=("open verification tasks are cancelled",)),
     transition("resubmit", ("needs_supplement",), "in_review", inputs.ResubmitInput, notify=False,
                steps=(attach_supplement,), effects=("the files are attached; the promised date restarts",)),
-    transition("accept", ("submitted",), "in_review", inputs.AcceptInput,
-               steps=(review.choose_search_archives, review.create_tasks),
-               effects=("one verification task per holding archive",)),
+    transition("accept", ("submitted",), "in_review", inputs.AcceptInput, guards=(review.identity_checked,),
+               steps=(review.verify_applicant, review.choose_search_archives, review.create_tasks),
+               effects=("an unverified applicant's account is verified (the clerk checked the ID card: "
+                        "identity_checked)", "one verification task per holding archive")),
     transition("ask_supplement", ("in_review",), "needs_supplement", inputs.RequiredNoteInput),
     transition("reject", ("in_review",), "rejected", inputs.RejectInput, steps=(review.cancel_open_tasks,),
                effects=("open verification tasks are cancelled",)),
     transition("approve", ("in_review",), "approved", guards=(review.all_tasks_answered,),
                effects=("waits until every holding archive has answered",)),
-    transition("issue", ("approved",), "issued", steps=(write_certificate,),
-               effects=("the signed certificate is rendered and stored in the same transaction",)),
+    transition("issue", ("approved",), "issued", steps=(write_certificate,), recent_password=True,
+               effects=("the signed certificate is rendered and stored in the same transaction",
+                        "the password must have been typed within the last 30 minutes (else 401)")),
     # The steps around them, on the request.
     Action("request", "claim", inputs.ClaimInput, **_claims),
     Action("request", "release", inputs.ClaimInput, **_claims),
@@ -80,7 +83,9 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
            steps=(review.set_claim,), conflict=review.claim_conflict),
     Action("request", "note", inputs.StaffNoteInput, steps=(review.add_note,)),
     Action("request", "revoke_certificate", inputs.RevokeInput, guards=(has_certificate,), steps=(revoke_certificate,),
-           timeline=_note, event="revoke", effects=("the applicant is emailed the reason",)),
+           timeline=_note, event="revoke", recent_password=True,
+           effects=("the applicant is emailed the reason",
+                    "the password must have been typed within the last 30 minutes (else 401)")),
     # A holding archive's verification task.
     Action("task", "verify", inputs.AnswerInput, **_answer),
     Action("task", "not_found", inputs.AnswerInput, **_answer),

@@ -1,11 +1,12 @@
 """The catalog over the JSON API: public search, a citizen's own records, and bearer tokens."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import Response, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from portal.accounts.service import THROTTLE_WINDOW, TooManyAttempts
+from portal.accounts import tokens
 from portal.accounts.tokens import InvalidCredentials, issue_token
+from portal.api.auth import bearer_token
 from portal.api.bodies import load_json, read_query
 from portal.api.errors import BadInput, api_error
 from portal.api.responses import OwnRecords, SearchAnswer, TokenAnswer
@@ -15,6 +16,7 @@ from portal.catalog.indexing import get_index
 from portal.catalog.search import hit_as_json, parse_query, public_search
 from portal.catalog.service import records_of
 from portal.db import db
+from portal import throttle
 from portal.web_util import client_ip
 from search_index import SearchUnavailable
 
@@ -22,10 +24,12 @@ routes = Routes("catalog", "档案目录与令牌 (the catalog, and bearer token
 
 
 @routes.get("/search", auth=False, summary="检索开放档案 (search the open catalog)", query=SearchParams,
-            ok=SearchAnswer, errors=(503,))
+            ok=SearchAnswer, errors=(429, 503), response_headers={429: {"Retry-After": "seconds"}})
 def search():
-    """Public. Only `open` records, names masked; restricted and closed records are not counted either."""
+    """Public. Only `open` records, names masked; restricted and closed records are not counted either.
+    Searches read with a full name (王秀英结婚) are limited per address (60 an hour by default)."""
     params = read_query(SearchParams)
+    throttle.check("name_search")
     query = parse_query(params.as_args())  # the catalog's rules: ranges, known categories
     try:
         page = public_search(db.session, get_index(), query)
@@ -47,7 +51,8 @@ def search():
 @routes.post("/tokens", auth=False, summary="用邮箱和密码换取访问令牌 (get a bearer token)", body=TokenRequest,
              body_required=True, ok=TokenAnswer, errors=(401, 429), response_headers={429: {"Retry-After": "seconds"}})
 def create_token():
-    """Failed sign-ins count towards the web log-in's limits (10 per email, 50 per address, in 15 minutes)."""
+    """Every attempt counts towards the web log-in's limits (portal/throttle.py: 10 per email from one
+    address, 50 per address, in 15 minutes): the API is no way around them."""
     if not request.is_json:
         raise BadInput({"body": _("请求体应为 JSON 对象 (the request body must be a JSON object)")})
     try:
@@ -55,13 +60,9 @@ def create_token():
     except BadInput:
         raise BadInput({"body": _("请求体应为 JSON 对象 (the request body must be a JSON object)")}) from None
     credentials = TokenRequest.model_validate(doc)
+    throttle.check("login", credentials.email)
     try:
         token, expires_at = issue_token(db.session, credentials.email, credentials.password, ip=client_ip())
-    except TooManyAttempts:
-        response = api_error(_("登录失败次数过多，请 15 分钟后再试 (too many failed attempts, try again in 15 minutes)"),
-                             429)
-        response.headers["Retry-After"] = str(int(THROTTLE_WINDOW.total_seconds()))
-        return response
     except InvalidCredentials:
         # One message for a wrong email and a wrong password: do not reveal which accounts exist.
         response = api_error(_("邮箱或密码不正确 (wrong email or password)"), 401)
@@ -69,6 +70,16 @@ def create_token():
         return response
     response = jsonify({"token": token, "expires_at": expires_at.isoformat(timespec="seconds")})
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: token answers are never cached
+    return response
+
+
+@routes.delete("/tokens", summary="注销当前令牌 (revoke the token of this request)", status=204)
+def revoke_token():
+    """The token in the Authorization header stops working at once. Logging out everywhere on the
+    web and changing the password revoke all of a person's tokens."""
+    tokens.revoke_token(db.session, bearer_token())
+    response = Response(status=204)
+    del response.headers["Content-Type"]  # no content, no type
     return response
 
 

@@ -17,6 +17,7 @@ from portal.api.schemas import CertificateQuery, RevokeBody
 from portal.certificates import service
 from portal.certificates.views import pdf_response
 from portal.core.errors import Conflict, NotAllowed
+from portal import throttle
 from portal.db import db
 from portal.web_util import client_ip
 
@@ -51,6 +52,7 @@ def check_certificate(serial: str):
     code = read_query(CertificateQuery).code
     if not clean_text(serial) or not clean_text(code):
         return _not_found()
+    throttle.check("verify_lookup")  # every look-up, right or wrong (100 in 15 minutes per address)
     try:
         cert = service.lookup(db.session, serial, code, ip=client_ip())
     except service.TooManyChecks:

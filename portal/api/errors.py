@@ -9,7 +9,7 @@ pydantic's errors become the portal's own messages in `translate`, one per error
 validator that has a message of its own raises `problem(message)`."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_babel import gettext as _
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -102,6 +102,18 @@ def input_error(exc: Exception):
     return invalid(exc.errors)  # ValidationFailed: a service's rule, in its own words
 
 
+def password_needed(_exc: Exception):
+    """An action that needs a password typed recently (issuing, revoking), with an older token."""
+    response = api_error(_("请重新获取令牌：签发或撤销证明需要在 %(minutes)s 分钟内输入过密码 (get a new token: issuing "
+                           "or revoking a certificate needs a recently typed password)",
+                           minutes=current_app.config["REAUTH_MINUTES"]), 401)
+    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token", error_description="password too old"'
+    return response
+
+
 def register_error_handlers(bp) -> None:
+    from portal.accounts.sessions import PasswordNeeded
+
     for exc_class in (BadInput, ValidationError, ValidationFailed):
         bp.register_error_handler(exc_class, input_error)
+    bp.register_error_handler(PasswordNeeded, password_needed)

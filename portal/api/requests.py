@@ -33,6 +33,7 @@ from portal.db import db
 from portal.policy import can, files_for, may_apply
 from portal.requests import service
 from portal.requests.models import FILE_KINDS, UtilizationRequest
+from portal import throttle
 from portal.web_util import client_ip
 
 routes = Routes("requests", "利用申请 (utilization requests)")
@@ -123,13 +124,14 @@ _APPLICATION_FORM = {
 
 
 @routes.post("/requests", summary="提交利用申请 (apply)", body=ApplicationDoc, multipart=_APPLICATION_FORM,
-             ok=Created, status=201, errors={200: Created, 403: Error, 409: Error, 413: Error},
+             ok=Created, status=201, errors={200: Created, 403: Error, 409: Error, 413: Error, 429: Error},
              headers={"Idempotency-Key": {"type": "string", "maxLength": 80,
                                           "description": "makes retries safe: the same key answers the request "
                                                          "it created first (200, Idempotent-Replayed: true)"}},
              response_headers={201: {"Location": "the request's API address"},
                                200: {"Location": "the request's API address",
-                                     "Idempotent-Replayed": "true"}})
+                                     "Idempotent-Replayed": "true"},
+                               429: {"Retry-After": "seconds"}})
 def create_request():
     """Citizens only. Proofs (PDF, JPEG, PNG; at most 10 MB each, 5 per request) are multipart parts
     named after their kind; a request that needs none may be a JSON body. Nothing is stored when the
@@ -137,6 +139,7 @@ def create_request():
     user = g.api_user
     if not may_apply(user):  # 403 before reading the body (the service says the same)
         return api_error(_("利用申请需要用实名注册的个人账号提交"), 403)
+    throttle.check("apply")  # before the body is read or any file stored (30 an hour per citizen)
     key = read_idempotency_key()
     doc, uploads = read_submission()
     application = ApplicationDoc.model_validate(doc).application(user)

@@ -96,6 +96,9 @@ class Routes:
     def post(self, rule: str, **declared):
         return self.route("POST", rule, **declared)
 
+    def delete(self, rule: str, **declared):
+        return self.route("DELETE", rule, **declared)
+
     def register(self, bp: Blueprint) -> None:
         for op in self.operations:
             bp.add_url_rule(op.rule, op.endpoint, op.view, methods=[op.method])

@@ -219,6 +219,9 @@ class RejectBody(NoteBody):
 class AcceptBody(NoteBody):
     """accept; for "please search for me", `archives` (codes) replaces the archives that search."""
     archives: codes(max_items=MAX_SEARCH_ARCHIVES) = None
+    identity_checked: bool = Field(False, description="required (true) when the applicant's identity is unverified: "
+                                                      "the clerk checked the uploaded ID card; accepting then "
+                                                      "verifies the account")
 
 
 class ReassignBody(ClaimBody):

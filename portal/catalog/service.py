@@ -40,7 +40,7 @@ class RecordView:
 
 
 def present(record: Record, audience: str = "public") -> RecordView:
-    """The record as an audience of access.audience_for() may see it."""
+    """The record as an audience of portal.policy.audience_for() may see it."""
     name = record.subject_name or ""
     full = audience != "public"
     # The public never sees an ID number, not even masked: it would narrow down who the person is.
@@ -94,7 +94,7 @@ def records_of(session: Session, user) -> list[Record]:
     """The citizen's own records (open and restricted, never closed), by year, archive code and
     reference code. Staff have none. The indexed ID hash finds the candidates; is_subject then
     applies the same-name rule, so this list agrees with what the record pages let them see."""
-    if user is None or user.role != "citizen" or not user.id_number_hash:
+    if user is None or user.role != "citizen" or not user.is_verified:
         return []
     candidates = session.scalars(
         select(Record).join(Record.archive).options(contains_eager(Record.archive))

@@ -9,6 +9,8 @@ from portal.catalog.search import has_criteria, parse_query, public_search, sear
 from portal.catalog.service import RecordNotFound, view_record
 from portal.core.errors import ValidationFailed
 from portal.db import db
+from portal import throttle
+from portal.throttle import Throttled
 from portal.web_util import client_ip, is_htmx, render
 from search_index import SearchUnavailable
 
@@ -32,14 +34,19 @@ def record(archive_code: str, reference_code: str):
 def search():
     args = request.args
     page, errors, unavailable, status = None, {}, False, 200
+    headers_extra: dict[str, str] = {}
     if has_criteria(args):
         try:
+            throttle.check("name_search")  # only searches the index would read with a full name
             page = public_search(db.session, get_index(), parse_query(args))
+        except Throttled as exc:
+            errors, status = {"q": exc.text()}, 429
+            headers_extra = {"Retry-After": str(exc.retry_after_seconds)}
         except ValidationFailed as exc:
             errors, status = exc.errors, 400
         except SearchUnavailable:
             unavailable, status = True, 503
-    headers = {}
+    headers = dict(headers_extra)
     if is_htmx():
         # The address bar shows the search without the form's empty fields, ready to share.
         headers["HX-Push-Url"] = url_for("catalog.search", **search_params(args))

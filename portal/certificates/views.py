@@ -14,6 +14,8 @@ from portal.core.i18n import N_
 from portal.core.masking import mask_name
 from portal.db import db
 from portal.requests.service import RequestNotFound
+from portal import throttle
+from portal.throttle import Throttled
 from portal.web_util import client_ip
 
 bp = Blueprint("certificates", __name__)
@@ -73,11 +75,15 @@ def verify():
                 context["errors"]["serial" if not serial else "code"] = _("请同时填写证明编号和验证码")
                 status = 400
             else:
+                throttle.check("verify_lookup")
                 found = service.lookup(db.session, serial, code, ip=client_ip())
                 context["result"] = public_facts(found) if found else "not_found"
     except service.TooManyChecks:
         context["errors"]["form"] = _("核验次数过多，请 15 分钟后再试")
         status = 429
+    except Throttled as exc:
+        context["errors"]["form"] = exc.text()
+        return exc.headers_on(make_response(render_template("certificates/verify.html", **context), 429))
     response = make_response(render_template("certificates/verify.html", **context), status)
     response.headers["Cache-Control"] = "no-store"
     if status == 429:
@@ -90,6 +96,7 @@ def _check_upload(context: dict) -> int:
     if sent is None or not sent.filename:
         context["errors"]["file"] = _("请选择要核验的 PDF 文件")
         return 400
+    throttle.check("verify_file")  # counted before the file is read: parallel uploads cannot pass it
     data = sent.stream.read(MAX_CHECK_BYTES + 1)
     if len(data) > MAX_CHECK_BYTES:
         context["errors"]["file"] = _("文件超过 50 MB，无法在线核验；请按证明编号和验证码核验")

@@ -21,7 +21,7 @@ from portal.core.after_commit import after_commit
 from portal.core.categories import CATEGORIES
 from portal.core.errors import ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
-from portal.core.masking import same_name
+from portal.core.masking import mask_name, same_name
 from portal.core.personal_data import cipher
 from portal.core.sequences import next_value
 from portal.core.clock import utcnow
@@ -37,7 +37,7 @@ from portal.core.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_
 
 MAX_RECORDS = 20
 MAX_SEARCH_ARCHIVES = 50  # archives one "please search for me" may name, or a clerk may choose
-# Which proofs each relation needs (the applicant's own identity is checked at registration).
+# Which proofs each relation needs (see required_proofs for the applicant's own ID card).
 REQUIRED_PROOFS: dict[str, tuple[str, ...]] = {
     "self": (),
     "relative": ("relationship_proof",),
@@ -101,6 +101,14 @@ def draft_files(session: Session, owner, ids) -> list[RequestFile]:
 
 
 
+def required_proofs(relation: str | None, applicant) -> tuple[str, ...]:
+    """The proofs a request needs: the relation's, and, while the applicant's identity is unverified
+    (self-asserted at registration), a copy of their own ID card, which the clerk checks when
+    accepting (accepting verifies the account: the `accept` step)."""
+    kinds = REQUIRED_PROOFS.get(relation or "", ())
+    return kinds if applicant is None or applicant.is_verified else ("applicant_id", *kinds)
+
+
 # ---- applying -----------------------------------------------------------------------------------
 
 def submit(session: Session, applicant, application: Application, uploads: list[Upload] = (), *,
@@ -122,7 +130,7 @@ def submit(session: Session, applicant, application: Application, uploads: list[
     if len(kept) + len(checked) > MAX_FILES:
         errors["files"] = _l("每份申请最多上传 %(n)d 个文件", n=MAX_FILES)
     present_kinds = {f.kind for f in kept} | {kind for kind, _ in checked}
-    for kind in REQUIRED_PROOFS.get(application.relation, ()):
+    for kind in required_proofs(application.relation, applicant):
         if kind not in present_kinds and kind not in errors:
             errors[kind] = _l("请上传%(proof)s", proof=_l(FILE_LABELS[kind]))
     open_count = session.scalar(select(func.count()).select_from(UtilizationRequest).where(
@@ -219,7 +227,7 @@ def _check_fields(session: Session, applicant, app: Application, errors: dict) -
         errors["records"] = _l("请选择具体档案，或者请档案馆代为查找，二者选一")
     elif app.records:
         values["kind"], values["records"] = "records", _check_records(
-            session, applicant, app.records, relation, values["subject_name"], subject_hash, errors)
+            session, applicant, app.records, relation, values["subject_name"], errors)
     elif app.search is not None:
         values["kind"], values["search"] = "search", _check_search(session, app.search, errors)
     else:
@@ -227,7 +235,7 @@ def _check_fields(session: Session, applicant, app: Application, errors: dict) -
     return values
 
 
-def _check_records(session, applicant, wanted, relation, subject_name, subject_hash, errors) -> list[Record]:
+def _check_records(session, applicant, wanted, relation, subject_name, errors) -> list[Record]:
     unique = list(dict.fromkeys((str(a).strip(), str(r).strip()) for a, r in wanted))
     if len(unique) > MAX_RECORDS:
         errors["records"] = _l("一份申请最多包含 %(n)d 条档案", n=MAX_RECORDS)
@@ -239,11 +247,12 @@ def _check_records(session, applicant, wanted, relation, subject_name, subject_h
         if record is None or not can_see(record, audience_for(applicant, record)):
             errors["records"] = _l("档案 %(ref)s 不存在，或者不能在网上申请", ref=f"{code}/{reference}")
             return []
-        # The record must be about the person the request names: by ID number where it has one,
-        # and by name where it names its subject (many old records have no ID number).
-        if ((record.subject_id_hash and subject_hash and record.subject_id_hash != subject_hash)
-                or (record.subject_name and subject_name and "subject_id_number" not in errors
-                    and not same_name(subject_name, record.subject_name))):
+        # The record must be about the person the request names, as far as the applicant can see:
+        # its subject's masked name (王*英) against the named person's. Whether the hidden full name
+        # and ID number match is for the clerk at acceptance (portal.review.service.subject_check):
+        # answering it here would let anyone find a person's ID number by trying (issue 11).
+        if (record.subject_name and subject_name and "subject_id_number" not in errors
+                and not same_name(mask_name(subject_name), mask_name(record.subject_name))):
             errors["records"] = (_l("档案 %(ref)s 的当事人不是您本人；为他人申请请选择您与当事人的关系",
                                     ref=reference) if relation == "self" else
                                  _l("档案 %(ref)s 的当事人与您填写的当事人不一致", ref=reference))

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.core.categories import CATEGORIES
-from portal.requests.applying import REQUIRED_PROOFS
+from portal.requests.applying import required_proofs
 from portal.requests.labels import DELIVERY_LABELS, FILE_LABELS, PURPOSE_LABELS, RELATION_LABELS
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
@@ -46,6 +46,7 @@ class ApplyForm(FlaskForm):
     address = StringField(_l("邮寄地址（含收件人、电话）"))
     consent = BooleanField(_l("我同意档案馆为办理本申请处理申请中的个人信息（包括档案当事人的姓名、身份证号码和上传的证明材料）"))
 
+    applicant_id = MultipleFileField(_FILE_LABELS["applicant_id"])
     relationship_proof = MultipleFileField(_FILE_LABELS["relationship_proof"])
     death_proof = MultipleFileField(_FILE_LABELS["death_proof"])
     power_of_attorney = MultipleFileField(_FILE_LABELS["power_of_attorney"])
@@ -60,9 +61,10 @@ class ApplyForm(FlaskForm):
         self.issuing_archive.choices = [SelectChoice("", _l("请选择")), *choices]
         self.search_archives.choices = choices
 
-    def proof_fields(self):
-        """The upload fields the chosen relation needs, then one for anything else."""
-        kinds = REQUIRED_PROOFS.get(self.relation.data or "", ())
+    def proof_fields(self, applicant):
+        """The upload fields the chosen relation (and the applicant's identity level) needs, then one
+        for anything else."""
+        kinds = required_proofs(self.relation.data, applicant)
         return [getattr(self, kind) for kind in (*kinds, "supplement")]
 
 

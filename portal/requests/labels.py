@@ -8,7 +8,7 @@ RELATION_LABELS = {"self": N_("本人"), "relative": N_("近亲属（配偶、�
 PURPOSE_LABELS = {"pension": N_("办理养老保险或退休"), "inheritance": N_("继承"), "property": N_("土地或房产纠纷"),
                   "litigation": N_("诉讼"), "household": N_("户籍办理"), "other": N_("其他")}
 DELIVERY_LABELS = {"download": N_("网上下载电子证明"), "pickup": N_("到出证档案馆领取"), "post": N_("邮寄")}
-FILE_LABELS = {"relationship_proof": N_("亲属关系证明"), "death_proof": N_("死亡证明"),
+FILE_LABELS = {"applicant_id": N_("申请人身份证件"), "relationship_proof": N_("亲属关系证明"), "death_proof": N_("死亡证明"),
                "power_of_attorney": N_("授权委托书"), "principal_id": N_("委托人身份证件"),
                "practice_certificate": N_("律师执业证"), "firm_letter": N_("律师事务所介绍信"),
                "official_letter": N_("单位介绍信（公函）"), "supplement": N_("其他材料")}

@@ -17,10 +17,11 @@ from portal.requests.forms import ApplyForm, ActionForm
 from portal.requests.models import FILE_KINDS
 from portal.core.uploads import send_stored
 from portal.core.clock import CHINA_TIME
+from portal import throttle
+from portal.throttle import Throttled
 from portal.web_util import client_ip, is_htmx, render, safe_next
 
 bp = Blueprint("requests", __name__)
-NO_STORE = {"Cache-Control": "no-store"}  # these pages carry personal data
 
 
 def citizen_required(view):
@@ -38,7 +39,7 @@ def citizen_required(view):
 @citizen_required
 def my_records():
     records = [present(r, "subject") for r in records_of(db.session, current_user)]
-    return render("requests/my_records.html", headers=NO_STORE, records=records)
+    return render("requests/my_records.html", records=records)
 
 
 @bp.post("/basket/add")
@@ -101,10 +102,13 @@ def apply():
         if not form.validate():  # only the CSRF token: the rules are the service's
             abort(400)
         try:
+            throttle.check("apply")  # counted before any file is stored
             created, _new = service.submit(
                 db.session, current_user, _application(form), _uploads(),
                 idempotency_key=form.submission_key.data, kept_file_ids=request.form.getlist("kept_file"),
                 keep_drafts=True)
+        except Throttled as exc:
+            form.form_errors, status = [exc.text()], 429
         except service.ApplicationInvalid as exc:
             kept, status = exc.kept, 422
             _show_errors(form, exc.errors)
@@ -115,12 +119,12 @@ def apply():
             return redirect(url_for("requests.detail", number=created.number), 303)
     items = basket.contents(db.session, current_user, session)
     return render_template("requests/apply.html", form=form, items=items, kept=kept,
-                           form_errors=getattr(form, "form_errors", [])), status, NO_STORE
+                           form_errors=getattr(form, "form_errors", [])), status
 
 
 def _show_errors(form, errors: dict) -> None:
     form.form_errors = []
-    shown = {f.name for f in form.proof_fields()}
+    shown = {f.name for f in form.proof_fields(current_user)}
     for name, message in errors.items():
         target = getattr(form, name, None)
         # Errors of upload fields the chosen relation does not show go to the summary, or nobody would see them.
@@ -130,12 +134,13 @@ def _show_errors(form, errors: dict) -> None:
             target.errors = [*target.errors, message]
 
 
-@bp.get("/apply/fields")
+@bp.post("/apply/fields")
 @citizen_required
 def relation_fields():
     """The fields that depend on the relation (whose records, which proofs), re-rendered by htmx
-    when the relation changes; what was typed comes along."""
-    form = ApplyForm(formdata=request.args, meta={"csrf": False})
+    when the relation changes; what was typed comes along — POSTed, because it may hold an ID
+    number, which never travels in an address (server logs, history, Referer)."""
+    form = ApplyForm(formdata=request.form, meta={"csrf": False})  # the app checks the CSRF header
     return render("requests/partials/_relation_fields.html", form=form)
 
 
@@ -159,7 +164,7 @@ def detail(number: str):
         req = service.view_request(db.session, current_user, number, ip=client_ip())
     except service.RequestNotFound:
         abort(404)
-    return render("requests/detail.html", headers=NO_STORE, req=req, **_detail_context(req))
+    return render("requests/detail.html", req=req, **_detail_context(req))
 
 
 def _detail_context(req, form: ActionForm | None = None) -> dict:
@@ -192,7 +197,7 @@ def step(number: str, action: str):
         for name, message in exc.errors.items():
             target = form.note if name == "note" else form.files
             target.errors = [*target.errors, message]
-        return render("requests/detail.html", status=422, headers=NO_STORE, req=req, acting=action,
+        return render("requests/detail.html", status=422, req=req, acting=action,
                       **_detail_context(req, form))
     else:
         flash(_("申请已撤回。") if action == "withdraw" else _("补充材料已提交，档案馆将继续办理。"), "success")

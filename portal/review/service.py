@@ -11,9 +11,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.accounts.identity import mark_verified
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.core import clock, workdays
+from portal.core.masking import same_name
 from portal.core.acting import Acting
 from portal.core.clock import utcnow
 from portal.core.errors import Conflict, ValidationFailed
@@ -22,6 +24,34 @@ from portal.policy import may_work_on, sees_staff_side, visible
 from portal.requests.applying import MAX_SEARCH_ARCHIVES, due_date, file_row
 from portal.requests.models import RequestSearchArchive, UtilizationRequest, holding_archives
 from portal.review.models import RequestNote, VerificationTask
+
+
+# ---- the applicant's identity -------------------------------------------------------------------
+
+def identity_checked(acting: Acting) -> None:
+    """Guard of `accept`: an applicant whose identity is still self-asserted is accepted only by a
+    clerk who says they checked the uploaded ID card against the application."""
+    if not acting.request.applicant.is_verified and not acting.inputs.identity_checked:
+        raise ValidationFailed({"identity_checked": _l("申请人的身份尚未核验：请核对其上传的身份证件与申请信息一致后勾选确认")})
+
+
+def verify_applicant(acting: Acting) -> None:
+    """Step of `accept`: the clerk checked the ID card, so the account is verified (recorded)."""
+    mark_verified(acting.session, acting.request.applicant, method="request", actor=acting.actor, ip=acting.ip)
+
+SUBJECT_CHECKS = {"match": _l("一致"), "no_match": _l("不一致，请核对"), "no_id": _l("档案未载身份证号码，请核对姓名")}
+
+
+def subject_check(req: UtilizationRequest, record) -> str:
+    """Whether a requested record is about the person the request names, for the clerk at
+    acceptance: "match" (ID number and name), "no_match", or "no_id" (the record carries no ID
+    number: compare the names, shown in full on the staff page). The applicant is never told."""
+    if not record.subject_id_hash:
+        return "no_id"
+    same = record.subject_id_hash == req.subject_id_hash
+    if record.subject_name:
+        same = same and same_name(req.subject_name, record.subject_name)
+    return "match" if same else "no_match"
 
 
 # ---- verification tasks -------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from portal.core.workdays import read_day
 from portal.review import queue as review_queue
 from portal.review import service
 from portal.review.models import VerificationTask
-from portal.web_util import client_ip, is_htmx, render, staff_required
+from portal.accounts.sessions import PasswordNeeded
+from portal.web_util import client_ip, is_htmx, render, see_other, staff_required
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
@@ -39,7 +40,6 @@ REQUEST_STEPS = ("accept", "ask_supplement", "approve", "reject", "issue", "clai
 TASK_STEPS = ("verify", "not_found", "claim", "release", "reassign")
 STEP_ACTIONS = {"revoke": "revoke_certificate"}  # the page's short address for an action of portal.actions
 VERSIONLESS = ("note", "revoke_certificate")  # forms that change no state of the request carry no version
-NO_STORE = {"Cache-Control": "no-store"}  # the pages carry personal data
 DONE_MESSAGES = {
     "accept": _l("已受理，核实任务已发给保存档案的档案馆。"),
     "ask_supplement": _l("已通知申请人补充材料。"),
@@ -77,7 +77,7 @@ def queue_page():
         except ValidationFailed as exc:
             errors = exc.errors
     counts = page.counts if page is not None else review_queue.counts(db.session, scope)
-    headers = dict(NO_STORE)
+    headers = {}
     if is_htmx():
         headers["HX-Push-Url"] = queue_url(after=args.get("after") or None)
     return render("review/queue.html", "review/partials/_queue.html", status=400 if errors else 200,
@@ -112,6 +112,13 @@ def _shared() -> dict:
 
 # ---- the staff request page ---------------------------------------------------------------------
 
+@bp.app_template_global()
+def subject_check(req: UtilizationRequest, record) -> tuple[str, str]:
+    """The staff page's column: (the check, its words) — see service.subject_check."""
+    check = service.subject_check(req, record)
+    return check, str(service.SUBJECT_CHECKS[check])
+
+
 @bp.get("/requests/<number>")
 @staff_required
 def request_page(number: str):
@@ -119,7 +126,7 @@ def request_page(number: str):
         req = requests_service.view_request(db.session, current_user, number, ip=client_ip())
     except requests_service.RequestNotFound:
         abort(404)
-    return render("review/request.html", "review/partials/_request.html", headers=NO_STORE, **_page_context(req))
+    return render("review/request.html", "review/partials/_request.html", **_page_context(req))
 
 
 def _page_context(req: UtilizationRequest, **extra) -> dict:
@@ -169,7 +176,7 @@ def _page(req: UtilizationRequest, status: int = 200, **extra):
     other, so it is audited again."""
     req = requests_service.view_request(db.session, current_user, req.number, ip=client_ip())
     return render("review/request.html", "review/partials/_request.html", status=status,
-                  oob_partials=("review/partials/_counts.html",), headers=NO_STORE, **_page_context(req, **extra))
+                  oob_partials=("review/partials/_counts.html",), **_page_context(req, **extra))
 
 
 def _done(req: UtilizationRequest, step: str):
@@ -206,6 +213,8 @@ def _inputs(obj, action: str) -> dict:
     for name in ("note", "reason", "text"):
         if name in fields and name in form:
             data[name] = form[name]
+    if "identity_checked" in fields:
+        data["identity_checked"] = form.get("identity_checked") == "1"
     if "archives" in fields and form.get("choose_archives"):  # a "please search for me" accept form
         data["archives"] = form.getlist("archives")
     if "certified_copy" in fields and (sent := request.files.get("copy")) is not None and sent.filename:
@@ -235,6 +244,9 @@ def _step(req: UtilizationRequest, target, action: str, form_key: str):
                      typed=request.form)
     except CertificateUnavailable as exc:
         return _page(req, 503, conflict=[str(exc.message)])
+    except PasswordNeeded:
+        flash(_("签发或撤销证明前，请再次输入密码。"), "info")
+        return see_other(url_for("accounts.reauth", next=url_for("review.request_page", number=req.number)))
     return _done(req, form_key.rpartition(":")[2])
 
 

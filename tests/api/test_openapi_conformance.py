@@ -162,6 +162,8 @@ def test_every_answer_is_as_documented(app, client, world, live_api):
     for who, schema in schemas.items():
         for result in schema.get_all_operations():
             operation = result.ok()
+            if operation.label == "DELETE /tokens":
+                continue  # it would end the token the other operations use (tests/security/test_sessions.py)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 try:
                     run_cases(operation.as_strategy(generation_mode=mode))

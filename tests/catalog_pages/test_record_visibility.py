@@ -18,13 +18,17 @@ MASKED_NAME = "欧**五"
 TITLE = f"{SUBJECT_NAME}、陈美华结婚登记审查处理表"
 MASKED_TITLE = f"{MASKED_NAME}、陈美华结婚登记审查处理表"
 
-VIEWERS = ("anonymous", "subject", "other_citizen", "holding_clerk", "holding_reviewer", "other_clerk", "admin")
+VIEWERS = ("anonymous", "subject", "unverified_subject", "verified_impostor", "other_citizen", "holding_clerk", "holding_reviewer", "other_clerk", "admin")
 LEVELS = ("open", "restricted", "closed")
 
 # Which viewer sees which level: None = 404 (looks like it does not exist), "masked", "full".
 EXPECTED = {
     "anonymous":        {"open": "masked", "restricted": None, "closed": None},
     "subject":          {"open": "full", "restricted": "full", "closed": None},
+    # Registered with the subject's name and ID number, not yet checked: a stranger until verified.
+    "unverified_subject": {"open": "masked", "restricted": None, "closed": None},
+    # Verified as someone else who has the subject's name: a name is not an identity.
+    "verified_impostor": {"open": "masked", "restricted": None, "closed": None},
     "other_citizen":    {"open": "masked", "restricted": None, "closed": None},
     "holding_clerk":    {"open": "full", "restricted": "full", "closed": "full"},
     "holding_reviewer": {"open": "full", "restricted": "full", "closed": "full"},
@@ -56,6 +60,11 @@ def _viewer(role: str, factory, holding, other_archive):
         return None
     if role == "subject":
         return factory.user(email="subject@example.cn", name=SUBJECT_NAME, id_number=SUBJECT_ID)
+    if role == "unverified_subject":
+        return factory.user(email="subject@example.cn", name=SUBJECT_NAME, id_number=SUBJECT_ID, verified=False)
+    if role == "verified_impostor":
+        return factory.user(email="namesake@example.cn", name=SUBJECT_NAME,
+                            id_number=make_id_number(region="451202", born="19700101", seq=13))
     if role == "other_citizen":
         return factory.user(email="other@example.cn", name="李四",
                             id_number=make_id_number(region="451202", born="19700101", seq=12))
@@ -97,13 +106,15 @@ def test_record_page_visibility_matrix(client, session, factory, holding, other_
             assert leak not in outside_header, f"a hidden record leaks {leak!r}"
     elif expected == "masked":
         assert response.status_code == 200
-        assert SUBJECT_NAME not in page and SUBJECT_ID not in page
+        # The header greets a viewer who has the subject's name by it; nothing else may show it.
+        assert SUBJECT_NAME not in re.sub(r"<header.*?</header>", "", page, flags=re.S) and SUBJECT_ID not in page
         assert f"<title>{MASKED_TITLE} · " in page and f"<h1>{MASKED_TITLE}</h1>" in page
         assert f"<dd>{MASKED_NAME}</dd>" in page
         assert mask_id_number(SUBJECT_ID) not in page and "身份证号码" not in page
         assert f"男方{MASKED_NAME}" in page
         assert "工作人员的查看已记入审计日志" not in page
-        assert "no-store" not in response.headers.get("Cache-Control", "")
+        # Public to anyone, but a signed-in page greets its reader by name: no copy is kept of that.
+        assert ("no-store" in response.headers.get("Cache-Control", "")) == (viewer_role != "anonymous")
     else:
         assert response.status_code == 200
         assert f"<h1>{TITLE}</h1>" in page

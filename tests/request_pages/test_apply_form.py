@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.requests.models import UtilizationRequest
 from tests.factories import make_id_number
 from tests.files import big_file_bytes, fake_pdf_bytes, jpeg_bytes, pdf_bytes
-from tests.helpers import field_error, logout
+from tests.helpers import field_error, hx_csrf_token, logout
 from tests.request_pages.conftest import (CITIZEN_ID, CITIZEN_NAME, FATHER_ID, FATHER_NAME, add_to_basket,
                                           count_requests, error_fields, files_in_db, form_keys, post_apply,
                                           sign_in, stored_files, submission_key, upload)
@@ -320,19 +320,33 @@ def test_a_search_request_is_submitted(session, signed_in):
 
 # ---- the relation-dependent part of the form ----------------------------------------------------
 
+def _fields(client, data: dict):
+    """What htmx sends when the relation changes: a POST (an ID number never goes in an address)."""
+    return client.post("/apply/fields", data=data,
+                       headers={"HX-Request": "true", "X-CSRFToken": hx_csrf_token(client, "/apply")})
+
+
 def test_relation_fields_for_an_heir_ask_for_the_subject_and_both_proofs(signed_in):
-    response = signed_in.get("/apply/fields", query_string={"relation": "heir", "subject_name": FATHER_NAME})
+    response = _fields(signed_in, {"relation": "heir", "subject_name": FATHER_NAME,
+                                   "subject_id_number": FATHER_ID})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in html
     assert 'name="subject_name"' in html and 'name="subject_id_number"' in html
     assert value_of(html, "subject_name") == FATHER_NAME  # what was typed comes along
+    assert value_of(html, "subject_id_number") == FATHER_ID
     assert re.search(r'<input[^>]*name="death_proof"[^>]*type="file"', html)
     assert re.search(r'<input[^>]*name="relationship_proof"[^>]*type="file"', html)
 
 
+def test_relation_fields_are_never_asked_for_in_an_address(signed_in):
+    assert signed_in.get("/apply/fields", query_string={"relation": "heir"}).status_code == 405
+    page = signed_in.get("/apply").get_data(as_text=True)
+    assert 'hx-post="/apply/fields"' in page and "hx-get=\"/apply/fields" not in page
+
+
 def test_relation_fields_for_oneself_ask_for_no_subject(signed_in):
-    html = signed_in.get("/apply/fields", query_string={"relation": "self"}).get_data(as_text=True)
+    html = _fields(signed_in, {"relation": "self"}).get_data(as_text=True)
     assert 'name="subject_name"' not in html and 'name="subject_id_number"' not in html
     assert 'name="death_proof"' not in html and 'name="relationship_proof"' not in html
     assert "为本人申请无需证明材料" in html

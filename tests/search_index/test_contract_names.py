@@ -106,3 +106,18 @@ def test_the_index_holds_no_full_name(named, request):
             # As written, and character by character as a CJK-splitting index would hold it.
             for form in (name, " ".join(name)):
                 assert form.encode() not in data, (path, form)
+
+
+@pytest.mark.parametrize("words", ["结婚登记", "结婚"])
+def test_guessing_a_masked_name_learns_nothing_from_how_a_hit_is_marked(named, words):
+    """覃*兰 is public. A search with words finds the record whatever the middle character; the
+    marks of a hit must not show which guess is the hidden name (issue 11, section 7). (The name
+    alone finds the record only when right — people search for their parents' files by name — so
+    name-shaped searches are throttled per address: portal/throttle.py.)"""
+    marked: dict[str, set[str]] = {}
+    for middle in "秀丽美桂玉":
+        for hit in named.search(Q(q=f"覃{middle}兰{words}", per_page=100)).hits:
+            marked.setdefault(hit.id, set()).add(hit.highlight)
+    assert "p5" in marked
+    for doc_id, highlights in marked.items():
+        assert len(highlights) == 1, (doc_id, highlights)

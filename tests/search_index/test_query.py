@@ -88,7 +88,13 @@ def test_name_tokens_do_not_hold_the_name_and_depend_on_the_secret():
     assert KEYS.name("") == "" and mask_token("张晓明") == ""
 
 
-def test_highlights_follow_the_reading_that_matched():
+def test_highlights_mark_the_words_of_a_name_reading_from_the_visible_text_only():
     per_reading = query.reading_needles(query.readings(["张晓明结婚"], KEYS))
-    tokens = f"{KEYS.name('张晓明')} {mask_token('张*明')}"
-    assert query.hit_needles("张*明结婚登记", "", per_reading, name_tokens=tokens) == ["结婚"]
+    # The same marks whether or not the hit holds the name: they depend on what anyone can see.
+    assert query.hit_needles("张*明结婚登记", "", per_reading) == ["结婚"]
+
+
+def test_a_query_holds_a_full_name_where_a_surname_may_start_one():
+    assert query.holds_full_name("覃秀兰") and query.holds_full_name("王秀英结婚登记")
+    assert not query.holds_full_name("结婚登记") and not query.holds_full_name("王*英")
+    assert not query.holds_full_name("") and not query.holds_full_name("1985")

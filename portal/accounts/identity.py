@@ -1,0 +1,84 @@
+"""Identity assurance: who checked that an account's holder is the person it names, and what
+happens when a checked identity meets an account that only claimed it.
+
+An account is `unverified` as registered (its holder typed a name and an ID number) and becomes
+`verified` in one of three ways, each recorded in the audit log with how, by whom and when:
+- `counter`: a clerk at a reading room saw the ID card (portal/review/identity views);
+- `oidc`: an external real-name provider vouched for the ID number (portal/accounts/oidc.py);
+- `request`: a clerk accepted a request whose uploaded ID card they checked (the `accept` step).
+Only a verified identity matches records by ID number (portal.policy.is_subject).
+
+When a verified identity meets an unverified account holding the same ID number, the verified one
+wins: the other account is frozen (it cannot log in, its sessions and tokens end, the ID number is
+released) and its owner is told by email why and how to appeal at a reading room."""
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import VERIFY_METHODS, ApiToken, User, UserSession
+from portal.audit.service import log
+from portal.core.clock import utcnow
+from portal.core.personal_data import cipher
+from portal.mail.service import queue_email
+
+
+class IdentityConflict(Exception):
+    """The ID number is already verified on another account: a reading room must look into it."""
+
+
+def mark_verified(session: Session, user: User, *, method: str, actor: User | None, ip: str = "") -> None:
+    """Record that `user`'s identity was checked (`method`, by `actor`). In the caller's
+    transaction; verifying a verified account again records nothing new."""
+    if method not in VERIFY_METHODS:
+        raise ValueError(f"unknown verification method: {method}")
+    if user.is_verified:
+        return
+    user.identity_level, user.verified_at, user.verified_method = "verified", utcnow(), method
+    log(session, "identity_verified", actor=actor or user, object_type="user", object_id=user.id, ip=ip,
+        method=method)
+
+
+def freeze(session: Session, user: User, *, reason: str, actor: User | None, ip: str = "") -> None:
+    """Freeze an account whose claim to an ID number lost to a verified identity (or that a clerk
+    found to be an impostor's): no log-in, no sessions or tokens, the ID number released for its
+    rightful holder. The owner is told why and how to appeal. In the caller's transaction."""
+    user.frozen_at, user.frozen_reason = utcnow(), reason[:200]
+    user.id_number_enc = user.id_number_hash = None
+    user.identity_level = "unverified"
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    log(session, "account_frozen", actor=actor, object_type="user", object_id=user.id, ip=ip, reason=reason[:200])
+    queue_email(session, user.email, "您的档案利用服务平台账号已被冻结", "\n".join([
+        f"{user.real_name}，您好：",
+        "",
+        "您注册账号时填写的身份证号码，已由证件持有人本人通过实名核验。为保护其个人信息，您的账号已被冻结，"
+        "不能再登录。",
+        "",
+        f"原因：{reason}",
+        "",
+        "如果您就是该证件的持有人，请携带本人居民身份证到任一档案馆查档大厅申诉，工作人员核实后为您恢复账号。",
+        "",
+        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
+    ]))
+
+
+def claim_identity(session: Session, user: User, id_number: str, name: str, *, method: str,
+                   actor: User | None, ip: str = "") -> None:
+    """A check established that `user`'s holder is the person with `id_number` and `name` (an
+    external provider's claims, normalised). The account takes that identity and is verified;
+    an unverified account holding the same ID number is frozen; a verified one is a conflict
+    (raises IdentityConflict, nothing changed). In the caller's transaction."""
+    digest = cipher().lookup_hash(id_number)
+    holder = session.scalar(select(User).where(User.id_number_hash == digest, User.id != user.id))
+    if holder is not None:
+        if holder.is_verified:
+            raise IdentityConflict()
+        freeze(session, holder, reason="该身份证号码已由持有人本人实名核验", actor=actor, ip=ip)
+        session.flush()  # release the ID number before this account takes it (unique index)
+    if user.id_number_hash != digest or user.real_name != name:
+        log(session, "identity_corrected", actor=actor or user, object_type="user", object_id=user.id, ip=ip,
+            method=method, name_changed=user.real_name != name, id_number_changed=user.id_number_hash != digest)
+        user.identity_level = "unverified"
+        user.id_number_enc, user.id_number_hash, user.real_name = cipher().encrypt(id_number), digest, name
+    mark_verified(session, user, method=method, actor=actor, ip=ip)

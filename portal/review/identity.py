@@ -1,0 +1,88 @@
+"""Checking a citizen's identity at the counter (现场核验身份): a clerk of any reading room looks the
+account up by its email, reads the name and ID number off the ID card in hand, and verifies the
+account. Where the card and the account disagree the card wins (portal.accounts.identity.claim_identity):
+the account takes the card's identity, and an unverified account that had claimed that ID number
+is frozen. The ID number travels in the form body, never in a URL, and every look-up is in the
+audit log."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Length
+
+from portal.accounts.identity import IdentityConflict, claim_identity
+from portal.accounts.models import User
+from portal.accounts.service import normalize_email
+from portal.audit.service import log
+from portal.core.idnumber import InvalidIdNumber, normalize_id_number
+from portal.core.masking import mask_id_number, same_name
+from portal.core.personal_data import cipher
+from portal.db import db
+from portal.policy import may_verify_identity
+from portal.web_util import client_ip, render, role_required
+
+bp = Blueprint("identity", __name__, url_prefix="/staff/identity")
+clerk_required = role_required(may_verify_identity)
+
+
+class CheckForm(FlaskForm):
+    email = EmailField(_l("账号邮箱"), validators=[DataRequired(_l("请填写市民注册时使用的电子邮箱")), Length(max=254)])
+    name = StringField(_l("证件上的姓名"), validators=[DataRequired(_l("请照证件填写姓名")), Length(max=50)])
+    id_number = StringField(_l("证件上的身份证号码"), validators=[DataRequired(_l("请照证件填写身份证号码")),
+                                                           Length(max=30)])
+
+
+def _compare(form: CheckForm):
+    """The account, and what the clerk should know before verifying it; None when the form is wrong
+    (its errors then say why)."""
+    try:
+        number = normalize_id_number(form.id_number.data)
+    except InvalidIdNumber as exc:
+        form.id_number.errors.append(exc.args[0])
+        return None
+    account = db.session.scalar(select(User).where(User.email == normalize_email(form.email.data)))
+    if account is None or account.role != "citizen":
+        form.email.errors.append(_("没有使用这个邮箱的市民账号，请核对，或请市民先注册"))
+        return None
+    digest = cipher().lookup_hash(number)
+    holder = db.session.scalar(select(User).where(User.id_number_hash == digest, User.id != account.id))
+    name = form.name.data.strip()
+    log(db.session, "identity_lookup", actor=current_user, object_type="user", object_id=account.id, ip=client_ip())
+    db.session.commit()
+    return {
+        "account": account, "number": number, "name": name,
+        "id_matches": account.id_number_hash == digest,
+        "name_matches": same_name(name, account.real_name),
+        "account_id_masked": mask_id_number(cipher().decrypt(account.id_number_enc)) if account.id_number_enc else "",
+        "holder": holder,
+    }
+
+
+@bp.route("", methods=["GET", "POST"])
+@clerk_required
+def check():
+    """Look an account up (first submit), then verify it (the same form, confirmed)."""
+    form = CheckForm()
+    found = None
+    if form.validate_on_submit() and (found := _compare(form)) is not None and request.form.get("confirm") == "1":
+        account = found["account"]
+        if found["holder"] is not None and found["holder"].is_verified:
+            form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
+        else:
+            try:
+                claim_identity(db.session, account, found["number"], found["name"], method="counter",
+                               actor=current_user, ip=client_ip())
+            except IdentityConflict:  # verified elsewhere at this very moment
+                db.session.rollback()
+                form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
+            else:
+                db.session.commit()
+                flash(_("已核验 %(email)s 的身份。", email=account.email), "success")
+                return redirect(url_for("identity.check"), 303)
+    status = 422 if form.errors else 200
+    return render("review/identity.html", status=status, form=form, found=found)

@@ -1,0 +1,94 @@
+"""Rate limits count the source, atomically, before the work (issue 11, sections 2 and 7).
+
+The attacks: 40 wrong passwords sent at the same moment were all checked (the limit counted audit
+rows written after each check); a stranger typing a victim's email ten times locked the victim out;
+guessing a masked name character by character took seconds."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from tests.factories import PASSWORD
+from tests.helpers import login
+
+EMAIL = "victim@example.cn"
+
+
+@pytest.fixture
+def victim(factory):
+    return factory.user(email=EMAIL, name="韦秀英")
+
+
+def _from(client, address: str):
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_a_stranger_guessing_from_one_address_does_not_lock_the_victim_out(app, victim):
+    stranger = _from(app.test_client(), "203.0.113.7")
+    for _ in range(10):
+        assert login(stranger, EMAIL, "Wrong2024x").status_code == 422
+    assert login(stranger, EMAIL, PASSWORD).status_code == 429  # that source is stopped…
+    assert login(_from(app.test_client(), "198.51.100.20"), EMAIL, PASSWORD).status_code == 302  # …not the victim
+
+
+def test_many_addresses_filling_one_accounts_limit_still_let_its_own_browser_in(app, victim):
+    home = _from(app.test_client(), "198.51.100.20")
+    assert login(home, EMAIL, PASSWORD).status_code == 302  # this browser is known to the account
+    home.post("/logout", data={"csrf_token": _token(home)})
+    for n in range(100):  # a botnet: one try from each of 100 addresses
+        login(_from(app.test_client(), f"10.0.{n // 200}.{n % 200 + 1}"), EMAIL, "Wrong2024x")
+    assert login(_from(app.test_client(), "192.0.2.1"), EMAIL, PASSWORD).status_code == 429
+    assert login(home, EMAIL, PASSWORD).status_code == 302
+
+
+def _token(client) -> str:
+    from tests.helpers import hx_csrf_token
+
+    return hx_csrf_token(client, "/")
+
+
+@pytest.fixture
+def live(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.mark.real_commits
+def test_forty_simultaneous_wrong_passwords_check_no_more_than_the_limit(factory, live):
+    factory.user(email=EMAIL)
+    barrier = threading.Barrier(40)
+
+    def attempt(_n):
+        barrier.wait()
+        return requests.post(f"{live}/api/v1/tokens", json={"email": EMAIL, "password": "Wrong2024x"},
+                             timeout=30).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(attempt, range(40)))
+    assert answers.count(401) <= 10 and answers.count(401) + answers.count(429) == 40, answers
+
+
+def test_name_shaped_searches_are_limited_per_address_and_other_searches_are_not(app, client):
+    app.config["NAME_SEARCH_LIMIT"] = "3 per hour"
+    for middle in "秀丽美":
+        assert client.get(f"/search?q=覃{middle}兰").status_code == 200
+    refused = client.get("/search?q=覃桂兰")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    page = refused.get_data(as_text=True)
+    assert "按姓名检索的次数过多" in page and 'value="覃桂兰"' in page  # the query is kept
+    assert client.get("/api/v1/search?q=覃玉兰").status_code == 429
+    assert client.get("/search?q=结婚登记").status_code == 200
+    assert client.get("/search?q=王*英").status_code == 200  # the masked name is public already
+    assert _from(app.test_client(), "198.51.100.20").get("/search?q=覃桂兰").status_code == 200
