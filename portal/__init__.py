@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
+    from portal.accounts import passwords
     from portal.config import load_config
     from portal.core.personal_data import PersonalDataCipher
     from portal.db import db
@@ -17,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(load_config(config))
     app.extensions["personal_data"] = PersonalDataCipher(app.config["DATA_KEY"])
+    passwords.prepare(app)
     db.init_app(app)
     init_web(app)
 

@@ -101,3 +101,14 @@ def register_cli(app: Flask) -> None:
     for command in (init_db_command, create_user_command, archive_task_days_command, serve_command, import_command,
                     seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group, act_command):
         app.cli.add_command(command)
+    app.cli.add_command(purge_drafts_command)
+
+
+@click.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command() -> None:
+    """Delete draft uploads (files kept from application forms that failed their checks) older than
+    their lifetime (7 days), rows and files. Serving processes also do it every hour."""
+    from portal.requests.drafts import purge_drafts
+
+    click.echo(f"已删除 {purge_drafts(db.session)} 个过期的暂存文件 (expired drafts deleted)")

@@ -5,6 +5,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MIN_SECRET_LENGTH = 32
 
@@ -70,7 +71,16 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": env.get("PORTAL_RATE_LIMITS", "on") != "off",
         # Searches read with a full name (guessing a masked name costs one each), per address.
         "NAME_SEARCH_LIMIT": env.get("PORTAL_NAME_SEARCH_LIMIT", "60 per hour"),
-        # Where links in emails point: the portal's public address.
+        # A real-name provider over OpenID Connect (a provincial government-service platform):
+        # signing in there verifies the identity (portal/accounts/oidc.py). Off unless the issuer is set.
+        "OIDC_ISSUER": (env.get("PORTAL_OIDC_ISSUER") or "").rstrip("/") or None,
+        "OIDC_CLIENT_ID": env.get("PORTAL_OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": env.get("PORTAL_OIDC_CLIENT_SECRET", ""),
+        "OIDC_ID_CLAIM": env.get("PORTAL_OIDC_ID_CLAIM", "id_number"),  # the claim holding the ID number
+        "OIDC_NAME_CLAIM": env.get("PORTAL_OIDC_NAME_CLAIM", "name"),
+        "OIDC_LABEL": env.get("PORTAL_OIDC_LABEL", "政务服务网"),  # the provider's name on the buttons
+        # Where links in emails, certificates and API answers point: the portal's public address
+        # (scheme, host and port). Links never take their host from a request.
         "PUBLIC_URL": env.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Email: "folder" writes each message as an .eml file under MAIL_FOLDER (development);
         # "smtp" sends through SMTP_HOST. Either way messages wait in the outbox until sent.
@@ -115,4 +125,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "ARGON2_MEMORY_COST": 65536,
     }
     cfg.update(overrides)
+    # Host names requests may carry (others get 400, Flask's TRUSTED_HOSTS): PUBLIC_URL's and the
+    # loopback names, or PORTAL_TRUSTED_HOSTS, comma-separated (behind a proxy: the names people type).
+    if "TRUSTED_HOSTS" not in overrides:
+        listed = [h.strip() for h in env.get("PORTAL_TRUSTED_HOSTS", "").split(",") if h.strip()]
+        cfg["TRUSTED_HOSTS"] = listed or list(dict.fromkeys(
+            [urlsplit(cfg["PUBLIC_URL"]).hostname or "localhost", "localhost", "127.0.0.1", "::1"]))
     return cfg

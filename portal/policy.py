@@ -98,8 +98,9 @@ def roles_for(viewer, action: str, obj) -> set[str]:
 
 def may_apply(user) -> bool:
     """Applying (`submit`, the applicant's rule) takes a citizen's own account, registered with a
-    resident ID number."""
-    return signed_in(user) and user.role == "citizen" and bool(user.id_number_hash)
+    resident ID number, whose email address is confirmed (the progress of a request goes there)."""
+    return (signed_in(user) and user.role == "citizen" and bool(user.id_number_hash)
+            and user.email_confirmed_at is not None)
 
 
 def may_verify_identity(user) -> bool:

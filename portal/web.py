@@ -7,7 +7,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
 
 from portal.core.categories import CATEGORIES
 from portal.throttle import init_throttle
@@ -26,7 +28,28 @@ def select_locale() -> str:
     return "en" if chosen == "en" else "zh_Hans_CN"
 
 
+class _TrustedHosts:
+    """Answer 400 to a request for a host name the portal does not serve, before Flask sees it
+    (Flask's own TRUSTED_HOSTS check leaves no URL adapter, so not even an error page could be
+    built). Links never come from the Host header anyway (portal.web_util.public_url)."""
+
+    def __init__(self, wsgi_app, trusted: list[str] | None):
+        self.wsgi_app, self.trusted = wsgi_app, trusted
+
+    def __call__(self, environ, start_response):
+        if self.trusted:
+            try:
+                get_host(environ, self.trusted)
+            except SecurityError:
+                body = "400 Bad Request: unknown host / 未知的主机名".encode()
+                start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
+                                                   ("Content-Length", str(len(body)))])
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+
 def init_web(app: Flask) -> None:
+    from portal.accounts.oidc import bp as oidc_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.api.views import bp as api_bp
     from portal.archives.views import bp as archives_bp
@@ -38,6 +61,7 @@ def init_web(app: Flask) -> None:
     from portal.review.views import bp as review_bp
     from portal.site.views import bp as site_bp
 
+    app.wsgi_app = _TrustedHosts(app.wsgi_app, app.config["TRUSTED_HOSTS"])  # inside ProxyFix: the forwarded host
     if hops := app.config["PROXY_HOPS"]:
         # Behind a reverse proxy: audit logs record the citizen's address, links use the public host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -66,6 +90,7 @@ def init_web(app: Flask) -> None:
 
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(oidc_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(requests_bp)
     app.register_blueprint(review_bp)

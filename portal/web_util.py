@@ -4,12 +4,18 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Response, abort, make_response, redirect, render_template, request
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 
 def client_ip() -> str:
     return request.remote_addr or ""
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link to `endpoint`, on the portal's configured address (PUBLIC_URL), never on
+    the Host header a request came with (`Host: evil.example` must not end up in links)."""
+    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -70,4 +76,5 @@ def role_required(allowed):
 
 
 staff_required = role_required(lambda user: user.is_staff)  # clerks, reviewers and admins
+citizen_only = role_required(lambda user: user.role == "citizen")  # pages only a citizen's account has
 admin_required = role_required(lambda user: user.role == "admin")

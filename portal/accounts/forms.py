@@ -26,3 +26,16 @@ class LoginForm(FlaskForm):
     email = EmailField(_l("电子邮箱"), validators=[DataRequired(_l("请填写电子邮箱"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码"))])
     next = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("电子邮箱"), validators=[DataRequired(_l("请填写电子邮箱")), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请设置密码"))])
+    password2 = PasswordField(_l("再次输入新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    old_password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请填写当前密码"))])

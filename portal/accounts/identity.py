@@ -8,9 +8,12 @@ An account is `unverified` as registered (its holder typed a name and an ID numb
 - `request`: a clerk accepted a request whose uploaded ID card they checked (the `accept` step).
 Only a verified identity matches records by ID number (portal.policy.is_subject).
 
-When a verified identity meets an unverified account holding the same ID number, the verified one
-wins: the other account is frozen (it cannot log in, its sessions and tokens end, the ID number is
-released) and its owner is told by email why and how to appeal at a reading room."""
+Anyone may register with any ID number (so an impostor's earlier registration cannot keep the real
+person out); only one account holds it verified (a partial unique index). When an account becomes
+verified, every unverified account holding the same ID number is frozen (it cannot log in, its
+sessions and tokens end, the ID number is released) and its owner told by email why and how to
+appeal at a reading room; if another account holds it verified already, nothing changes and
+IdentityConflict is raised for a reading room to look into."""
 from __future__ import annotations
 
 from sqlalchemy import delete, select
@@ -27,13 +30,35 @@ class IdentityConflict(Exception):
     """The ID number is already verified on another account: a reading room must look into it."""
 
 
+def verified_elsewhere(session: Session, user: User, digest: str | None = None) -> bool:
+    """Whether another account holds this ID number (the user's own, or `digest`) verified."""
+    digest = digest or user.id_number_hash
+    return bool(digest) and session.scalar(select(User.id).where(
+        User.id_number_hash == digest, User.id != user.id, User.identity_level == "verified").limit(1)) is not None
+
+
+def _take(session: Session, user: User, digest: str, *, actor: User | None, ip: str) -> None:
+    """`user` is about to hold `digest` verified: a verified holder elsewhere is a conflict, the
+    unverified ones are frozen."""
+    if verified_elsewhere(session, user, digest):
+        raise IdentityConflict()
+    others = session.scalars(select(User).where(User.id_number_hash == digest, User.id != user.id)).all()
+    for other in others:
+        freeze(session, other, reason="该身份证号码已由持有人本人实名核验", actor=actor, ip=ip)
+    if others:
+        session.flush()
+
+
 def mark_verified(session: Session, user: User, *, method: str, actor: User | None, ip: str = "") -> None:
-    """Record that `user`'s identity was checked (`method`, by `actor`). In the caller's
+    """Record that `user`'s identity was checked (`method`, by `actor`); unverified accounts holding
+    the same ID number are frozen, a verified one raises IdentityConflict. In the caller's
     transaction; verifying a verified account again records nothing new."""
     if method not in VERIFY_METHODS:
         raise ValueError(f"unknown verification method: {method}")
     if user.is_verified:
         return
+    if user.id_number_hash:
+        _take(session, user, user.id_number_hash, actor=actor, ip=ip)
     user.identity_level, user.verified_at, user.verified_method = "verified", utcnow(), method
     log(session, "identity_verified", actor=actor or user, object_type="user", object_id=user.id, ip=ip,
         method=method)
@@ -70,12 +95,7 @@ def claim_identity(session: Session, user: User, id_number: str, name: str, *, m
     an unverified account holding the same ID number is frozen; a verified one is a conflict
     (raises IdentityConflict, nothing changed). In the caller's transaction."""
     digest = cipher().lookup_hash(id_number)
-    holder = session.scalar(select(User).where(User.id_number_hash == digest, User.id != user.id))
-    if holder is not None:
-        if holder.is_verified:
-            raise IdentityConflict()
-        freeze(session, holder, reason="该身份证号码已由持有人本人实名核验", actor=actor, ip=ip)
-        session.flush()  # release the ID number before this account takes it (unique index)
+    _take(session, user, digest, actor=actor, ip=ip)  # before anything of `user` changes
     if user.id_number_hash != digest or user.real_name != name:
         log(session, "identity_corrected", actor=actor or user, object_type="user", object_id=user.id, ip=ip,
             method=method, name_changed=user.real_name != name, id_number_changed=user.id_number_hash != digest)

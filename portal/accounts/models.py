@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.archives.models import Archive
@@ -24,6 +24,8 @@ class User(UserMixin, Base):
         CheckConstraint("role IN ('citizen', 'clerk', 'reviewer', 'admin')", name="role"),
         CheckConstraint("role NOT IN ('clerk', 'reviewer') OR archive_id IS NOT NULL", name="staff_archive"),
         CheckConstraint("identity_level IN ('unverified', 'verified')", name="identity_level"),
+        Index("uq_user_account_verified_id", "id_number_hash", unique=True,
+              sqlite_where=text("identity_level = 'verified'"), postgresql_where=text("identity_level = 'verified'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,7 +37,8 @@ class User(UserMixin, Base):
     archive_id: Mapped[int | None] = mapped_column(ForeignKey("archive.id"), index=True)
     # Encrypted resident ID number and its keyed hash (see portal.core.personal_data).
     id_number_enc: Mapped[str | None] = mapped_column(String(200))
-    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Many accounts may claim an ID number; one may hold it verified (uq_user_account_verified_id).
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -84,6 +87,17 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+def lock_account(session, user) -> None:
+    """Hold `user`'s row until the transaction ends, so that per-person limits (open requests,
+    draft space) are counted and used by one request at a time. A write that changes nothing:
+    PostgreSQL locks the row, SQLite takes its one write lock (SELECT … FOR UPDATE would lock
+    nothing there)."""
+    from sqlalchemy import update
+
+    session.execute(update(User).where(User.id == user.id).values(id=User.id)
+                    .execution_options(synchronize_session=False))
 
 
 class UserSession(Base):

@@ -1,7 +1,7 @@
 """The catalog over the JSON API: public search, a citizen's own records, and bearer tokens."""
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request, url_for
+from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 
 from portal.accounts import tokens
@@ -17,7 +17,7 @@ from portal.catalog.search import hit_as_json, parse_query, public_search
 from portal.catalog.service import records_of
 from portal.db import db
 from portal import throttle
-from portal.web_util import client_ip
+from portal.web_util import client_ip, public_url
 from search_index import SearchUnavailable
 
 routes = Routes("catalog", "档案目录与令牌 (the catalog, and bearer tokens)")
@@ -39,8 +39,8 @@ def search():
         "total": page.total,
         "page": query.page,
         "per_page": query.per_page,
-        "hits": [hit_as_json(h, url_for("catalog.record", archive_code=h.record.archive_code,
-                                        reference_code=h.record.reference_code, _external=True))
+        "hits": [hit_as_json(h, public_url("catalog.record", archive_code=h.record.archive_code,
+                                           reference_code=h.record.reference_code))
                  for h in page.hits],
         "facets": {"category": page.facets.get("category", {}), "archive": page.facets.get("archive", {})},
         "took_ms": page.took_ms,

@@ -3,7 +3,7 @@ certificate, and revocation by the issuing archive's reviewer. Issuing is the re
 `issue` (portal.api.requests)."""
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify
 from flask_babel import gettext as _
 
 from portal.actions import act
@@ -19,7 +19,7 @@ from portal.certificates.views import pdf_response
 from portal.core.errors import Conflict, NotAllowed
 from portal import throttle
 from portal.db import db
-from portal.web_util import client_ip
+from portal.web_util import client_ip, public_url
 
 routes = Routes("certificates", "档案证明 (certificates)")
 
@@ -41,7 +41,7 @@ def certificate_json(req) -> dict | None:
     return {"serial": cert.serial, "code": cert.code, "kind": cert.kind, "status": cert.status,
             "issued_at": at(cert.issued_at), "sha256": cert.sha256, "revoked_at": at(cert.revoked_at),
             "revoke_reason": cert.revoke_reason or None,
-            "url": url_for("api.request_certificate", number=req.number, _external=True)}
+            "url": public_url("api.request_certificate", number=req.number)}
 
 
 @routes.get("/certificates/<serial>", auth=False, summary="核验证明 (check a certificate)", ok=CertificateCheck,

@@ -4,7 +4,7 @@ later step), the same the web pages use. What clients send is read by portal.api
 models of portal.api.schemas."""
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify
 from flask_babel import gettext as _
 
 from portal.actions import ACTIONS, act, allowed_actions, spec
@@ -30,11 +30,11 @@ from portal.certificates.service import CertificateUnavailable
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.db import db
-from portal.policy import can, files_for, may_apply
+from portal.policy import can, files_for
 from portal.requests import service
 from portal.requests.models import FILE_KINDS, UtilizationRequest
 from portal import throttle
-from portal.web_util import client_ip
+from portal.web_util import client_ip, public_url
 
 routes = Routes("requests", "利用申请 (utilization requests)")
 _NUMBER_CHARS = 32  # what the number column holds
@@ -137,8 +137,8 @@ def create_request():
     named after their kind; a request that needs none may be a JSON body. Nothing is stored when the
     answer is an error."""
     user = g.api_user
-    if not may_apply(user):  # 403 before reading the body (the service says the same)
-        return api_error(_("利用申请需要用实名注册的个人账号提交"), 403)
+    if (refused := service.refusal(user)) is not None:  # 403 before reading the body (the service says the same)
+        return api_error(str(refused), 403)
     throttle.check("apply")  # before the body is read or any file stored (30 an hour per citizen)
     key = read_idempotency_key()
     doc, uploads = read_submission()
@@ -152,9 +152,9 @@ def create_request():
             return invalid(errors, 409)
         return invalid(errors)
     response = jsonify({"number": req.number, "status": req.status,
-                        "url": url_for("requests.detail", number=req.number, _external=True)})
+                        "url": public_url("requests.detail", number=req.number)})
     response.status_code = 201 if created else 200
-    response.headers["Location"] = url_for("api.request_detail", number=req.number, _external=True)
+    response.headers["Location"] = public_url("api.request_detail", number=req.number)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -182,7 +182,7 @@ AGENCY_OF = {"marriage": 0, "subsistence": 0, "veterans": 0, "social_insurance":
              "medical_insurance": 2, "land_contract": 3, "forest_rights": 4, "land_acquisition": 5,
              "housing": 6, "education": 7}
 
-PASSWORD = "Demo2024!"
+PASSWORD = "Archive2024!"
 ADMIN = ("admin@demo.cn", "覃志强")
 # (archive code, clerk name, reviewer name)
 STAFF = (("450100", "黄丽娟", "梁志明"), ("450110", "韦春燕", "覃建军"), ("450200", "刘海燕", "莫振华"),

@@ -193,6 +193,10 @@ def check(pdf: bytes, trust_roots: Iterable | Path | str) -> SignatureCheck:
         return SignatureCheck(signed=False, intact=False, trusted=False)
     if not signatures:
         return SignatureCheck(signed=False, intact=False, trusted=False)
+    if not all(_plain_byte_range(sig.byte_range, len(pdf)) for sig in signatures):
+        # Checked before anything is hashed: a /ByteRange of thousands of [0 99999999] pairs made
+        # one upload cost seconds of CPU (issue 11, section 7). Ours are always four numbers.
+        return SignatureCheck(signed=True, intact=False, trusted=False)
     signature = signatures[-1]
     try:
         context = ValidationContext(trust_roots=_roots(trust_roots), allow_fetching=False)
@@ -201,8 +205,23 @@ def check(pdf: bytes, trust_roots: Iterable | Path | str) -> SignatureCheck:
         log.info("signature check failed: %s", exc)
         return SignatureCheck(signed=True, intact=False, trusted=False)
     intact = bool(status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE)
-    signer = status.signing_cert.subject.native.get("common_name") if status.signing_cert else None
-    return SignatureCheck(signed=True, intact=intact, trusted=intact and bool(status.trusted), signer=signer)
+    trusted = intact and bool(status.trusted)
+    # A name is shown only from a certificate our own CA issued: an untrusted one says what its
+    # maker typed, and /verify must not repeat it.
+    signer = status.signing_cert.subject.native.get("common_name") if trusted and status.signing_cert else None
+    return SignatureCheck(signed=True, intact=intact, trusted=trusted, signer=signer)
+
+
+def _plain_byte_range(byte_range, size: int) -> bool:
+    """Exactly [0 a b c] with the gap (the signature) inside the file and c reaching its end."""
+    try:
+        values = [int(v) for v in byte_range]
+    except (TypeError, ValueError):
+        return False
+    if len(values) != 4:
+        return False
+    start, first, gap_end, last = values
+    return start == 0 and 0 < first <= gap_end and last >= 0 and gap_end + last == size
 
 
 def _roots(given: Iterable | Path | str) -> list[asn1_x509.Certificate]:

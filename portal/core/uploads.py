@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -14,15 +15,31 @@ from pathlib import Path
 
 from flask import send_file
 from flask_babel import lazy_gettext as _l
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from portal.core.after_commit import on_rollback
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
-# Our own limit, below Pillow's global one, so no image near Pillow's threshold is ever decoded.
-MAX_IMAGE_PIXELS = 80_000_000
+# Images: at most 40 megapixels, read from the header before any pixel is decoded. A 600-dpi A4
+# scan is about 35 MP and a phone photo 12-50 MP; decoding costs up to 4 bytes a pixel (an 80-MP
+# PNG of 200 KB took 2 s of CPU and 300 MB). Below Pillow's own limit (89 MP), whose warning we
+# treat as a refusal too, so no image near Pillow's threshold is ever decoded.
+MAX_IMAGE_PIXELS = 40_000_000
+# A PNG's text chunks (tEXt, zTXt, iTXt) are decompressed when it is opened: Pillow allows 64 MB of
+# them per image. Proofs need none, so every PNG this process opens gets at most 4 MB (a photo
+# editor's metadata is a few KB); more is refused as a damaged file.
+MAX_PNG_TEXT_BYTES = 4 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, MAX_PNG_TEXT_BYTES)
+# PDFs: at most 200 pages (a thick file of proofs is far less) and 50,000 objects (a 200-page
+# document has a few thousand; each costs pypdf about 20 µs to read, so the check of the whole
+# file stays under a second), read in at most MAX_PDF_CHECK_SECONDS (a backstop for files whose
+# broken cross-reference table makes pypdf search the whole file for each object).
+MAX_PDF_PAGES = 200
+MAX_PDF_OBJECTS = 50_000
+MAX_PDF_CHECK_SECONDS = 5.0
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 UNNAMED = "未命名文件"
 MAX_NAME_CHARS = 100
@@ -100,6 +117,9 @@ def _verify_image(name: str, data: bytes, pillow_format: str) -> None:
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
+            # open() reads the header only: the size is known before any pixel is decoded, and an
+            # image over our limit is refused there (Pillow's limit is higher, so its warning, which
+            # catch_warnings cannot reliably turn into an error in a threaded server, never matters).
             with Image.open(BytesIO(data), formats=[pillow_format]) as img:
                 if img.width * img.height > MAX_IMAGE_PIXELS:
                     raise too_big
@@ -116,19 +136,100 @@ def _verify_image(name: str, data: bytes, pillow_format: str) -> None:
 
 
 def _verify_pdf(name: str, data: bytes) -> None:
+    corrupt = UploadRejected(_l("“%(name)s”已损坏或无法打开", name=name))
+    too_complex = UploadRejected(_l("“%(name)s”结构过于复杂，无法检查；请用“打印为 PDF”另存后再上传", name=name))
+    too_long = UploadRejected(_l("“%(name)s”超过 %(n)d 页，请只上传需要的页面", name=name, n=MAX_PDF_PAGES))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             reader = PdfReader(BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
                 raise UploadRejected(_l("“%(name)s”设有打开密码，请上传未加密的文件", name=name))
-            if len(reader.pages) < 1:
+            # The sizes a file declares are checked before the work they would cost.
+            if _object_count(reader) > MAX_PDF_OBJECTS:
+                raise too_complex
+            tree = _resolved(reader.root_object.get("/Pages"))
+            declared = _resolved(tree.get("/Count")) if isinstance(tree, DictionaryObject) else None
+            if isinstance(declared, int) and declared > MAX_PDF_PAGES:
+                raise too_long
+            pages = len(reader.pages)
+            if pages > MAX_PDF_PAGES:
+                raise too_long
+            if pages < 1:
                 raise UploadRejected(_l("“%(name)s”没有任何页面", name=name))
             reader.pages[0]  # noqa: B018 — materialises the first page object, which a broken tree cannot
+            if _runs_something(reader, deadline=time.monotonic() + MAX_PDF_CHECK_SECONDS):
+                raise UploadRejected(_l("“%(name)s”含有脚本或打开时自动执行的动作，不能接收；"
+                                        "请用“打印为 PDF”另存后再上传", name=name))
         except UploadRejected:
             raise
+        except TimeoutError:
+            raise too_complex from None
         except Exception:  # pypdf raises many types (PdfReadError, KeyError, ValueError …) for damaged files
-            raise UploadRejected(_l("“%(name)s”已损坏或无法打开", name=name)) from None
+            raise corrupt from None
+
+
+# What makes a viewer run something the reader did not click: JavaScript anywhere (a /JS entry of an
+# action, the document's /JavaScript name tree), additional actions (/AA: on opening a page, on
+# focusing a field …) and launching a program. An /OpenAction that only says where to open (a
+# destination, or a /GoTo action) is what LibreOffice, WPS and Acrobat write into ordinary files:
+# accepted; any other opening action is refused.
+_ACTIVE_KEYS = frozenset({"/JS", "/JavaScript", "/AA"})
+_ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch"})
+
+
+def _object_count(reader: PdfReader) -> int:
+    return len(reader.xref_objStm) + sum(len(numbers) for numbers in reader.xref.values())
+
+
+def _runs_something(reader: PdfReader, deadline: float) -> bool:
+    """Whether any object of the file — reachable from its trailer or only listed in its
+    cross-reference table (another viewer may repair a file differently) — is active content.
+    Walked with a stack, each indirect object once; references to objects the table does not list
+    are followed only a few times (pypdf searches the whole file for each)."""
+    listed = {(number, 0) for number in reader.xref_objStm}
+    listed.update((number, generation) for generation, numbers in reader.xref.items() for number in numbers)
+    stack: list = [reader.trailer, *(IndirectObject(n, g, reader) for n, g in listed)]
+    seen: set[tuple[int, int]] = set()
+    unlisted = 16
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            if key not in listed:
+                unlisted -= 1
+                if unlisted < 0:
+                    raise ValueError("too many references to objects the file does not list")
+            seen.add(key)
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            obj = obj.get_object()
+        if isinstance(obj, DictionaryObject):
+            if not _ACTIVE_KEYS.isdisjoint(obj.keys()) or _name(obj.get("/S")) in _ACTIVE_ACTIONS:
+                return True
+            if "/OpenAction" in obj and not _only_a_destination(_resolved(obj["/OpenAction"])):
+                return True
+            stack.extend(obj.values())  # unresolved: indirect objects are visited once, above
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+    return False
+
+
+def _resolved(obj):
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def _name(obj) -> str | None:
+    obj = _resolved(obj)
+    return str(obj) if isinstance(obj, NameObject) else None
+
+
+def _only_a_destination(action) -> bool:
+    if not isinstance(action, DictionaryObject):
+        return True  # an explicit destination (an array) or a named one (a name or string)
+    return _name(action.get("/S")) == "/GoTo" and "/Next" not in action
 
 
 def store(upload: CheckedUpload, folder: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import IO
 
 from flask import current_app
@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.archives.models import Archive
+from portal.accounts.models import lock_account
 from portal.policy import audience_for, can_see, may_apply
 from portal.catalog.models import Record
 from portal.catalog.service import find_records
-from portal.core.after_commit import after_commit
 from portal.core.categories import CATEGORIES
 from portal.core.errors import ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
@@ -27,13 +27,14 @@ from portal.core.sequences import next_value
 from portal.core.clock import utcnow
 from portal.core import workdays
 from portal.core import clock
+from portal.requests import drafts
 from portal.requests.notifications import notify_applicant
 from portal.requests.timeline import record_event
 from portal.requests.models import holding_archives
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, OPEN_STATUSES, PURPOSES, RELATIONS, RequestFile, RequestRecord,
                                     RequestSearchArchive, UtilizationRequest)
-from portal.core.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, delete_stored, store_with
+from portal.core.uploads import MAX_FILES, CheckedUpload, UploadRejected, check_upload, store_with
 
 MAX_RECORDS = 20
 MAX_SEARCH_ARCHIVES = 50  # archives one "please search for me" may name, or a clerk may choose
@@ -46,7 +47,6 @@ REQUIRED_PROOFS: dict[str, tuple[str, ...]] = {
     "lawyer": ("practice_certificate", "firm_letter"),
     "institution": ("official_letter",),
 }
-DRAFT_LIFETIME = timedelta(days=1)
 
 
 @dataclass
@@ -120,8 +120,8 @@ def submit(session: Session, applicant, application: Application, uploads: list[
     key = (idempotency_key or "").strip()[:80] or None
     if key and (existing := _by_key(session, applicant, key)):
         return existing, False
-    if not may_apply(applicant):
-        raise ApplicationInvalid({"form": _l("利用申请需要用实名注册的个人账号提交")})
+    if (refused := refusal(applicant)) is not None:
+        raise ApplicationInvalid({"form": refused})
 
     errors: dict[str, str] = {}
     values = _check_fields(session, applicant, application, errors)
@@ -133,6 +133,7 @@ def submit(session: Session, applicant, application: Application, uploads: list[
     for kind in required_proofs(application.relation, applicant):
         if kind not in present_kinds and kind not in errors:
             errors[kind] = _l("请上传%(proof)s", proof=_l(FILE_LABELS[kind]))
+    lock_account(session, applicant)  # counted and used by one submission at a time (until commit)
     open_count = session.scalar(select(func.count()).select_from(UtilizationRequest).where(
         UtilizationRequest.applicant_id == applicant.id, UtilizationRequest.status.in_(OPEN_STATUSES)))
     if open_count >= current_app.config["MAX_OPEN_REQUESTS"]:
@@ -140,7 +141,9 @@ def submit(session: Session, applicant, application: Application, uploads: list[
                             n=open_count)
     if errors:
         if keep_drafts and checked and len(kept) + len(checked) <= MAX_FILES:
-            kept += _save_drafts(session, applicant, checked)
+            kept += _save_drafts(session, applicant, checked, errors)  # commits
+        else:
+            session.rollback()  # releases the account's lock
         raise ApplicationInvalid(errors, kept)
 
     folder = current_app.config["UPLOAD_FOLDER"]
@@ -235,6 +238,15 @@ def _check_fields(session: Session, applicant, app: Application, errors: dict) -
     return values
 
 
+def refusal(applicant):
+    """Why this account may not apply (portal.policy.may_apply), in words; None when it may."""
+    if may_apply(applicant):
+        return None
+    if applicant.role == "citizen" and applicant.id_number_hash and applicant.email_confirmed_at is None:
+        return _l("请先打开确认邮件中的链接确认邮箱，再提交申请")
+    return _l("利用申请需要用实名注册的个人账号提交")
+
+
 def _check_records(session, applicant, wanted, relation, subject_name, errors) -> list[Record]:
     unique = list(dict.fromkeys((str(a).strip(), str(r).strip()) for a, r in wanted))
     if len(unique) > MAX_RECORDS:
@@ -311,23 +323,24 @@ def file_row(owner, kind: str, upload: CheckedUpload, stored_name: str, **kw) ->
                        content_type=upload.content_type, size=upload.size, sha256=upload.sha256, **kw)
 
 
-def _save_drafts(session: Session, owner, checked) -> list[RequestFile]:
+def _save_drafts(session: Session, owner, checked, errors: dict) -> list[RequestFile]:
+    """Keep the good files as drafts, as far as the owner's draft quota allows; a file beyond it is
+    named under its field, to be chosen again (the form keeps everything else)."""
     folder = current_app.config["UPLOAD_FOLDER"]
-    drafts = [file_row(owner, kind, upload, store_with(session, upload.data, folder)) for kind, upload in checked]
-    session.add_all(drafts)
+    fits, refused = drafts.within_quota(session, owner, checked)
+    for kind, upload in refused:
+        message = _l("“%(name)s”未能暂存：您暂存的文件已达 %(mb)s MB 的上限，提交时请重新选择这个文件",
+                     name=upload.original_name, mb=f"{drafts.quota_bytes() / 1024 / 1024:g}")
+        errors[kind] = f"{errors[kind]}；{message}" if kind in errors else message
+    rows = [file_row(owner, kind, upload, store_with(session, upload.data, folder)) for kind, upload in fits]
+    session.add_all(rows)
     session.commit()
-    return drafts
+    return rows
 
 
 def _purge_old_drafts(session: Session, owner) -> None:
-    """Drafts of forms never completed: removed a day later (the files after commit)."""
-    old = list(session.scalars(select(RequestFile).where(
-        RequestFile.owner_id == owner.id, RequestFile.request_id.is_(None),
-        RequestFile.created_at < utcnow() - DRAFT_LIFETIME)))
-    folder = current_app.config["UPLOAD_FOLDER"]
-    for draft in old:
-        session.delete(draft)
-        after_commit(session, lambda name=draft.stored_name: delete_stored(folder, name))
+    """The owner's drafts of forms never completed, once past their lifetime (the files after commit)."""
+    drafts.purge_drafts(session, owner=owner, commit=False)
 
 
 def _create(session: Session, applicant, values: dict, key: str | None) -> UtilizationRequest:

@@ -15,7 +15,7 @@ from portal.core import clock
 from portal.policy import files_for, visible
 from portal.requests.models import holding_archives  # noqa: F401 (the area's API)
 from portal.requests.applying import (Application, ApplicationInvalid, SearchSpec, Upload,  # noqa: F401 (the area's API)
-                                      due_date, file_row, submit)
+                                      due_date, file_row, refusal, submit)
 from portal.requests.models import RequestFile, UtilizationRequest
 from portal.core.uploads import store_with
 

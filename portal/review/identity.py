@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
-from portal.accounts.identity import IdentityConflict, claim_identity
+from portal.accounts.identity import IdentityConflict, claim_identity, verified_elsewhere
 from portal.accounts.models import User
 from portal.accounts.service import normalize_email
 from portal.audit.service import log
@@ -50,7 +50,7 @@ def _compare(form: CheckForm):
         form.email.errors.append(_("没有使用这个邮箱的市民账号，请核对，或请市民先注册"))
         return None
     digest = cipher().lookup_hash(number)
-    holder = db.session.scalar(select(User).where(User.id_number_hash == digest, User.id != account.id))
+    holder = db.session.scalar(select(User.id).where(User.id_number_hash == digest, User.id != account.id).limit(1))
     name = form.name.data.strip()
     log(db.session, "identity_lookup", actor=current_user, object_type="user", object_id=account.id, ip=client_ip())
     db.session.commit()
@@ -59,7 +59,8 @@ def _compare(form: CheckForm):
         "id_matches": account.id_number_hash == digest,
         "name_matches": same_name(name, account.real_name),
         "account_id_masked": mask_id_number(cipher().decrypt(account.id_number_enc)) if account.id_number_enc else "",
-        "holder": holder,
+        "holder": holder is not None,  # other accounts claim this ID number
+        "holder_verified": verified_elsewhere(db.session, account, digest),  # one holds it verified
     }
 
 
@@ -71,7 +72,7 @@ def check():
     found = None
     if form.validate_on_submit() and (found := _compare(form)) is not None and request.form.get("confirm") == "1":
         account = found["account"]
-        if found["holder"] is not None and found["holder"].is_verified:
+        if found["holder_verified"]:
             form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
         else:
             try:

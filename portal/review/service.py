@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts.identity import mark_verified
+from portal.accounts.identity import mark_verified, verified_elsewhere
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.core import clock, workdays
@@ -31,8 +31,14 @@ from portal.review.models import RequestNote, VerificationTask
 def identity_checked(acting: Acting) -> None:
     """Guard of `accept`: an applicant whose identity is still self-asserted is accepted only by a
     clerk who says they checked the uploaded ID card against the application."""
-    if not acting.request.applicant.is_verified and not acting.inputs.identity_checked:
+    applicant = acting.request.applicant
+    if applicant.is_verified:
+        return
+    if not acting.inputs.identity_checked:
         raise ValidationFailed({"identity_checked": _l("申请人的身份尚未核验：请核对其上传的身份证件与申请信息一致后勾选确认")})
+    if verified_elsewhere(acting.session, applicant):
+        raise ValidationFailed({"identity_checked": _l(
+            "该身份证号码已由另一个账号实名核验：请勿据此受理，请申请人携带身份证到查档大厅核查")})
 
 
 def verify_applicant(acting: Acting) -> None:

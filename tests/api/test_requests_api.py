@@ -144,9 +144,9 @@ def test_citizen_applies_for_two_records_with_a_file_and_reads_it_back(client, a
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
     assert body == {"number": "451200-2026-000001", "status": "submitted",
-                    "url": "http://localhost/requests/451200-2026-000001"}
+                    "url": "http://127.0.0.1:5000/requests/451200-2026-000001"}
     assert re.fullmatch(r"451200-2026-\d{6}", body["number"])
-    assert response.headers["Location"] == "http://localhost/api/v1/requests/451200-2026-000001"
+    assert response.headers["Location"] == "http://127.0.0.1:5000/api/v1/requests/451200-2026-000001"
 
     detail = client.get("/api/v1/requests/451200-2026-000001", headers=bearer(tok))
     assert detail.status_code == 200
@@ -178,7 +178,7 @@ def test_a_retry_with_the_same_idempotency_key_gives_the_same_request(app, clien
     again = apply(client, tok, own_doc(records), {"supplement": pdf()}, key="c0ffee-42")
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json() == again.get_json() == {"number": "451200-2026-000001", "status": "submitted",
-                                                    "url": "http://localhost/requests/451200-2026-000001"}
+                                                    "url": "http://127.0.0.1:5000/requests/451200-2026-000001"}
     assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
     assert again.headers["Location"] == first.headers["Location"]
     assert count(session, UtilizationRequest) == 1

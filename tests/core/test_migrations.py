@@ -56,11 +56,10 @@ def test_migrated_schema_matches_the_models(app):
 
 
 def test_0006_cancels_the_open_tasks_of_ended_requests_and_its_downgrade_reopens_them(app, session, factory):
-    from alembic import command
     from sqlalchemy import select
 
     from portal.actions import act
-    from portal.migrate import upgrade
+    from portal.migrate import downgrade, upgrade
     from portal.review.models import VerificationTask
 
     ended = factory.request(status="in_review")
@@ -74,8 +73,7 @@ def test_0006_cancels_the_open_tasks_of_ended_requests_and_its_downgrade_reopens
 
     assert statuses() == {ended.id: ["cancelled"], running.id: ["open"]}
     session.close()
-    with db.engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0005")
+    downgrade(db.engine, "0005")
     assert statuses() == {ended.id: ["open"], running.id: ["open"]}
     session.close()
     upgrade(db.engine)

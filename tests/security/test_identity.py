@@ -180,3 +180,18 @@ def test_create_user_makes_citizens_unverified_unless_told(app, session):
     users = {u.email: u for u in session.scalars(select(User).where(User.email.in_(["a@example.cn", "b@example.cn"])))}
     assert not users["a@example.cn"].is_verified
     assert users["b@example.cn"].is_verified and users["b@example.cn"].verified_method == "created"
+
+
+def test_an_unknown_email_costs_one_password_check_as_a_known_one_does(client, factory):
+    """Log-in timing told which emails have accounts: an unknown one hashed a stand-in password on
+    every try (two argon2 runs) where a known one ran one verification. Now neither hashes."""
+    from unittest import mock
+
+    from argon2 import PasswordHasher
+
+    factory.user(email="known@example.cn")
+    with mock.patch.object(PasswordHasher, "hash", side_effect=AssertionError("hashed during a log-in")), \
+            mock.patch.object(PasswordHasher, "verify", autospec=True, side_effect=PasswordHasher.verify) as verify:
+        assert login(client, "unknown@example.cn", "Wrong2024x").status_code == 422
+        assert login(client, "known@example.cn", "Wrong2024x").status_code == 422
+    assert verify.call_count == 2  # one verification each

@@ -92,3 +92,26 @@ def test_name_shaped_searches_are_limited_per_address_and_other_searches_are_not
     assert client.get("/search?q=结婚登记").status_code == 200
     assert client.get("/search?q=王*英").status_code == 200  # the masked name is public already
     assert _from(app.test_client(), "198.51.100.20").get("/search?q=覃桂兰").status_code == 200
+
+
+@pytest.mark.real_commits
+def test_simultaneous_applications_cannot_pass_the_open_requests_limit(app, factory, live):
+    """30 applications at once from one citizen were all accepted against a limit of 20: the
+    count and the insert now happen under the account's lock."""
+    app.config["MAX_OPEN_REQUESTS"] = 5
+    citizen = factory.user(email="busy@example.cn", name="王秀英")
+    record = factory.record(factory.archive(code="451200"), subject_name="王秀英", title="招工登记表")
+    token = requests.post(f"{live}/api/v1/tokens", json={"email": citizen.email, "password": PASSWORD},
+                          timeout=30).json()["token"]
+    body = {"records": [{"archive_code": "451200", "reference_code": record.reference_code}], "relation": "self",
+            "purpose": "pension", "issuing_archive": "451200", "delivery": "download", "consent": True}
+    barrier = threading.Barrier(12)
+
+    def apply(_n):
+        barrier.wait()
+        return requests.post(f"{live}/api/v1/requests", json=body, headers={"Authorization": f"Bearer {token}"},
+                             timeout=60).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(apply, range(12)))
+    assert answers.count(201) == 5 and answers.count(409) == 7, answers

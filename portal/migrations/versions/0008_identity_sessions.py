@@ -38,6 +38,14 @@ def upgrade() -> None:
     op.add_column('user_account', sa.Column('email_confirmed_at', portal.db.UTCDateTime(timezone=True), nullable=True))
     # Accounts that exist already have been using their address: treat it as confirmed.
     op.execute(sa.text("UPDATE user_account SET email_confirmed_at = created_at"))
+    # Anyone may register with any ID number; only one account may hold it *verified*. (An
+    # impostor's earlier registration must not keep the real person out: the verified one wins.)
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('uq_user_account_id_number_hash'), type_='unique')
+        batch_op.create_index(batch_op.f('ix_user_account_id_number_hash'), ['id_number_hash'], unique=False)
+    op.create_index('uq_user_account_verified_id', 'user_account', ['id_number_hash'], unique=True,
+                    sqlite_where=sa.text("identity_level = 'verified'"),
+                    postgresql_where=sa.text("identity_level = 'verified'"))
 
     op.create_table('user_session',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -85,6 +93,11 @@ def downgrade() -> None:
         batch_op.create_check_constraint('kind', _kinds(_KINDS_BEFORE))
     op.drop_table('account_token')
     op.drop_table('user_session')
-    for column in ('email_confirmed_at', 'frozen_reason', 'frozen_at', 'verified_method', 'verified_at',
-                   'identity_level'):
-        op.drop_column('user_account', column)
+    op.drop_index('uq_user_account_verified_id', table_name='user_account')
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_account_id_number_hash'))
+        batch_op.drop_constraint(op.f('ck_user_account_identity_level'), type_='check')
+        for column in ('email_confirmed_at', 'frozen_reason', 'frozen_at', 'verified_method', 'verified_at',
+                       'identity_level'):
+            batch_op.drop_column(column)
+        batch_op.create_unique_constraint(op.f('uq_user_account_id_number_hash'), ['id_number_hash'])
