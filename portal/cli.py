@@ -82,14 +82,18 @@ def archive_task_days_command(archive_code: str, days: int) -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the portal (single process; use gunicorn wsgi:app in production)."""
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import WSGIRequestHandler, run_simple
 
     from portal.workers import start_in_each_process
+
+    class QuietHandler(WSGIRequestHandler):
+        """No "Server: Werkzeug/3.x Python/3.x" banner: versions help only an attacker."""
+        server_version, sys_version = "portal", ""
 
     app = current_app._get_current_object()
     start_in_each_process(app)
     click.echo(f"档案利用服务平台: http://{host}:{port}/  (Ctrl+C 退出)")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietHandler)
 
 
 def register_cli(app: Flask) -> None:
@@ -99,9 +103,9 @@ def register_cli(app: Flask) -> None:
     from portal.actions.cli import act_command
 
     for command in (init_db_command, create_user_command, archive_task_days_command, serve_command, import_command,
-                    seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group, act_command):
+                    seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group, act_command,
+                    purge_drafts_command):
         app.cli.add_command(command)
-    app.cli.add_command(purge_drafts_command)
 
 
 @click.command("purge-drafts")

@@ -69,6 +69,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # serving process when REDIS_URL is set; PORTAL_RATE_LIMITS=off only for load benchmarks.
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RATELIMIT_ENABLED": env.get("PORTAL_RATE_LIMITS", "on") != "off",
+        # Log-in attempts for one email from any address (a browser that logged in to it before is
+        # not counted: a stranger cannot lock its owner out).
+        "LOGIN_LIMIT_PER_EMAIL": env.get("PORTAL_LOGIN_LIMIT_PER_EMAIL", "100 per hour"),
         # Searches read with a full name (guessing a masked name costs one each), per address.
         "NAME_SEARCH_LIMIT": env.get("PORTAL_NAME_SEARCH_LIMIT", "60 per hour"),
         # A real-name provider over OpenID Connect (a provincial government-service platform):

@@ -75,7 +75,7 @@ TOO_MANY = _l("操作太频繁，请 %(minutes)s 分钟后再试。")
 THROTTLES: dict[str, Throttle] = {
     # POST /login and POST /api/v1/tokens: one set of counters.
     "login": Throttle((Rule("ip", "50 per 15 minutes"), Rule("email+ip", "10 per 15 minutes"),
-                       Rule("email", "100 per hour", unless_known_device=True)),
+                       Rule("email", lambda c: c["LOGIN_LIMIT_PER_EMAIL"], unless_known_device=True)),
                       _l("登录尝试次数过多，请 %(minutes)s 分钟后再试，或到档案馆查档大厅办理。")),
     # Self-registration: a family or a reading-room PC registers a few accounts, a script many.
     "register": Throttle((Rule("ip", lambda c: f"{c['MAX_REGISTRATIONS_PER_IP']} per day"),),

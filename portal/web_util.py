@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, make_response, redirect, render_template, request
 from flask_login import current_user, login_required
 
 
@@ -13,9 +13,11 @@ def client_ip() -> str:
 
 
 def public_url(endpoint: str, **values) -> str:
-    """An absolute link to `endpoint`, on the portal's configured address (PUBLIC_URL), never on
-    the Host header a request came with (`Host: evil.example` must not end up in links)."""
-    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
+    """An absolute link to `endpoint`, on the portal's configured address (PUBLIC_URL, which holds
+    any path prefix a proxy adds), never on the Host header a request came with (`Host:
+    evil.example` must not end up in links). Works outside a request too (emails from jobs)."""
+    path = current_app.url_map.bind("portal.invalid").build(endpoint, values)
+    return current_app.config["PUBLIC_URL"] + path
 
 
 def safe_next(target: str | None) -> str | None:

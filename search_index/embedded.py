@@ -41,7 +41,7 @@ from .base import (
 )
 from .locking import WriteLock
 from .names import NameKeys
-from .query import Reading, ReadingMarks, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
+from .query import ReadingMarks, hit_needles, nothing_searchable, probe_pairs, query_terms, reading_needles, readings
 from .text import fts_quote, highlight
 
 log = logging.getLogger(__name__)

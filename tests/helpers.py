@@ -3,7 +3,10 @@ HTML through a parser."""
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import warnings
+from contextlib import contextmanager
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag
 
@@ -81,3 +84,27 @@ def texts(html, css: str) -> list[str]:
 def count(html, css: str) -> int:
     """How many elements match the CSS selector."""
     return len(select_all(html, css))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now (for a server a test starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app):
+    """`app` on 127.0.0.1 and a free port, in a thread, for tests that need real HTTP and real
+    concurrency (mark them `real_commits`, so the server's own sessions see the test's data)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="app-under-test", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from tests.helpers import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BINARY = REPO_ROOT / ".tools" / "meilisearch"
@@ -45,12 +46,6 @@ class _PortTaken(MeiliServerError):
 
 def binary_path() -> Path:
     return Path(os.environ.get("MEILI_BINARY") or DEFAULT_BINARY)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -86,7 +81,7 @@ class MeiliServer:
     @classmethod
     def _prepare(cls, exe: Path, timeout: float, indexing_threads: int | None) -> MeiliServer:
         workdir = Path(tempfile.mkdtemp(prefix="meili-test-"))
-        port = _free_port()
+        port = free_port()
         key = secrets.token_hex(24)  # hex: a key starting with "-" would read as an option
         command = [
             str(exe),

@@ -23,7 +23,7 @@ from portal.accounts.models import VERIFY_METHODS, ApiToken, User, UserSession
 from portal.audit.service import log
 from portal.core.clock import utcnow
 from portal.core.personal_data import cipher
-from portal.mail.service import queue_email
+from portal.mail.service import letter, queue_email
 
 
 class IdentityConflict(Exception):
@@ -74,18 +74,11 @@ def freeze(session: Session, user: User, *, reason: str, actor: User | None, ip:
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     log(session, "account_frozen", actor=actor, object_type="user", object_id=user.id, ip=ip, reason=reason[:200])
-    queue_email(session, user.email, "您的档案利用服务平台账号已被冻结", "\n".join([
-        f"{user.real_name}，您好：",
-        "",
-        "您注册账号时填写的身份证号码，已由证件持有人本人通过实名核验。为保护其个人信息，您的账号已被冻结，"
-        "不能再登录。",
-        "",
-        f"原因：{reason}",
-        "",
-        "如果您就是该证件的持有人，请携带本人居民身份证到任一档案馆查档大厅申诉，工作人员核实后为您恢复账号。",
-        "",
-        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
-    ]))
+    queue_email(session, user.email, "您的档案利用服务平台账号已被冻结", letter(
+        user.real_name,
+        "您注册账号时填写的身份证号码，已由证件持有人本人通过实名核验。为保护其个人信息，您的账号已被冻结，不能再登录。",
+        "", f"原因：{reason}", "",
+        "如果您就是该证件的持有人，请携带本人居民身份证到任一档案馆查档大厅申诉，工作人员核实后为您恢复账号。"))
 
 
 def claim_identity(session: Session, user: User, id_number: str, name: str, *, method: str,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import AccountToken, User
 from portal.core.clock import utcnow
-from portal.mail.service import queue_email
+from portal.mail.service import letter, queue_email
 from portal.web_util import public_url
 
 LIFETIMES = {"confirm_email": timedelta(hours=24), "reset_password": timedelta(minutes=30)}
@@ -61,28 +61,18 @@ def use(session: Session, raw: str | None, purpose: str) -> User | None:
 def send_confirmation(session: Session, user: User) -> None:
     """Email the link that confirms `user`'s address. In the caller's transaction."""
     raw = issue(session, user, "confirm_email")
-    queue_email(session, user.email, "请确认您在档案利用服务平台注册的邮箱", "\n".join([
-        f"{user.real_name}，您好：",
-        "",
+    queue_email(session, user.email, "请确认您在档案利用服务平台注册的邮箱", letter(
+        user.real_name,
         "请在 24 小时内打开下面的链接，确认这是您的邮箱。确认后即可提交档案利用申请：",
-        public_url("accounts.confirm_email", token=raw),
-        "",
-        "如果您没有注册，请忽略这封邮件。",
-        "",
-        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
-    ]))
+        public_url("accounts.confirm_email", token=raw), "",
+        "如果您没有注册，请忽略这封邮件。"))
 
 
 def send_password_reset(session: Session, user: User) -> None:
     """Email a link to choose a new password (30 minutes, once). In the caller's transaction."""
     raw = issue(session, user, "reset_password")
-    queue_email(session, user.email, "重设档案利用服务平台的密码", "\n".join([
-        f"{user.real_name}，您好：",
-        "",
+    queue_email(session, user.email, "重设档案利用服务平台的密码", letter(
+        user.real_name,
         "有人（希望是您）请求重设您的密码。请在 30 分钟内打开下面的链接设置新密码，链接只能使用一次：",
-        public_url("accounts.reset_password", token=raw),
-        "",
-        "设置新密码后，您在其他设备上的登录和访问令牌都会失效。如果不是您本人操作，请忽略这封邮件，您的密码不会改变。",
-        "",
-        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
-    ]))
+        public_url("accounts.reset_password", token=raw), "",
+        "设置新密码后，您在其他设备上的登录和访问令牌都会失效。如果不是您本人操作，请忽略这封邮件，您的密码不会改变。"))

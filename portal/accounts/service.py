@@ -18,7 +18,7 @@ from portal.core.errors import ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
 from portal.core.clock import utcnow
-from portal.mail.service import queue_email
+from portal.mail.service import letter, queue_email
 from portal.web_util import public_url
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -133,27 +133,22 @@ def register(session: Session, *, email: str, password: str, name: str, id_numbe
 
 
 def _tell_someone_tried(session: Session, holder: User) -> None:
-    queue_email(session, holder.email, "有人尝试用您的邮箱注册档案利用服务平台", "\n".join([
-        f"{holder.real_name}，您好：",
-        "",
+    queue_email(session, holder.email, "有人尝试用您的邮箱注册档案利用服务平台", letter(
+        holder.real_name,
         "刚才有人用您的邮箱在档案利用服务平台注册新账号。您已经有账号，所以没有建立新的账号。",
         f"如果是您本人，请直接登录；忘记密码可以在这里重设：{public_url('accounts.forgot_password')}",
-        "如果不是您本人，请忽略这封邮件，您的账号没有任何改变。",
-        "",
-        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
-    ]))
+        "如果不是您本人，请忽略这封邮件，您的账号没有任何改变。"))
 
 
 def _tell_id_registered_again(session: Session, holder: User) -> None:
-    lines = [f"{holder.real_name}，您好：", "",
-             "刚才有人用您登记的身份证号码在档案利用服务平台注册了另一个账号。"]
+    lines = ["刚才有人用您登记的身份证号码在档案利用服务平台注册了另一个账号。"]
     if holder.is_verified:
         lines.append("您的身份已经核验，那个账号不能查看您的档案，也不能以您本人的身份申请。")
     else:
         lines.append("为保护您的个人信息，请携带居民身份证到任一档案馆查档大厅核验身份（或在提交申请时上传身份证件）。"
                      "身份核验后，用同一号码注册的其他账号将被冻结。")
-    lines += ["如果那个账号是您本人注册的，请忽略这封邮件。", "", "此邮件由档案利用服务平台自动发送，请勿直接回复。"]
-    queue_email(session, holder.email, "您的身份证号码被用于注册另一个账号", "\n".join(lines))
+    lines.append("如果那个账号是您本人注册的，请忽略这封邮件。")
+    queue_email(session, holder.email, "您的身份证号码被用于注册另一个账号", letter(holder.real_name, *lines))
 
 
 def authenticate(session: Session, email: str, password: str, ip: str = "") -> User | None:
@@ -210,10 +205,8 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
     if user is None or not user.is_active:
         return
     if user.is_staff:
-        queue_email(session, user.email, "重设档案利用服务平台的密码", "\n".join([
-            f"{user.real_name}，您好：", "",
-            "工作人员账号的密码只能由本馆的系统管理员重设，请联系管理员。如果不是您本人操作，请忽略这封邮件。", "",
-            "此邮件由档案利用服务平台自动发送，请勿直接回复。"]))
+        queue_email(session, user.email, "重设档案利用服务平台的密码", letter(
+            user.real_name, "工作人员账号的密码只能由本馆的系统管理员重设，请联系管理员。如果不是您本人操作，请忽略这封邮件。"))
     else:
         links.send_password_reset(session, user)
     log(session, "password_reset_requested", actor=user, object_type="user", object_id=user.id, ip=ip)

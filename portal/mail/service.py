@@ -35,6 +35,11 @@ class SendReport:
     retried: int = 0  # failed this time, tried again later
 
 
+def letter(name: str, *lines: str) -> str:
+    """An email body in the portal's usual frame: greeting `name`, the lines, the footer."""
+    return "\n".join([f"{name}，您好：", "", *lines, "", "此邮件由档案利用服务平台自动发送，请勿直接回复。"])
+
+
 def queue_email(session: Session, to: str, subject: str, body: str) -> MailOutbox:
     """Add a message to the caller's transaction; it is sent once that commits, never if it rolls back."""
     message = MailOutbox(to_address=to, subject=subject, body=body, attempts=0, next_attempt_at=utcnow(),

@@ -2,10 +2,10 @@
 transition's own transaction; the mail worker sends them afterwards, with retries."""
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.mail.service import queue_email
+from portal.mail.service import letter, queue_email
+from portal.web_util import public_url
 from portal.requests.models import RequestEvent, UtilizationRequest
 
 # Emails are in Chinese whatever language the page was in: they are read later, often forwarded
@@ -43,14 +43,6 @@ def notify_applicant(session: Session, request: UtilizationRequest, event: Reque
 def email_applicant(session: Session, request: UtilizationRequest, subject: str, text: str) -> None:
     """An email to the applicant about `request`, in the portal's usual frame: greeting, `text`,
     the request number and its link."""
-    body = "\n".join([
-        f"{request.applicant.real_name}，您好：",
-        "",
-        text,
-        "",
-        f"申请编号：{request.number}",
-        f"查看进度：{current_app.config['PUBLIC_URL']}/requests/{request.number}",
-        "",
-        "此邮件由档案利用服务平台自动发送，请勿直接回复。",
-    ])
+    body = letter(request.applicant.real_name, text, "", f"申请编号：{request.number}",
+                  f"查看进度：{public_url('requests.detail', number=request.number)}")
     queue_email(session, request.applicant.email, subject, body)

@@ -11,7 +11,6 @@ few examples per operation, no deadline, derandomized (the same cases every run)
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 
 import pytest
@@ -19,12 +18,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from werkzeug.serving import make_server
 
 from portal.core import clock
 from portal.review.models import VerificationTask
 from tests import files
 from tests.factories import PASSWORD, make_id_number
+from tests.helpers import serving
 
 CITIZEN_ID = make_id_number("451202", "19470316", 62)
 MAX_EXAMPLES = 6
@@ -65,17 +64,10 @@ def world(app, factory, session, monkeypatch):
 
 @pytest.fixture
 def live_api(app):
-    """The app on 127.0.0.1 and a free port, in a thread: the world is committed for real
-    (`real_commits`), so the server's own sessions see it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="api-under-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    """The app over real HTTP: the world is committed for real (`real_commits`), so the server's
+    own sessions see it."""
+    with serving(app) as url:
+        yield url
 
 
 def token(client, user) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from portal.accounts.service import id_number_of
 from portal.audit.models import AuditLog
 from portal.mail.models import MailOutbox
 from tests.factories import PASSWORD, make_id_number
-from tests.helpers import login, parse
+from tests.helpers import free_port, login, parse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "http://portal.test"
@@ -44,12 +43,6 @@ BAD_STATE = "核验请求已失效或不是从本网站发起的"
 
 
 # ---- the provider process --------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class Provider:
@@ -74,7 +67,7 @@ def _start_provider(log) -> Provider:
     http = requests.Session()
     http.trust_env = False  # straight to 127.0.0.1, whatever proxy the environment names
     for _attempt in range(3):
-        port, admin_token = _free_port(), secrets.token_urlsafe(16)
+        port, admin_token = free_port(), secrets.token_urlsafe(16)
         url = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.oidc_provider", "--port", str(port), "--client-id", CLIENT_ID,
@@ -337,7 +330,7 @@ def test_a_missing_or_malformed_claim_is_refused(client, factory, session, oidc,
 
 def test_a_provider_that_is_down_gets_a_clear_message(client, factory, session, oidc, app):
     citizen = _citizen(factory, client)
-    app.config["OIDC_ISSUER"] = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    app.config["OIDC_ISSUER"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     _refused(client, session, citizen, client.get("/verify-identity/oidc"), UNREACHABLE)
 
 

@@ -5,15 +5,17 @@ rows written after each check); a stranger typing a victim's email ten times loc
 guessing a masked name character by character took seconds."""
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from portal.db import db
 from tests.factories import PASSWORD
-from tests.helpers import login
+from tests.helpers import login, serving
 
 EMAIL = "victim@example.cn"
 
@@ -37,10 +39,11 @@ def test_a_stranger_guessing_from_one_address_does_not_lock_the_victim_out(app, 
 
 
 def test_many_addresses_filling_one_accounts_limit_still_let_its_own_browser_in(app, victim):
+    app.config["LOGIN_LIMIT_PER_EMAIL"] = "20 per hour"  # 100 by default: the same rule, fewer requests
     home = _from(app.test_client(), "198.51.100.20")
     assert login(home, EMAIL, PASSWORD).status_code == 302  # this browser is known to the account
     home.post("/logout", data={"csrf_token": _token(home)})
-    for n in range(100):  # a botnet: one try from each of 100 addresses
+    for n in range(20):  # a botnet: one try from each of 20 addresses
         login(_from(app.test_client(), f"10.0.{n // 200}.{n % 200 + 1}"), EMAIL, "Wrong2024x")
     assert login(_from(app.test_client(), "192.0.2.1"), EMAIL, PASSWORD).status_code == 429
     assert login(home, EMAIL, PASSWORD).status_code == 302
@@ -54,15 +57,8 @@ def _token(client) -> str:
 
 @pytest.fixture
 def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.mark.real_commits
@@ -115,3 +111,39 @@ def test_simultaneous_applications_cannot_pass_the_open_requests_limit(app, fact
     with ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(apply, range(12)))
     assert answers.count(201) == 5 and answers.count(409) == 7, answers
+
+
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL} (set PORTAL_TEST_REDIS_URL): the shared counters are not tested")
+
+
+@pytest.mark.real_commits
+def test_with_redis_every_serving_process_counts_against_the_same_limit(tmp_path, database_url):
+    """Two processes (two apps) behind one load balancer: 10 tries split between them fill the one
+    per-email limit — each counting for itself would allow 10 each."""
+    from tests.conftest import make_test_app
+
+    _redis_or_skip()
+    prefix = f"test-{uuid.uuid4().hex}"  # this test's counters only
+    secret = uuid.uuid4().hex  # one deployment: its processes share the secret key (it keys the counters)
+    apps = [make_test_app(tmp_path / f"node{n}", database_url, REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix,
+                          SECRET_KEY=secret) for n in (1, 2)]
+    clients = [app.test_client() for app in apps]
+    try:
+        for n in range(10):
+            assert login(clients[n % 2], "guess@example.cn", "Wrong2024x").status_code == 422
+        assert login(clients[0], "guess@example.cn", "Wrong2024x").status_code == 429
+        assert login(clients[1], "guess@example.cn", "Wrong2024x").status_code == 429
+    finally:
+        for app in apps:
+            with app.app_context():
+                app.extensions["throttle"].reset()
+            db.dispose(app)
