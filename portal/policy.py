@@ -45,7 +45,6 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     **{("request", action): roles for action, roles in TRANSITION_RULES.items()}, **PERMISSIONS}
-STAFF_ROLES = ("clerk", "reviewer", "admin")
 
 
 def kind_of(obj) -> str | None:

@@ -19,6 +19,7 @@ from portal.certificates.views import pdf_response
 from portal.core.errors import Conflict, NotAllowed
 from portal import throttle
 from portal.db import db
+from portal.policy import can
 from portal.web_util import client_ip, public_url
 
 routes = Routes("certificates", "档案证明 (certificates)")
@@ -31,6 +32,10 @@ def _not_found():
 
 def _not_yours():
     return api_error(_("证明不存在，或者您无权查看 (no such certificate, or not yours to see)"), 404)
+
+
+def _only_reviewers():
+    return api_error(_("只有出证档案馆的审核员可以撤销证明 (only a reviewer of the issuing archive may revoke)"), 403)
 
 
 def certificate_json(req) -> dict | None:
@@ -99,11 +104,13 @@ def revoke_certificate(serial: str):
         cert = None
     if cert is None:  # someone else's certificates do not exist for this caller
         return _not_yours()
+    if not can(user, "revoke_certificate", cert.request):  # 403 before the body is read
+        return _only_reviewers()
     body = read_input(RevokeBody, no_files_message=_("撤销证明不附带文件 (revoke takes no files)"))
     try:
         act(db.session, cert.request, "revoke_certificate", user, body.inputs(), ip=client_ip())
     except NotAllowed:
-        return api_error(_("只有出证档案馆的审核员可以撤销证明 (only a reviewer of the issuing archive may revoke)"), 403)
+        return _only_reviewers()
     except Conflict as exc:
         db.session.refresh(cert)
         return api_error(exc.message, 409, status=cert.status)

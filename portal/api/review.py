@@ -187,7 +187,7 @@ def staff_queue():
     """One tab of the queue, most urgent first (the finished ones newest first), with the live counts
     of every tab. Staff only; admins choose an archive, or see all of them at once."""
     user = g.api_user
-    if user.role not in policy.STAFF_ROLES:
+    if not user.is_staff:
         return api_error(_("工作队列仅供档案馆工作人员使用 (the queue is for archive staff)"), 403)
     args = read_query(QueueQuery)
     archive_id, filters = _scope(user, args), _filters(args)

@@ -20,7 +20,7 @@ from portal.archives.service import list_archives
 from portal.certificates.service import CertificateUnavailable, NoCertificate
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.db import db
-from portal.policy import may_work_on, sees_applicant_identity
+from portal.policy import can, may_work_on, sees_applicant_identity
 from portal.requests import service as requests_service
 from portal.requests.labels import ACTION_LABELS, REJECT_REASONS, ROLE_LABELS, TASK_STATUS_LABELS
 from portal.requests.models import UtilizationRequest, holding_archives
@@ -231,6 +231,8 @@ def _staff_member(chosen: str) -> User | None:
 def _step(req: UtilizationRequest, target, action: str, form_key: str):
     """Take the step through the dispatcher, and answer: done (303 or the page), 403, 409, 422, 503.
     `form_key` names the form that was sent (its messages and what was typed go back to it)."""
+    if not can(current_user, action, target):  # 403 before anything sent is read
+        abort(403)
     try:
         act(db.session, target, action, current_user, _inputs(target, action), ip=client_ip())
     except (UnknownAction, NoCertificate):

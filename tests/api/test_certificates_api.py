@@ -243,6 +243,13 @@ def test_a_clerk_may_not_revoke(session, api, issued):
     assert issued.certificate.status == "valid"
 
 
+def test_a_clerk_is_refused_before_the_body_is_read(api, issued):
+    """Policy first: whoever may not revoke gets 403 whatever they sent, not a lesson in the body's rules."""
+    assert revoke(api, "issuing_clerk", issued.certificate.serial, body={"reason": ""}).status_code == 403
+    assert revoke(api, "issuing_clerk", issued.certificate.serial, data=b"{not json",
+                  content_type="application/json").status_code == 403
+
+
 def test_holding_archive_staff_may_not_revoke(api, issued):
     assert revoke(api, "holding_reviewer", issued.certificate.serial).status_code == 403
 
