@@ -2,21 +2,22 @@
 
 Flask-Limiter keeps the counters (memory storage in the process by default; Redis, shared by every
 serving process, when `REDIS_URL` is set) and its moving-window strategy checks and counts in one
-step: 40 requests arriving at the same moment cannot all read "9 so far". A view is guarded by
-`@limited("login")`; a view that decides later (a route shared by GET and POST) calls
-`check("login")`. Either way a refused request never reaches the view: the limit is counted before
-the password is hashed, the PDF checked or the request stored.
+step: 40 requests arriving at the same moment cannot all read "9 so far". A view calls
+`check(name)` where the work starts (after the form's CSRF check, before the password is hashed,
+the PDF read or the request stored) and shows `Throttled.text()` next to the form, keeping what
+was typed; anything else that raises Throttled gets the one 429 answer below.
 
 Throttle the source, not the victim. Log-in attempts are counted per address (many accounts from
 one place), per (email typed, address) (one person's password guessed from one place) and per
-email from any address — but that last one is generous and skips a browser that has already
-logged in to that account (a signed "known device" cookie, OWASP's device-cookie scheme): a
-stranger hammering victim@x from one address is stopped by the first two long before the third
-fills, and even a botnet that fills it cannot lock the victim out of the browser they use.
+email from any address — but that last one is generous and skips a browser that has logged in to
+that account with its current password (a signed "known device" cookie, OWASP's device-cookie
+scheme, keyed by the password so a new one forgets every browser): a stranger hammering victim@x
+from one address is stopped by the first two long before the third fills, and even a botnet that
+fills it cannot lock the victim out of the browser they use. Mail to an address typed (password
+reset, confirmation) has no per-email limit at all, so strangers cannot keep its owner from it.
 
-Adding a throttle: an entry in THROTTLES, then `@limited(name)` on the routes it guards (web and
-API doors share the counters). `limited("account_email")` is ready for password reset and
-"send the confirmation again".
+Adding a throttle: an entry in THROTTLES, then `check(name)` in each door that leads to the work
+(web and API doors share the counters).
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from functools import wraps
 from typing import Callable
 
 from flask import Flask, current_app, g, has_request_context, jsonify, request
@@ -34,6 +34,7 @@ from flask_limiter import Limiter
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import RateLimitItem, parse
+from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
 from portal.web_util import client_ip, render
@@ -89,8 +90,8 @@ THROTTLES: dict[str, Throttle] = {
     "verify_file": Throttle((Rule("ip", lambda c: f"{c['MAX_CERTIFICATE_FILE_CHECKS']} per 15 minutes"),),
                             _l("核验次数过多，请 %(minutes)s 分钟后再试。")),
     # Password reset and "send the confirmation again": each sends an email to the address typed.
-    "account_email": Throttle((Rule("ip", "20 per hour"), Rule("email+ip", "3 per hour"),
-                               Rule("email", "10 per day", unless_known_device=True)), TOO_MANY),
+    # No limit per email from any address: strangers filling it would keep its owner from resetting.
+    "account_email": Throttle((Rule("ip", "20 per hour"), Rule("email+ip", "3 per hour")), TOO_MANY),
     # Searches the index would read with a hidden full name: guessing a masked name character by
     # character (覃?兰 with 3,000 characters) takes days, not seconds. Other searches are free.
     "name_search": Throttle((Rule("ip", lambda c: c["NAME_SEARCH_LIMIT"]),),
@@ -132,20 +133,6 @@ def init_throttle(app: Flask) -> None:
 def reset() -> None:
     """Forget every counter (tests; an operator after an incident)."""
     current_app.extensions["throttle"].reset()
-
-
-def limited(name: str):
-    """Decorate a view: `check(name)` before it runs."""
-    if name not in THROTTLES:
-        raise KeyError(f"no throttle named {name!r}")
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            check(name)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate
 
 
 def check(name: str, email: str | None = None) -> None:
@@ -215,14 +202,29 @@ def _known_digests() -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def _device_digest(email: str, password_hash: str) -> str:
+    """What a known browser keeps for an account: keyed by the account's current password, so a
+    new password (changed, reset, or set again after a counter check) forgets every browser, and
+    a copied cookie is worth nothing to someone who does not know the password anyway."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, b"device:" + email.encode() + b"\0" + password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def is_known_device(email: str) -> bool:
-    """Whether this browser has logged in to the account of `email` before."""
-    return bool(email) and _email_digest(email) in _known_digests()
+    """Whether this browser has logged in to the account of `email`, with its current password."""
+    if not email or not (digests := _known_digests()):
+        return False
+    from portal.accounts.models import User
+    from portal.db import db
+
+    password_hash = db.session.scalar(select(User.password_hash).where(User.email == email))
+    return password_hash is not None and _device_digest(email, password_hash) in digests
 
 
-def remember_device(response, email: str):
-    """After a successful log-in: this browser is known to the account from now on (one year)."""
-    digest = _email_digest(email.strip().lower())
+def remember_device(response, user):
+    """After a successful log-in: this browser is known to `user` from now on (one year, or until
+    the password changes)."""
+    digest = _device_digest(user.email, user.password_hash)
     kept = [digest, *(d for d in _known_digests() if d != digest)][:_KNOWN_DEVICES_KEPT]
     response.set_cookie(KNOWN_DEVICE_COOKIE, _devices().dumps(kept), max_age=365 * 86400, httponly=True,
                         samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))

@@ -68,11 +68,16 @@ def send_confirmation(session: Session, user: User) -> None:
         "如果您没有注册，请忽略这封邮件。"))
 
 
-def send_password_reset(session: Session, user: User) -> None:
-    """Email a link to choose a new password (30 minutes, once). In the caller's transaction."""
+def send_password_reset(session: Session, user: User, *, verified_at_counter: bool = False) -> None:
+    """Email a link to choose a new password (30 minutes, once). In the caller's transaction.
+    `verified_at_counter`: the person's identity was just checked at a reading room, and the
+    password they had is void (portal/review/identity.py)."""
     raw = issue(session, user, "reset_password")
+    intro = ("您的身份已在档案馆查档大厅核验。为确保账号只由您本人使用，原密码已失效，请在 30 分钟内打开下面的链接设置新密码"
+             "（过期后可在登录页点“忘记密码？”重新获取）：" if verified_at_counter else
+             "有人（希望是您）请求重设您的密码。请在 30 分钟内打开下面的链接设置新密码，链接只能使用一次：")
     queue_email(session, user.email, "重设档案利用服务平台的密码", letter(
         user.real_name,
-        "有人（希望是您）请求重设您的密码。请在 30 分钟内打开下面的链接设置新密码，链接只能使用一次：",
+        intro,
         public_url("accounts.reset_password", token=raw), "",
         "设置新密码后，您在其他设备上的登录和访问令牌都会失效。如果不是您本人操作，请忽略这封邮件，您的密码不会改变。"))

@@ -4,9 +4,9 @@ about them, take it away as a file, correct it, and close the account.
 What the archive must keep stays, with the reason said: utilization requests and their files are
 records of the archive's service (the Archives Law and the archive's utilization rules keep them),
 and the audit log is append-only evidence of who saw what. Everything else goes when the account
-is closed: sessions, API tokens, one-time links, files never attached to a request, the phone
-number, the password; the address becomes unusable; the name and ID number go too unless a kept
-request needs them to stay understandable."""
+is closed: sessions, API tokens, one-time links, emails to the address, files never attached to a
+request, the phone number, the password, the ID number; the address becomes unusable; the name
+goes too unless a kept request needs it to say who applied."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,6 +24,7 @@ from portal.core.clock import utcnow
 from portal.core.errors import ValidationFailed
 from portal.core.masking import mask_id_number
 from portal.core.personal_data import cipher
+from portal.mail.models import MailOutbox
 from portal.requests.models import RequestFile, UtilizationRequest
 
 # What staff did with this person's data, as the audit log names it.
@@ -96,14 +97,18 @@ def close_account(session: Session, user: User, password: str, ip: str = "") -> 
     drafts.discard(session, user)
     for model in (UserSession, ApiToken, AccountToken):
         session.execute(delete(model).where(model.user_id == user.id))
+    session.execute(delete(MailOutbox).where(MailOutbox.to_address == user.email))  # sent or not: copies of personal data
     user.email = f"closed-{user.id}@closed.invalid"
     user.password_hash = "!closed"  # no password verifies against this
     user.phone = ""
     user.is_active_account = False
     user.frozen_at, user.frozen_reason = utcnow(), "本人注销账号"
+    # The ID number goes in any case (kept requests hold their subject's own copy), so the person
+    # can register and be verified again; the name stays only where a kept request shows who applied.
+    user.id_number_enc = user.id_number_hash = None
+    user.identity_level, user.verified_at, user.verified_method = "unverified", None, None
     if not kept_requests:
-        user.real_name, user.id_number_enc, user.id_number_hash = "（已注销）", None, None
-        user.identity_level = "unverified"
+        user.real_name = "（已注销）"
     log(session, "account_closed", actor=user, object_type="user", object_id=user.id, ip=ip,
         kept_requests=kept_requests)
     session.commit()

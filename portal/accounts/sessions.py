@@ -20,7 +20,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import ApiToken, User, UserSession
+from portal.accounts.models import AccountToken, ApiToken, User, UserSession
 from portal.core.clock import utcnow
 
 SID = "sid"
@@ -95,13 +95,16 @@ def count(db_session: Session, user: User) -> int:
 
 
 def end_all(db_session: Session, user: User, *, keep_this_one: bool = False) -> int:
-    """End every session of `user` (all but this browser's with keep_this_one) and revoke all of
-    their API tokens. Commits; returns how many sessions ended."""
+    """End every session of `user` (all but this browser's with keep_this_one), revoke all of
+    their API tokens and any password-reset link sent before. Commits; returns how many sessions
+    ended."""
     query = delete(UserSession).where(UserSession.user_id == user.id)
     if keep_this_one and (row := _row(db_session)) is not None:
         query = query.where(UserSession.id != row.id)
     ended = db_session.execute(query).rowcount
     db_session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    db_session.execute(delete(AccountToken).where(AccountToken.user_id == user.id,
+                                                  AccountToken.purpose == "reset_password"))
     db_session.commit()
     return ended
 

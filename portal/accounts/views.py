@@ -54,7 +54,7 @@ def login():
         if user:
             sessions.start(db.session, user, ip=client_ip())
             # This browser may log in to this account even while strangers fill its per-email limit.
-            return remember_device(redirect(safe_next(form.next.data) or url_for("site.home")), form.email.data)
+            return remember_device(redirect(safe_next(form.next.data) or url_for("site.home")), user)
         # One message for a wrong email and a wrong password: do not reveal which accounts exist.
         form.password.errors.append(_("邮箱或密码不正确"))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422

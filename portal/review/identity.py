@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.accounts import links, sessions
 from portal.accounts.identity import IdentityConflict, claim_identity, verified_elsewhere
 from portal.accounts.models import User
 from portal.accounts.service import normalize_email
@@ -49,17 +50,28 @@ def _compare(form: CheckForm):
     if account is None or account.role != "citizen":
         form.email.errors.append(_("没有使用这个邮箱的市民账号，请核对，或请市民先注册"))
         return None
+    if not account.is_active:
+        form.email.errors.append(_("这个账号已冻结或注销，不能核验；请市民重新注册，或联系管理员"))
+        return None
+    if account.email_confirmed_at is None:
+        # Anyone can register with someone else's address; only its owner can confirm it.
+        form.email.errors.append(_("这个账号的邮箱尚未确认：请市民先打开确认邮件中的链接，再来核验"))
+        return None
     digest = cipher().lookup_hash(number)
-    holder = db.session.scalar(select(User.id).where(User.id_number_hash == digest, User.id != account.id).limit(1))
+    holders = list(db.session.scalars(select(User.id).where(User.id_number_hash == digest, User.id != account.id)))
     name = form.name.data.strip()
-    log(db.session, "identity_lookup", actor=current_user, object_type="user", object_id=account.id, ip=client_ip())
+    # What the clerk learns is in the log: about this account, and about every other account that
+    # claims the number (so each holder's own view of who looked at their data shows it).
+    for looked_at in [account.id, *holders]:
+        log(db.session, "identity_lookup", actor=current_user, object_type="user", object_id=looked_at,
+            ip=client_ip(), id_number=mask_id_number(number), account=account.id)
     db.session.commit()
     return {
         "account": account, "number": number, "name": name,
         "id_matches": account.id_number_hash == digest,
         "name_matches": same_name(name, account.real_name),
         "account_id_masked": mask_id_number(cipher().decrypt(account.id_number_enc)) if account.id_number_enc else "",
-        "holder": holder is not None,  # other accounts claim this ID number
+        "holder": bool(holders),  # other accounts claim this ID number
         "holder_verified": verified_elsewhere(db.session, account, digest),  # one holds it verified
     }
 
@@ -74,6 +86,8 @@ def check():
         account = found["account"]
         if found["holder_verified"]:
             form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
+        elif account.is_verified and not (found["id_matches"] and found["name_matches"]):
+            form.id_number.errors.append(_("这个账号已核验为另一身份，不能在此更正，请联系管理员处理"))
         else:
             try:
                 claim_identity(db.session, account, found["number"], found["name"], method="counter",
@@ -83,7 +97,15 @@ def check():
                 form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
             else:
                 db.session.commit()
-                flash(_("已核验 %(email)s 的身份。", email=account.email), "success")
+                # Whoever else knows the account's password (it may have been registered in this
+                # person's name before they came) is shut out: sessions and tokens end, and the
+                # password is set again through the confirmed address.
+                sessions.end_all(db.session, account)
+                account.password_hash = "!reset"  # no password verifies against this
+                links.send_password_reset(db.session, account, verified_at_counter=True)
+                db.session.commit()
+                flash(_("已核验 %(email)s 的身份。已向该邮箱发送设置密码的链接，市民需用它重新设置密码后登录。",
+                        email=account.email), "success")
                 return redirect(url_for("identity.check"), 303)
     status = 422 if form.errors else 200
     return render("review/identity.html", status=status, form=form, found=found)

@@ -167,3 +167,43 @@ def _token(client) -> str:
     from tests.helpers import hx_csrf_token
 
     return hx_csrf_token(client, "/")
+
+
+def test_a_reset_link_dies_with_a_password_change_or_logging_out_everywhere(client, factory):
+    citizen = factory.user(email="li@example.cn")
+    submit(client, "/password/forgot", {"email": citizen.email})
+    first = _reset_link(citizen.email)
+    login(client, citizen.email, PASSWORD)
+    submit(client, "/account/password", {"old_password": PASSWORD, "password": NEW, "password2": NEW})
+    assert client.get(first).status_code == 303  # refused: back to "forgot password"
+
+    submit(client, "/password/forgot", {"email": citizen.email})
+    second = _reset_link(citizen.email)
+    submit(client, "/account/logout-everywhere", {}, form_url="/account")
+    assert client.get(second).status_code == 303
+
+
+def test_forgot_password_does_the_same_work_for_any_address(client, factory):
+    from portal.audit.models import AuditLog
+
+    factory.user(email="li@example.cn")
+    for email in ("li@example.cn", "nobody@example.cn"):
+        submit(client, "/password/forgot", {"email": email})
+    logged = list(db.session.scalars(select(AuditLog.object_id).where(AuditLog.action == "password_reset_requested")))
+    assert sorted(logged) == ["li@example.cn", "nobody@example.cn"]
+
+
+def test_a_closed_account_releases_the_id_number_and_its_mail(client, factory):
+    from portal.accounts.service import id_number_of
+
+    citizen = factory.user(email="wang@example.cn", name="王秀英")
+    factory.request(citizen)
+    number = id_number_of(citizen)
+    login(client, citizen.email, PASSWORD)
+    submit(client, "/account/close", {"password": PASSWORD})
+    db.session.refresh(citizen)
+    assert citizen.id_number_hash is None and citizen.identity_level == "unverified"
+    assert _mail_to("wang@example.cn") == []
+    # The same person registers again and can be verified: the number is free.
+    again = factory.user(email="wang.new@example.cn", name="王秀英", id_number=number, verified=True)
+    assert again.is_verified

@@ -6,6 +6,8 @@ account saw the person's restricted records, and their ID number in full. Now a 
 counter, a real-name provider vouched for it, or a clerk accepted a request with the ID card."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -138,11 +140,46 @@ def test_a_clerk_verifies_at_the_counter_and_the_impostor_is_frozen(client, app,
     assert "冻结" in mail.subject and "申诉" in mail.body
     assert login(impostor_client, impostor.email, PASSWORD).status_code == 422
 
+    # The verified person sets a password through the link sent to her confirmed address (whoever
+    # knew the old one, maybe the one who registered in her name, is shut out).
     logout(client)
-    login(client, victim.email, PASSWORD)
+    assert login(client, victim.email, PASSWORD).status_code == 422
+    link = re.search(r"https?://[^/\s]+(/password/reset/\S+)", session.scalars(
+        select(MailOutbox.body).where(MailOutbox.to_address == victim.email).order_by(MailOutbox.id.desc())).first())
+    assert submit(client, link.group(1), {"password": "Guangxi#Dangan7", "password2": "Guangxi#Dangan7"}).status_code == 303
+    login(client, victim.email, "Guangxi#Dangan7")
     assert RESTRICTED_TITLE in client.get("/me/records").get_data(as_text=True)
     actions = set(session.scalars(select(AuditLog.action).where(AuditLog.actor_id == clerk.id)))
     assert {"identity_lookup", "identity_verified", "account_frozen"} <= actions
+    # The look-up is in the log of every account it told the clerk about, the impostor's too.
+    looked = set(session.scalars(select(AuditLog.object_id).where(AuditLog.action == "identity_lookup")))
+    assert {str(victim.id), str(impostor.id)} <= looked
+
+
+def test_an_account_registered_in_someone_elses_name_gains_nothing_from_their_counter_check(client, app, factory,
+                                                                                               archive, restricted,
+                                                                                               session):
+    """Pre-hijack: the attacker registers with the victim's name, ID number and email before she
+    does. The counter refuses an unconfirmed address; once she has confirmed it (the link reached
+    her), her check ends the attacker's session and token and voids his password."""
+    attacker = app.test_client()
+    assert submit(attacker, "/register", {"name": VICTIM_NAME, "id_number": VICTIM_ID, "email": "wei@example.cn",
+                                          "password": "Attacker#2024", "password2": "Attacker#2024",
+                                          "consent": "y"}).status_code == 200
+    assert login(attacker, "wei@example.cn", "Attacker#2024").status_code == 302
+    token = attacker.post("/api/v1/tokens", json={"email": "wei@example.cn", "password": "Attacker#2024"}).get_json()
+    clerk = factory.staff(archive)
+    login(client, clerk.email, PASSWORD)
+    card = {"email": "wei@example.cn", "name": VICTIM_NAME, "id_number": VICTIM_ID, "confirm": "1"}
+    refused = submit(client, "/staff/identity", card)
+    assert refused.status_code == 422 and "邮箱尚未确认" in refused.get_data(as_text=True)
+
+    mail = session.scalars(select(MailOutbox.body).where(MailOutbox.to_address == "wei@example.cn")).first()
+    app.test_client().get(re.search(r"https?://[^/\s]+(/confirm/\S+)", mail).group(1))  # she confirms
+    assert submit(client, "/staff/identity", card).status_code == 303
+    assert attacker.get("/me/records").status_code == 302
+    assert attacker.get("/api/v1/me/records", headers={"Authorization": f"Bearer {token['token']}"}).status_code == 401
+    assert login(attacker, "wei@example.cn", "Attacker#2024").status_code == 422
 
 
 def test_only_clerks_and_admins_verify_at_the_counter(client, factory, archive):

@@ -147,3 +147,31 @@ def test_with_redis_every_serving_process_counts_against_the_same_limit(tmp_path
             with app.app_context():
                 app.extensions["throttle"].reset()
             db.dispose(app)
+
+
+def test_a_known_browser_is_forgotten_when_the_password_changes(app, victim):
+    """The cookie that exempts a browser from the per-email limit is keyed by the password: after a
+    change, a copy of it (taken by whoever once logged in) is worth nothing."""
+    from tests.helpers import submit
+
+    app.config["LOGIN_LIMIT_PER_EMAIL"] = "5 per hour"
+    copied = _from(app.test_client(), "198.51.100.20")
+    assert login(copied, EMAIL, PASSWORD).status_code == 302  # the cookie is set here
+    assert submit(copied, "/account/password", {"old_password": PASSWORD, "password": "Guangxi#Dangan7",
+                                                 "password2": "Guangxi#Dangan7"}).status_code == 303
+    copied.post("/logout", data={"csrf_token": _token(copied)})
+    for n in range(5):
+        login(_from(app.test_client(), f"10.1.0.{n + 1}"), EMAIL, "Wrong2024x")
+    # Through the copied cookie, from yet another address: the per-email limit applies again.
+    assert login(_from(copied, "192.0.2.9"), EMAIL, "Wrong2024x").status_code == 429
+
+
+def test_strangers_cannot_keep_the_owner_from_resetting_the_password(app, victim):
+    from tests.helpers import submit
+
+    for n in range(4):  # 12 requests from 4 addresses, the most each address may send
+        stranger = _from(app.test_client(), f"10.2.0.{n + 1}")
+        for _ in range(3):
+            assert submit(stranger, "/password/forgot", {"email": EMAIL}).status_code == 200
+    owner = _from(app.test_client(), "198.51.100.20")
+    assert submit(owner, "/password/forgot", {"email": EMAIL}).status_code == 200
