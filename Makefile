@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
+# Links in emails and certificates point at the address the portal serves, unless told otherwise.
+export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: setup run test fonts browser-deps translations messages bench clean
 

@@ -58,6 +58,25 @@ def create_user_command(role, email, password, name, id_number, phone, archive_c
     click.echo(f"已创建用户 {user.email}（{user.role}{level}）")
 
 
+@click.command("set-password")
+@click.option("--email", required=True)
+@click.password_option(help="asked for twice when not given")
+@with_appcontext
+def set_password_command(email: str, password: str) -> None:
+    """An administrator sets a new password for an account (staff get no reset link by email). The
+    account's sessions, tokens and reset links end."""
+    from portal.accounts.service import set_password
+    from portal.core.errors import ValidationFailed
+
+    try:
+        user = set_password(db.session, email, password)
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(f"已为 {user.email} 设置新密码，其已登录的会话和访问令牌均已失效 (password set; sessions and tokens ended)")
+
+
 @click.command("archive-task-days")
 @click.argument("archive_code")
 @click.argument("days", type=int)
@@ -104,7 +123,7 @@ def register_cli(app: Flask) -> None:
 
     for command in (init_db_command, create_user_command, archive_task_days_command, serve_command, import_command,
                     seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group, act_command,
-                    purge_drafts_command):
+                    purge_drafts_command, set_password_command):
         app.cli.add_command(command)
 
 

@@ -252,3 +252,19 @@ def change_password(session: Session, user: User, old: str, new: str, ip: str = 
     user.password_hash = hash_password(new)
     log(session, "password_changed", actor=user, object_type="user", object_id=user.id, ip=ip)
     sessions.end_all(session, user, keep_this_one=True)  # commits
+
+
+def set_password(session: Session, email: str, password: str) -> User:
+    """An administrator's new password for an account (`portal set-password`: staff have no reset
+    link). The same rules as the forms; every session, token and reset link of the account ends."""
+    from portal.accounts import sessions
+
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise ValidationFailed({"email": _l("没有使用这个邮箱的账号")})
+    if problem := password_problem(password or "", user.email):
+        raise ValidationFailed({"password": problem})
+    user.password_hash = hash_password(password)
+    log(session, "password_set", object_type="user", object_id=user.id)
+    sessions.end_all(session, user)  # commits
+    return user

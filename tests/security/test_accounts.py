@@ -207,3 +207,21 @@ def test_a_closed_account_releases_the_id_number_and_its_mail(client, factory):
     # The same person registers again and can be verified: the number is free.
     again = factory.user(email="wang.new@example.cn", name="王秀英", id_number=number, verified=True)
     assert again.is_verified
+
+
+def test_an_administrator_sets_a_staff_password_from_the_command_line(app, client, factory):
+    clerk = factory.user("clerk", archive=factory.archive(), email="clerk@example.cn")
+    login(client, clerk.email, PASSWORD)
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["set-password", "--email", clerk.email, "--password", "password123"])
+    assert weak.exit_code == 2 and "这个密码太常见" in weak.output
+    done = runner.invoke(args=["set-password", "--email", clerk.email, "--password", NEW])
+    assert done.exit_code == 0, done.output
+    assert not _signed_in_staff(client)
+    assert login(client, clerk.email, NEW).status_code == 302
+    unknown = runner.invoke(args=["set-password", "--email", "nobody@example.cn", "--password", NEW])
+    assert unknown.exit_code == 2
+
+
+def _signed_in_staff(client) -> bool:
+    return client.get("/staff/queue").status_code == 200
