@@ -68,10 +68,6 @@ def _name_shaped() -> bool:
     return holds_full_name(request.args.get("q") or "")
 
 
-def _verify_lookup() -> bool:
-    return bool(request.args.get("serial") or request.args.get("code") or request.view_args.get("serial"))
-
-
 TOO_MANY = _l("操作太频繁，请 %(minutes)s 分钟后再试。")
 THROTTLES: dict[str, Throttle] = {
     # POST /login and POST /api/v1/tokens: one set of counters.
@@ -86,7 +82,7 @@ THROTTLES: dict[str, Throttle] = {
     # /verify and GET /api/v1/certificates/<serial>: every look-up, right or wrong, and every PDF checked
     # (counted before the file is read; failed look-ups are limited further by certificates.service).
     "verify_lookup": Throttle((Rule("ip", "100 per 15 minutes"),),
-                              _l("核验次数过多，请 %(minutes)s 分钟后再试。"), methods=("GET",), applies=_verify_lookup),
+                              _l("核验次数过多，请 %(minutes)s 分钟后再试。"), methods=("GET",)),
     "verify_file": Throttle((Rule("ip", lambda c: f"{c['MAX_CERTIFICATE_FILE_CHECKS']} per 15 minutes"),),
                             _l("核验次数过多，请 %(minutes)s 分钟后再试。")),
     # Password reset and "send the confirmation again": each sends an email to the address typed.
@@ -130,11 +126,6 @@ def init_throttle(app: Flask) -> None:
     app.register_error_handler(Throttled, _answer)
 
 
-def reset() -> None:
-    """Forget every counter (tests; an operator after an incident)."""
-    current_app.extensions["throttle"].reset()
-
-
 def check(name: str, email: str | None = None) -> None:
     """Count this request against throttle `name`; raise Throttled (HTTP 429) once a rule is full.
     `email`: the address typed, when the caller has read it already (else it is taken from the form).
@@ -147,13 +138,14 @@ def check(name: str, email: str | None = None) -> None:
     if throttle.applies and not throttle.applies():
         return
     email = _email_typed() if email is None else email.strip().lower()[:254]
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]  # one deployment's counters, in a Redis others may share
     for rule in throttle.rules:
         key = _key(rule.per, email)
         if key is None or (rule.unless_known_device and is_known_device(email)):
             continue
         item = parse(rule.limit(current_app.config) if callable(rule.limit) else rule.limit)
-        if not limiter.limiter.hit(item, name, rule.per, key):
-            raise Throttled(throttle.message, _retry_after(limiter, item, name, rule.per, key))
+        if not limiter.limiter.hit(item, prefix, name, rule.per, key):
+            raise Throttled(throttle.message, _retry_after(limiter, item, prefix, name, rule.per, key))
 
 
 def _retry_after(limiter: Limiter, item: RateLimitItem, *keys: str) -> int:
@@ -169,7 +161,7 @@ def _key(per: str, email: str) -> str | None:
         return str(user.id) if user and user.is_authenticated else None
     if not email:
         return None
-    digest = _email_digest(email)
+    digest = _keyed("throttle", email)
     return f"{digest}:{client_ip() or '-'}" if per == "email+ip" else digest
 
 
@@ -179,10 +171,11 @@ def _email_typed() -> str:
     return value.strip().lower()[:254] if isinstance(value, str) else ""
 
 
-def _email_digest(email: str) -> str:
-    """Counters are keyed by a keyed hash: Redis never holds the emails people typed."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, b"throttle:" + email.encode(), hashlib.sha256).hexdigest()[:32]
+def _keyed(purpose: str, *parts: str) -> str:
+    """A keyed hash of `parts`: counters and cookies never hold the emails people typed (nor, for
+    known browsers, anything derived from a password without the secret key)."""
+    message = "\0".join((purpose, *parts)).encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 # ---- the known-device cookie ---------------------------------------------------------------------
@@ -206,8 +199,7 @@ def _device_digest(email: str, password_hash: str) -> str:
     """What a known browser keeps for an account: keyed by the account's current password, so a
     new password (changed, reset, or set again after a counter check) forgets every browser, and
     a copied cookie is worth nothing to someone who does not know the password anyway."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, b"device:" + email.encode() + b"\0" + password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+    return _keyed("device", email, password_hash)
 
 
 def is_known_device(email: str) -> bool:

@@ -85,7 +85,7 @@ def init_web(app: Flask) -> None:
     def _load_user_first():
         """The session's user is looked up (and its last activity written) before any view runs, so
         that write never commits a view's half-done work."""
-        if "_user_id" in session:
+        if "_user_id" in session and request.endpoint != "static":  # static files need no user
             _ = current_user.is_authenticated
 
     app.register_blueprint(site_bp)

@@ -16,10 +16,11 @@ appeal at a reading room; if another account holds it verified already, nothing 
 IdentityConflict is raised for a reading room to look into."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import VERIFY_METHODS, ApiToken, User, UserSession
+from portal.accounts import sessions
+from portal.accounts.models import VERIFY_METHODS, User
 from portal.audit.service import log
 from portal.core.clock import utcnow
 from portal.core.personal_data import cipher
@@ -28,6 +29,11 @@ from portal.mail.service import letter, queue_email
 
 class IdentityConflict(Exception):
     """The ID number is already verified on another account: a reading room must look into it."""
+
+
+class VerifiedAsSomeoneElse(Exception):
+    """The account is verified already, with another ID number: a check of someone else (a relative
+    at the provider, another card at the counter) never re-points it; an administrator looks into it."""
 
 
 def verified_elsewhere(session: Session, user: User, digest: str | None = None) -> bool:
@@ -71,8 +77,7 @@ def freeze(session: Session, user: User, *, reason: str, actor: User | None, ip:
     user.frozen_at, user.frozen_reason = utcnow(), reason[:200]
     user.id_number_enc = user.id_number_hash = None
     user.identity_level = "unverified"
-    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    sessions.revoke(session, user)
     log(session, "account_frozen", actor=actor, object_type="user", object_id=user.id, ip=ip, reason=reason[:200])
     queue_email(session, user.email, "您的档案利用服务平台账号已被冻结", letter(
         user.real_name,
@@ -86,8 +91,11 @@ def claim_identity(session: Session, user: User, id_number: str, name: str, *, m
     """A check established that `user`'s holder is the person with `id_number` and `name` (an
     external provider's claims, normalised). The account takes that identity and is verified;
     an unverified account holding the same ID number is frozen; a verified one is a conflict
-    (raises IdentityConflict, nothing changed). In the caller's transaction."""
+    (raises IdentityConflict, nothing changed); an account verified with another ID number raises
+    VerifiedAsSomeoneElse. In the caller's transaction."""
     digest = cipher().lookup_hash(id_number)
+    if user.is_verified and user.id_number_hash != digest:
+        raise VerifiedAsSomeoneElse()
     _take(session, user, digest, actor=actor, ip=ip)  # before anything of `user` changes
     if user.id_number_hash != digest or user.real_name != name:
         log(session, "identity_corrected", actor=actor or user, object_type="user", object_id=user.id, ip=ip,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.archives.models import Archive
@@ -94,8 +94,6 @@ def lock_account(session, user) -> None:
     draft space) are counted and used by one request at a time. A write that changes nothing:
     PostgreSQL locks the row, SQLite takes its one write lock (SELECT … FOR UPDATE would lock
     nothing there)."""
-    from sqlalchemy import update
-
     session.execute(update(User).where(User.id == user.id).values(id=User.id)
                     .execution_options(synchronize_session=False))
 

@@ -57,12 +57,12 @@ from flask_login import current_user
 from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts.identity import IdentityConflict, claim_identity
+from portal.accounts.identity import IdentityConflict, VerifiedAsSomeoneElse, claim_identity
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.masking import same_name
 from portal.core.personal_data import cipher
 from portal.db import db
-from portal.web_util import citizen_only, client_ip
+from portal.web_util import citizen_only, client_ip, public_url
 
 bp = Blueprint("oidc", __name__, url_prefix="/verify-identity/oidc")
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _scope(metadata: dict) -> str:
 
 def _redirect_uri() -> str:
     """From the configured public address, never from the request's Host header."""
-    return current_app.config["PUBLIC_URL"] + url_for("oidc.callback")
+    return public_url("oidc.callback")
 
 
 def _forget_flows() -> None:
@@ -251,17 +251,17 @@ def _provider_claims() -> tuple[str, str]:
 def _claim(name: str, number: str):
     """Give the account the identity the provider vouched for (see the module's docstring)."""
     user = current_user._get_current_object()
-    digest = cipher().lookup_hash(number)
-    if user.is_verified and user.id_number_hash != digest:
-        return _stop("the account is verified as another ID number", _(
-            "您的账号已核验为另一身份，不能改为%(label)s提供的身份。如需更正，请携带身份证到任一档案馆查档大厅办理。",
-            label=_label()))
     if same_name(name, user.real_name):
         name = user.real_name  # the same name in the other script: keep the account's spelling
-    corrected = user.id_number_hash != digest or user.real_name != name
+    corrected = user.id_number_hash != cipher().lookup_hash(number) or user.real_name != name
     try:
         claim_identity(db.session, user, number, name, method="oidc", actor=None, ip=client_ip())
         db.session.commit()
+    except VerifiedAsSomeoneElse:
+        db.session.rollback()
+        return _stop("the account is verified as another ID number", _(
+            "您的账号已核验为另一身份，不能改为%(label)s提供的身份。如需更正，请携带身份证到任一档案馆查档大厅办理。",
+            label=_label()))
     except (IdentityConflict, IntegrityError):  # verified on another account (or at this very moment)
         db.session.rollback()
         return _stop("the ID number is verified on another account",

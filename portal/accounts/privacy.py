@@ -13,9 +13,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from portal.accounts.models import AccountToken, ApiToken, User, UserSession
+from portal.accounts import sessions
+from portal.accounts.models import AccountToken, User
 from portal.accounts.passwords import verify_password
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
@@ -40,7 +41,8 @@ def held_about(session: Session, user: User) -> dict:
     """Everything the portal holds about `user`, as plain data (the page and the download)."""
     requests = list(session.scalars(select(UtilizationRequest).where(UtilizationRequest.applicant_id == user.id)
                                     .order_by(UtilizationRequest.submitted_at)))
-    files = list(session.scalars(select(RequestFile).where(RequestFile.owner_id == user.id).order_by(RequestFile.id)))
+    files = list(session.scalars(select(RequestFile).options(selectinload(RequestFile.request))
+                                 .where(RequestFile.owner_id == user.id).order_by(RequestFile.id)))
     numbers = [r.number for r in requests]
     about_me = or_(AuditLog.object_type == "user", AuditLog.object_type == "request")
     views = session.execute(
@@ -95,8 +97,8 @@ def close_account(session: Session, user: User, password: str, ip: str = "") -> 
     kept_requests = session.scalar(select(UtilizationRequest.id).where(UtilizationRequest.applicant_id == user.id)
                                    .limit(1)) is not None
     drafts.discard(session, user)
-    for model in (UserSession, ApiToken, AccountToken):
-        session.execute(delete(model).where(model.user_id == user.id))
+    sessions.revoke(session, user)
+    session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))  # confirmation links too
     session.execute(delete(MailOutbox).where(MailOutbox.to_address == user.email))  # sent or not: copies of personal data
     user.email = f"closed-{user.id}@closed.invalid"
     user.password_hash = "!closed"  # no password verifies against this

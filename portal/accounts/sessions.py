@@ -8,7 +8,7 @@ user loader), so:
 - "log out everywhere" and a new password delete all of a person's rows and API tokens;
 - a row not seen for the idle limit (30 minutes for staff, configurable) is gone;
 - staff type their password again before signing or revoking a certificate when they typed it
-  longer ago than that (`is_fresh`)."""
+  longer ago than that (`check_recent_password`)."""
 from __future__ import annotations
 
 import hashlib
@@ -60,16 +60,16 @@ def current(db_session: Session, user_id: str) -> User | None:
     """The user of this browser's session, or None: no row (logged out, everywhere, new password),
     idle too long, or the account disabled. Flask-Login's user loader; it runs before the view
     (portal.web loads the user first), so its commit never carries a view's half-done work."""
-    row = _row(db_session)
-    try:
-        wanted = int(user_id)
-    except (TypeError, ValueError):
+    raw = cookie.get(SID)
+    if not isinstance(raw, str) or not raw or len(raw) > 100:
         return None
-    if row is None or row.user_id != wanted:
+    found = db_session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                               .where(UserSession.sid_hash == _digest(raw))).first()  # one query a request
+    if found is None or str(found.User.id) != str(user_id):
         return None
-    user = db_session.get(User, row.user_id)
+    row, user = found
     now = utcnow()
-    if user is None or not user.is_active or now - row.last_seen_at > idle_limit(user):
+    if not user.is_active or now - row.last_seen_at > idle_limit(user):
         db_session.delete(row)
         db_session.commit()
         return None
@@ -94,17 +94,23 @@ def count(db_session: Session, user: User) -> int:
     return db_session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id))
 
 
-def end_all(db_session: Session, user: User, *, keep_this_one: bool = False) -> int:
-    """End every session of `user` (all but this browser's with keep_this_one), revoke all of
-    their API tokens and any password-reset link sent before. Commits; returns how many sessions
-    ended."""
+def revoke(db_session: Session, user: User, *, keep: UserSession | None = None) -> int:
+    """Everything that lets someone act as `user` without typing the password now: their sessions
+    (but `keep`), API tokens and password-reset links. In the caller's transaction; returns how
+    many sessions ended. Log-out everywhere, a new password, a frozen or closed account."""
     query = delete(UserSession).where(UserSession.user_id == user.id)
-    if keep_this_one and (row := _row(db_session)) is not None:
-        query = query.where(UserSession.id != row.id)
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
     ended = db_session.execute(query).rowcount
     db_session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     db_session.execute(delete(AccountToken).where(AccountToken.user_id == user.id,
                                                   AccountToken.purpose == "reset_password"))
+    return ended
+
+
+def end_all(db_session: Session, user: User, *, keep_this_one: bool = False) -> int:
+    """`revoke` and commit (all but this browser's session with keep_this_one)."""
+    ended = revoke(db_session, user, keep=_row(db_session) if keep_this_one else None)
     db_session.commit()
     return ended
 

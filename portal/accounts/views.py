@@ -19,6 +19,12 @@ from portal.web_util import client_ip, safe_next
 bp = Blueprint("accounts", __name__)
 
 
+def _throttled(exc: Throttled, field, template: str, form, **context):
+    """The form again, with what was typed, the refusal next to `field`, and 429 with Retry-After."""
+    field.errors.append(exc.text())
+    return exc.headers_on(make_response(render_template(template, form=form, **context), 429))
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
@@ -30,8 +36,7 @@ def register():
             register_citizen(db.session, email=form.email.data, password=form.password.data, name=form.name.data,
                              id_number=form.id_number.data, phone=form.phone.data, ip=client_ip())
         except Throttled as exc:
-            form.email.errors.append(exc.text())
-            return exc.headers_on(make_response(render_template("accounts/register.html", form=form), 429))
+            return _throttled(exc, form.email, "accounts/register.html", form)
         except ValidationFailed as exc:
             for field, message in exc.errors.items():
                 getattr(form, field, form.email).errors.append(message)
@@ -49,8 +54,7 @@ def login():
             throttle.check("login")  # counted before the password is checked
             user = authenticate(db.session, form.email.data, form.password.data, ip=client_ip())
         except Throttled as exc:
-            form.password.errors.append(exc.text())
-            return exc.headers_on(make_response(render_template("accounts/login.html", form=form), 429))
+            return _throttled(exc, form.password, "accounts/login.html", form)
         if user:
             sessions.start(db.session, user, ip=client_ip())
             # This browser may log in to this account even while strangers fill its per-email limit.
@@ -79,8 +83,7 @@ def reauth():
             throttle.check("login", current_user.email)
             user = authenticate(db.session, current_user.email, form.password.data, ip=client_ip())
         except Throttled as exc:
-            form.password.errors.append(exc.text())
-            return exc.headers_on(make_response(render_template("accounts/reauth.html", form=form), 429))
+            return _throttled(exc, form.password, "accounts/reauth.html", form)
         if user is not None:
             sessions.refreshed(db.session)
             return redirect(safe_next(form.next.data) or url_for("site.home"), 303)
@@ -138,8 +141,7 @@ def forgot_password():
         try:
             throttle.check("account_email")
         except Throttled as exc:
-            form.email.errors.append(exc.text())
-            return exc.headers_on(make_response(render_template("accounts/forgot.html", form=form), 429))
+            return _throttled(exc, form.email, "accounts/forgot.html", form)
         service.request_password_reset(db.session, form.email.data, ip=client_ip())
         return render_template("accounts/check_email.html", email=form.email.data.strip(), purpose="reset")
     return render_template("accounts/forgot.html", form=form), 200 if not form.errors else 422
@@ -176,7 +178,7 @@ def change_password():
             service.change_password(db.session, current_user, form.old_password.data, form.password.data,
                                     ip=client_ip())
         except Throttled as exc:
-            form.old_password.errors.append(exc.text())
+            return _throttled(exc, form.old_password, "accounts/change_password.html", form)
         except ValidationFailed as exc:
             for field, message in exc.errors.items():
                 getattr(form, field).errors.append(message)
@@ -224,7 +226,7 @@ def close_account():
             throttle.check("login", current_user.email)
             privacy.close_account(db.session, current_user, form.password.data, ip=client_ip())
         except Throttled as exc:
-            form.password.errors.append(exc.text())
+            return _throttled(exc, form.password, "accounts/close.html", form, keep_reason=privacy.KEEP_REASON)
         except ValidationFailed:
             form.password.errors.append(_("密码不正确"))
         else:

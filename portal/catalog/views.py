@@ -33,20 +33,17 @@ def record(archive_code: str, reference_code: str):
 @bp.get("/search")
 def search():
     args = request.args
-    page, errors, unavailable, status = None, {}, False, 200
-    headers_extra: dict[str, str] = {}
+    page, errors, unavailable, status, headers = None, {}, False, 200, {}
     if has_criteria(args):
         try:
             throttle.check("name_search")  # only searches the index would read with a full name
             page = public_search(db.session, get_index(), parse_query(args))
         except Throttled as exc:
-            errors, status = {"q": exc.text()}, 429
-            headers_extra = {"Retry-After": str(exc.retry_after_seconds)}
+            errors, status, headers = {"q": exc.text()}, 429, {"Retry-After": str(exc.retry_after_seconds)}
         except ValidationFailed as exc:
             errors, status = exc.errors, 400
         except SearchUnavailable:
             unavailable, status = True, 503
-    headers = dict(headers_extra)
     if is_htmx():
         # The address bar shows the search without the form's empty fields, ready to share.
         headers["HX-Push-Url"] = url_for("catalog.search", **search_params(args))

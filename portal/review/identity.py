@@ -16,7 +16,7 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.accounts import links, sessions
-from portal.accounts.identity import IdentityConflict, claim_identity, verified_elsewhere
+from portal.accounts.identity import IdentityConflict, VerifiedAsSomeoneElse, claim_identity
 from portal.accounts.models import User
 from portal.accounts.service import normalize_email
 from portal.audit.service import log
@@ -58,11 +58,12 @@ def _compare(form: CheckForm):
         form.email.errors.append(_("这个账号的邮箱尚未确认：请市民先打开确认邮件中的链接，再来核验"))
         return None
     digest = cipher().lookup_hash(number)
-    holders = list(db.session.scalars(select(User.id).where(User.id_number_hash == digest, User.id != account.id)))
+    holders = db.session.execute(select(User.id, User.identity_level)
+                                 .where(User.id_number_hash == digest, User.id != account.id)).all()
     name = form.name.data.strip()
     # What the clerk learns is in the log: about this account, and about every other account that
     # claims the number (so each holder's own view of who looked at their data shows it).
-    for looked_at in [account.id, *holders]:
+    for looked_at in [account.id, *(holder.id for holder in holders)]:
         log(db.session, "identity_lookup", actor=current_user, object_type="user", object_id=looked_at,
             ip=client_ip(), id_number=mask_id_number(number), account=account.id)
     db.session.commit()
@@ -72,7 +73,7 @@ def _compare(form: CheckForm):
         "name_matches": same_name(name, account.real_name),
         "account_id_masked": mask_id_number(cipher().decrypt(account.id_number_enc)) if account.id_number_enc else "",
         "holder": bool(holders),  # other accounts claim this ID number
-        "holder_verified": verified_elsewhere(db.session, account, digest),  # one holds it verified
+        "holder_verified": any(holder.identity_level == "verified" for holder in holders),  # one holds it verified
     }
 
 
@@ -86,21 +87,21 @@ def check():
         account = found["account"]
         if found["holder_verified"]:
             form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
-        elif account.is_verified and not (found["id_matches"] and found["name_matches"]):
-            form.id_number.errors.append(_("这个账号已核验为另一身份，不能在此更正，请联系管理员处理"))
         else:
             try:
                 claim_identity(db.session, account, found["number"], found["name"], method="counter",
                                actor=current_user, ip=client_ip())
+            except VerifiedAsSomeoneElse:
+                db.session.rollback()
+                form.id_number.errors.append(_("这个账号已核验为另一身份，不能在此更正，请联系管理员处理"))
             except IdentityConflict:  # verified elsewhere at this very moment
                 db.session.rollback()
                 form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
             else:
-                db.session.commit()
                 # Whoever else knows the account's password (it may have been registered in this
                 # person's name before they came) is shut out: sessions and tokens end, and the
-                # password is set again through the confirmed address.
-                sessions.end_all(db.session, account)
+                # password is set again through the confirmed address. One transaction with the check.
+                sessions.revoke(db.session, account)
                 account.password_hash = "!reset"  # no password verifies against this
                 links.send_password_reset(db.session, account, verified_at_counter=True)
                 db.session.commit()
