@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # Links in emails and certificates point at the address the portal serves, unless told otherwise.
 export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup run test fonts browser-deps translations messages bench clean
+.PHONY: setup run test fonts browser-deps translations messages bench screenshots clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -59,12 +59,16 @@ run: setup fonts
 	$(BIN)/portal keys init
 	$(BIN)/portal sync-index
 	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
-	$(BIN)/portal serve --host $(HOST) --port $(PORT)
+	PORTAL_DEV=$${PORTAL_DEV:-1} $(BIN)/portal serve --host $(HOST) --port $(PORT)
 
 # One worker per core (pytest-xdist), each with its own databases, Meilisearch and Chromium; a test
 # file stays on one worker, so module-scoped servers start once.
 test: setup browser-deps
 	$(BIN)/pytest -n auto --dist loadfile
+
+# The journey on a desktop and a phone-sized window, into docs/screenshots/ (README links them).
+screenshots: setup browser-deps
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py
 
 bench: setup
 	$(BIN)/python bench/import_bench.py

@@ -101,8 +101,12 @@ def archive_task_days_command(archive_code: str, days: int) -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the portal (single process; use gunicorn wsgi:app in production)."""
+    import os
+    from urllib.parse import urlsplit
+
     from werkzeug.serving import WSGIRequestHandler, run_simple
 
+    from portal.config import served_url
     from portal.workers import start_in_each_process
 
     class QuietHandler(WSGIRequestHandler):
@@ -110,6 +114,14 @@ def serve_command(host: str, port: int) -> None:
         server_version, sys_version = "portal", ""
 
     app = current_app._get_current_object()
+    if not os.environ.get("PORTAL_PUBLIC_URL"):
+        # Links in emails and certificates point where this process serves, not at port 5000.
+        app.config["PUBLIC_URL"] = served_url(host, port)
+        if not os.environ.get("PORTAL_TRUSTED_HOSTS"):
+            # The same list object the host check holds (portal.web): requests for that name are served.
+            trusted, name = app.config["TRUSTED_HOSTS"], urlsplit(app.config["PUBLIC_URL"]).hostname
+            if name not in trusted:
+                trusted.append(name)
     start_in_each_process(app)
     click.echo(f"档案利用服务平台: http://{host}:{port}/  (Ctrl+C 退出)")
     run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietHandler)

@@ -1,13 +1,16 @@
 """Configuration from the environment, with defaults that run on one laptop."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import socket
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 MIN_SECRET_LENGTH = 32
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"  # `portal serve` replaces it by the address it serves
 
 
 def _read_or_create(path: Path, make) -> str:
@@ -83,8 +86,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "OIDC_NAME_CLAIM": env.get("PORTAL_OIDC_NAME_CLAIM", "name"),
         "OIDC_LABEL": env.get("PORTAL_OIDC_LABEL", "政务服务网"),  # the provider's name on the buttons
         # Where links in emails, certificates and API answers point: the portal's public address
-        # (scheme, host and port). Links never take their host from a request.
-        "PUBLIC_URL": env.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # (scheme, host and port). Links never take their host from a request. Unset, `portal serve`
+        # uses the address it serves (--host, --port); certificates are not issued with a link to
+        # this machine (localhost, 127.x, ::1) outside development (`development()`).
+        "PUBLIC_URL": (env.get("PORTAL_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+        # Development (`make run` sets PORTAL_DEV=1; Flask's DEBUG and TESTING count too).
+        "DEV": env.get("PORTAL_DEV", "") in ("1", "true", "yes"),
         # Email: "folder" writes each message as an .eml file under MAIL_FOLDER (development);
         # "smtp" sends through SMTP_HOST. Either way messages wait in the outbox until sent.
         "MAIL_TRANSPORT": env.get("PORTAL_MAIL_TRANSPORT", "folder"),
@@ -135,3 +142,30 @@ def load_config(overrides: dict | None = None) -> dict:
         cfg["TRUSTED_HOSTS"] = listed or list(dict.fromkeys(
             [urlsplit(cfg["PUBLIC_URL"]).hostname or "localhost", "localhost", "127.0.0.1", "::1"]))
     return cfg
+
+
+def development(config) -> bool:
+    """Whether the portal runs for its developers (PORTAL_DEV, DEBUG or TESTING), not for the public."""
+    return bool(config.get("DEV") or config.get("DEBUG") or config.get("TESTING"))
+
+
+def served_url(host: str, port: int) -> str:
+    """The address `portal serve --host H --port P` can be reached at: a wildcard host (0.0.0.0,
+    ::) is this machine's name on the network."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def points_at_this_machine(url: str) -> bool:
+    """A link only this machine can open: localhost, a loopback or a wildcard address."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified

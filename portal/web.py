@@ -13,6 +13,7 @@ from werkzeug.wsgi import get_host
 
 from portal.core.categories import CATEGORIES
 from portal.throttle import init_throttle
+from portal.core.punctuation import paren, punct
 from portal.web_util import render
 
 csrf = CSRFProtect()
@@ -106,7 +107,8 @@ def init_web(app: Flask) -> None:
     from portal.policy import may_verify_identity
 
     app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale,
-                                 may_verify_identity=may_verify_identity)
+                                 may_verify_identity=may_verify_identity, punct=punct)
+    app.jinja_env.filters["paren"] = paren
 
     @app.before_request
     def _refuse_nul():

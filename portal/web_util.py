@@ -80,3 +80,4 @@ def role_required(allowed):
 staff_required = role_required(lambda user: user.is_staff)  # clerks, reviewers and admins
 citizen_only = role_required(lambda user: user.role == "citizen")  # pages only a citizen's account has
 admin_required = role_required(lambda user: user.role == "admin")
+

@@ -50,6 +50,9 @@ class User(UserMixin, Base):
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     frozen_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The version of the personal-information notice (portal.accounts.privacy.NOTICE) the person
+    # consented to at registration; None for accounts made before it was recorded, or by an administrator.
+    privacy_notice_version: Mapped[str | None] = mapped_column(String(20))
 
     archive: Mapped[Archive | None] = relationship(lazy="joined")
 

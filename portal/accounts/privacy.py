@@ -64,6 +64,7 @@ def held_about(session: Session, user: User) -> dict:
             "identity_level": user.identity_level, "verified_at": _at(user.verified_at),
             "verified_method": user.verified_method, "created_at": _at(user.created_at),
             "last_login_at": _at(user.last_login_at),
+            "privacy_notice_version": user.privacy_notice_version,
         },
         "requests": [{"number": r.number, "status": r.status, "submitted_at": _at(r.submitted_at),
                       "issuing_archive": r.issuing_archive.name, "relation": r.relation,

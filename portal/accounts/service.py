@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from portal.accounts import links
 from portal.accounts.identity import IdentityConflict, mark_verified
 from portal.accounts.models import ROLES, User
+from portal.accounts.notice import NOTICE
 from portal.accounts.passwords import hash_password, password_problem, verify_password
 from portal.archives.models import Archive
 from portal.audit.service import log
@@ -95,6 +96,17 @@ def create_user(session: Session, *, role: str, email: str, password: str, name:
     return user
 
 
+def registration_problems(session: Session, *, email: str, password: str, name: str, id_number: str,
+                          phone: str = "") -> dict[str, str]:
+    """Every problem with what was typed on the registration form, by field, in one pass (the form
+    shows them all at once). Only the shape of the fields: never whether an address or an ID
+    number has an account already."""
+    errors: dict[str, str] = {}
+    _checked(session, role="citizen", email=email, password=password, name=name, id_number=id_number,
+             phone=phone, archive_code=None, errors=errors)
+    return errors
+
+
 def register(session: Session, *, email: str, password: str, name: str, id_number: str, phone: str = "",
              ip: str = "") -> None:
     """A citizen signing up on the web. Mistakes in what was typed raise ValidationFailed; beyond
@@ -113,7 +125,7 @@ def register(session: Session, *, email: str, password: str, name: str, id_numbe
     password_hash = hash_password(password)
     existing = session.scalar(select(User).where(User.email == fields["email"]))
     if existing is None:
-        user = User(password_hash=password_hash, **fields)
+        user = User(password_hash=password_hash, privacy_notice_version=NOTICE.version, **fields)
         session.add(user)
         try:
             session.flush()

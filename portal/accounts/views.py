@@ -25,16 +25,31 @@ def _throttled(exc: Throttled, field, template: str, form, **context):
     return exc.headers_on(make_response(render_template(template, form=form, **context), 429))
 
 
+def _typed(form: RegisterForm) -> dict:
+    return {"email": form.email.data, "password": form.password.data, "name": form.name.data,
+            "id_number": form.id_number.data, "phone": form.phone.data}
+
+
+def _registration_valid(form: RegisterForm) -> bool:
+    """The form's checks and the service's (the ID number's check digit, the password's strength …)
+    in one pass, so that every problem shows at once, each at its field, rather than one round of
+    errors at a time. Nothing here tells whether an address is registered (see service.register)."""
+    form_ok = form.validate()
+    for field, message in service.registration_problems(db.session, **_typed(form)).items():
+        if not (target := getattr(form, field, form.email)).errors:
+            target.errors.append(message)
+    return form_ok and not form.errors
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = RegisterForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and _registration_valid(form):
         try:
             throttle.check("register")  # counted before the password is hashed
-            register_citizen(db.session, email=form.email.data, password=form.password.data, name=form.name.data,
-                             id_number=form.id_number.data, phone=form.phone.data, ip=client_ip())
+            register_citizen(db.session, **_typed(form), ip=client_ip())
         except Throttled as exc:
             return _throttled(exc, form.email, "accounts/register.html", form)
         except ValidationFailed as exc:
@@ -58,7 +73,9 @@ def login():
         if user:
             sessions.start(db.session, user, ip=client_ip())
             # This browser may log in to this account even while strangers fill its per-email limit.
-            return remember_device(redirect(safe_next(form.next.data) or url_for("site.home")), user)
+            # Staff start at their queue; citizens at the home page (unless a page sent them here).
+            landing = url_for("review.queue_page") if user.is_staff else url_for("site.home")
+            return remember_device(redirect(safe_next(form.next.data) or landing), user)
         # One message for a wrong email and a wrong password: do not reveal which accounts exist.
         form.password.errors.append(_("邮箱或密码不正确"))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422

@@ -29,7 +29,7 @@ from portal.requests.models import RequestEvent, UtilizationRequest
 from portal.requests.notifications import notify_applicant
 from portal.requests.timeline import record_event
 
-__all__ = ["ACTIONS", "TRANSITIONS", "Action", "act", "allowed", "allowed_actions", "spec"]
+__all__ = ["ACTIONS", "TRANSITIONS", "Action", "act", "allowed", "allowed_actions", "check", "spec"]
 
 
 def spec(target, action: str) -> Action:
@@ -43,23 +43,8 @@ def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip:
     """Take `action` on `target` (a request or a verification task) as `actor`, and commit.
     `inputs` is the action's input model, or a dict read into it. Returns what happened: the
     timeline event, and the step's result (the certificate of `issue`, the note of `note`)."""
+    acting = check(session, target, action, actor, inputs, ip=ip)
     declared = spec(target, action)
-    roles = policy.roles_for(actor, action, target)
-    if not roles:
-        raise NotAllowed(action)
-    if declared.recent_password:
-        check_recent_password(actor)
-    acting = Acting(session, target, action, actor, declared.input.read(inputs), role=sorted(roles)[0], ip=ip)
-    version = acting.inputs.version
-    if version is not None and version != target.version:
-        raise _conflict(declared, acting, stale=False)
-    if declared.from_states is not None and target.status not in declared.from_states:
-        raise Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[target.status]),
-                          action=_l(ACTION_LABELS[action])), latest_event(session, acting.request))
-    for guard in declared.guards:
-        guard(acting)
-    if errors := acting.inputs.problems(action):
-        raise ValidationFailed(errors)
     try:
         # No autoflush: a step's query must not write the status early, or a later change of the
         # same row would bump its version twice (a step that needs an id flushes once, itself).
@@ -89,6 +74,38 @@ def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip:
     return acting
 
 
+def check(session: Session, target, action: str, actor, inputs: Any = None, *, ip: str = "") -> Acting:
+    """Everything `act` asks before it changes anything — the role, a recent password, the input,
+    the version, the state, the guards, the input's rules — raising as `act` would; nothing is
+    written. A page that shows what an action will do before it is confirmed (出具证明's preview)
+    asks this first."""
+    declared = spec(target, action)
+    roles = policy.roles_for(actor, action, target)
+    if not roles:
+        raise NotAllowed(action)
+    if declared.recent_password:
+        check_recent_password(actor)
+    acting = Acting(session, target, action, actor, declared.input.read(inputs), role=sorted(roles)[0], ip=ip)
+    version = acting.inputs.version
+    if version is not None and version != target.version:
+        raise _conflict(declared, acting, stale=False)
+    if not _state_allows(declared, target):
+        raise Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[target.status]),
+                          action=_l(ACTION_LABELS[action])), latest_event(session, acting.request))
+    for guard in declared.guards:
+        guard(acting)
+    if errors := acting.inputs.problems(action):
+        raise ValidationFailed(errors)
+    return acting
+
+
+def _state_allows(declared: Action, target) -> bool:
+    """The target's status is one the action starts from, and its `when` holds (no states: guards decide)."""
+    if declared.from_states is None:
+        return True
+    return target.status in declared.from_states and (declared.when is None or declared.when(target))
+
+
 def _conflict(declared: Action, acting: Acting, stale: bool) -> Conflict:
     if declared.conflict is not None:
         return declared.conflict(acting, stale)
@@ -108,7 +125,7 @@ def allowed(viewer, action: str, obj) -> bool:
     if declared is None or declared.from_states == () or not policy.can(viewer, action, obj):
         return False
     if declared.from_states is not None:
-        return obj.status in declared.from_states
+        return _state_allows(declared, obj)
     if declared.kind == "task":
         return obj.status == "open" and (action not in ("verify", "not_found") or obj.request.status == "in_review")
     return True

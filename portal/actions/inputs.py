@@ -132,6 +132,18 @@ class AnswerInput(NoteInput):
         return self._checked
 
 
+class VerifyInput(AnswerInput):
+    """"verify": the certified copy, a note, and whether the note is printed on the certificate
+    (otherwise the certificate states only the verified facts; the note stays on the request)."""
+    print_note: bool = False
+
+    def problems(self, action: str) -> dict[str, Any]:
+        errors = super().problems(action)
+        if self.print_note and not self.note and "note" not in errors:
+            errors["note"] = _l("要在证明上打印说明，请填写说明")
+        return errors
+
+
 class ClaimInput(Input):
     """"I'm handling this", or giving it back."""
 

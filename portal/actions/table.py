@@ -3,7 +3,7 @@ same name, portal.policy.RULES, says who may), what input it takes (portal.actio
 hold, and the steps it takes inside its transaction (tasks, the certificate, files, a claim).
 The dispatcher (portal.actions.act) reads this table and nothing else.
 
-    submitted ──accept──▶ in_review ──approve──▶ approved ──issue──▶ issued
+    submitted ──accept──▶ in_review ──approve──▶ approved ──issue──▶ issued ◀──issue (its certificate revoked)
         │                   │   ▲
         │                   │   └──resubmit── needs_supplement ◀──ask_supplement── in_review
         │                   └──reject──▶ rejected
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from portal.actions import inputs
-from portal.certificates.service import has_certificate, revoke_certificate, write_certificate
+from portal.certificates.service import has_certificate, keep_print_choice, revoke_certificate, write_certificate
 from portal.core.acting import Acting
 from portal.core.errors import Conflict
 from portal.requests.service import attach_supplement
@@ -32,6 +32,7 @@ class Action:
     input: type[inputs.Input]
     from_states: tuple[str, ...] | None = None  # the target's status it starts from; None: guards decide
     to_state: str | None = None              # the target's status after; None: unchanged
+    when: Callable[[object], bool] | None = None  # and what else of the target's state must hold (pages hide it too)
     guards: tuple[Guard, ...] = ()
     steps: tuple[Step, ...] = ()
     timeline: Callable[[Acting], str] | None = None  # writes a timeline event with this note
@@ -73,8 +74,10 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
                effects=("open verification tasks are cancelled",)),
     transition("approve", ("in_review",), "approved", guards=(review.all_tasks_answered,),
                effects=("waits until every holding archive has answered",)),
-    transition("issue", ("approved",), "issued", steps=(write_certificate,), recent_password=True,
+    transition("issue", ("approved", "issued"), "issued", when=review.awaits_certificate, steps=(write_certificate,),
+               recent_password=True,
                effects=("the signed certificate is rendered and stored in the same transaction",
+                        "again after its certificate was revoked: a new one, with a new serial, replaces it",
                         "the password must have been typed within the last 30 minutes (else 401)")),
     # The steps around them, on the request.
     Action("request", "claim", inputs.ClaimInput, **_claims),
@@ -87,7 +90,7 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
            effects=("the applicant is emailed the reason",
                     "the password must have been typed within the last 30 minutes (else 401)")),
     # A holding archive's verification task.
-    Action("task", "verify", inputs.AnswerInput, **_answer),
+    Action("task", "verify", inputs.VerifyInput, **{**_answer, "steps": (*_answer["steps"], keep_print_choice)}),
     Action("task", "not_found", inputs.AnswerInput, **_answer),
     Action("task", "claim", inputs.ClaimInput, **_claims),
     Action("task", "release", inputs.ClaimInput, **_claims),

@@ -48,7 +48,7 @@ def unsupported_type() -> BadInput:
 # ---- text fields: forms and query strings ----------------------------------------------------------
 
 def _shape(annotation) -> str:
-    """"int", "list" or "text": how a field of this type is read from a form or a query string."""
+    """"int", "bool", "list" or "text": how a field of this type is read from a form or a query string."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _shape(typing.get_args(annotation)[0])
@@ -57,7 +57,7 @@ def _shape(annotation) -> str:
     if origin in (typing.Union, types.UnionType):
         shapes = {_shape(arg) for arg in typing.get_args(annotation) if arg is not type(None)}
         return next(iter(shapes)) if len(shapes) == 1 else "text"
-    return "int" if annotation is int else "text"
+    return {int: "int", bool: "bool"}.get(annotation, "text")
 
 
 def _fields_by_name(model: type[Strict]) -> dict[str, str]:
@@ -75,6 +75,11 @@ def _integer(value: str):
     return value
 
 
+def _boolean(value: str):
+    """true/false (and 1/0) as a boolean; anything else stays text, for the model to refuse."""
+    return {"true": True, "1": True, "false": False, "0": False, "": False}.get(value.strip().lower(), value)
+
+
 def text_values(model: type[Strict], values) -> dict:
     """A MultiDict of text (a form, query arguments) as the model's input."""
     shapes = _fields_by_name(model)
@@ -85,6 +90,8 @@ def text_values(model: type[Strict], values) -> dict:
             data[name] = values.getlist(name)
         elif shape == "int":
             data[name] = _integer(values.get(name))
+        elif shape == "bool":
+            data[name] = _boolean(values.get(name))
         else:
             data[name] = values.get(name)
     return data

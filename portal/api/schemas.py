@@ -250,11 +250,14 @@ def _one_copy(value: Any) -> Any:
 
 
 class TaskAnswerBody(NoteBody):
-    """verify: the certified copy as the file part `copy` (PDF, JPEG or PNG, checked by content)."""
+    """verify: the certified copy as the file part `copy` (PDF, JPEG or PNG, checked by content), a note,
+    and whether the note is printed on the certificate."""
     file_parts: ClassVar[dict[str, str]] = {"copy": "certified_copy"}
     file_field: ClassVar[str] = "copy"
 
     copy_file: SkipJsonSchema[Annotated[UploadPart | None, BeforeValidator(_one_copy)]] = Field(None, alias="copy")
+    print_note: bool = Field(False, description="print the note on the certificate (then a note is required); "
+                                                "otherwise the certificate states only the verified facts")
 
 
 class RevokeBody(Strict):

@@ -11,6 +11,8 @@ from typing import BinaryIO, TextIO
 
 from flask_babel import gettext as _
 
+from portal.core.punctuation import punct
+
 
 class ImportFileError(Exception):
     """The file as a whole cannot be imported (encoding, header); nothing was written."""
@@ -94,5 +96,5 @@ def column_layout(header: list[str] | None, expected: Sequence[str]) -> list[int
     if repeated:
         problems.append(_("重复列 %(columns)s", columns=", ".join(repeated)))
     if problems:
-        raise ImportFileError(_("表头不正确：%(problems)s，未导入任何数据。", problems="；".join(problems)) + should_be)
+        raise ImportFileError(_("表头不正确：%(problems)s，未导入任何数据。", problems=punct("semicolon").join(problems)) + should_be)
     return [names.index(c) for c in expected]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.catalog.csv_input import ImportFileError, column_layout, open_text
+from portal.core.punctuation import punct
 from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
 from portal.core.categories import ACCESS_LEVELS, CATEGORIES
@@ -113,7 +114,7 @@ def import_csv(session: Session, source: str | os.PathLike | BinaryIO | TextIO, 
                 if code not in archives and code not in new_archives and not row["archive_name"]:
                     problems.append(_("未知的档案馆代码 %(code)s：新建档案馆须填写 archive_name", code=code))
             if problems:
-                report.errors.append((start, "；".join(problems)))
+                report.errors.append((start, punct("semicolon").join(problems)))
                 continue
             seen[key] = start
             if code not in archives:

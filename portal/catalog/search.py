@@ -36,6 +36,7 @@ class SearchPage:
     facets: dict[str, dict[str, int]]
     took_ms: int
     backend: str
+    asked_page: int | None = None  # the page asked for, when it was past the last and the last is shown
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -52,6 +53,19 @@ def has_criteria(args) -> bool:
     return any(args.get(k) for k in CRITERIA)
 
 
+# Each message names the field in words, in the page's language: never the parameter's name.
+NOT_A_NUMBER = {
+    "year_from": _l("起始年份应为整数"),
+    "year_to": _l("截止年份应为整数"),
+    "page": _l("页码应为整数"),
+    "per_page": _l("每页条数应为整数"),
+}
+YEAR_OUT_OF_RANGE = {
+    "year_from": _l("起始年份应在 1000 至 %(y)s 之间"),
+    "year_to": _l("截止年份应在 1000 至 %(y)s 之间"),
+}
+
+
 def _int(args, name: str, errors: dict, default: int | None = None) -> int | None:
     raw = (args.get(name) or "").strip()
     if not raw:
@@ -59,7 +73,7 @@ def _int(args, name: str, errors: dict, default: int | None = None) -> int | Non
     try:
         return int(raw)
     except ValueError:
-        errors[name] = _l("%(name)s 应为整数", name=name)
+        errors[name] = NOT_A_NUMBER[name]
         return default
 
 
@@ -78,7 +92,7 @@ def parse_query(args) -> SearchQuery:
     this_year = date.today().year
     for name, year in (("year_from", year_from), ("year_to", year_to)):
         if year is not None and not 1000 <= year <= this_year:
-            errors[name] = _l("年份应在 1000 至 %(y)s 之间", y=this_year)
+            errors[name] = YEAR_OUT_OF_RANGE[name] % {"y": this_year}
     if year_from is not None and year_to is not None and year_from > year_to and not errors:
         errors["year_from"] = _l("起始年份不能晚于截止年份")
     page = _int(args, "page", errors, 1)
@@ -95,8 +109,17 @@ def parse_query(args) -> SearchQuery:
                        page=page, per_page=per_page)
 
 
-def public_search(session: Session, index: SearchIndex, query: SearchQuery) -> SearchPage:
-    """Open records only, masked. Raises SearchUnavailable when the engine is down."""
+def public_search(session: Session, index: SearchIndex, query: SearchQuery, *, clamp: bool = False) -> SearchPage:
+    """Open records only, masked. Raises SearchUnavailable when the engine is down. With `clamp`, a
+    page past the last answers with the last page (and `asked_page` says which one was asked for)."""
+    page = _search(session, index, query)
+    if clamp and page.total and query.page > page.pages:
+        last = _search(session, index, replace(query, page=page.pages))
+        return replace(last, asked_page=query.page)
+    return page
+
+
+def _search(session: Session, index: SearchIndex, query: SearchQuery) -> SearchPage:
     query = replace(query, access_levels=("open",))
     started = time.perf_counter()
     result = index.search(query)

@@ -30,6 +30,11 @@ def record(archive_code: str, reference_code: str):
     return response
 
 
+# Out of band with every htmx answer: the form's filters and chips, the live region that says how
+# many were found, and the page's <title> (htmx applies a <title> at the top level of an answer).
+SEARCH_OOB = ("catalog/partials/_filters.html", "catalog/partials/_status.html", "catalog/partials/_title.html")
+
+
 @bp.get("/search")
 def search():
     args = request.args
@@ -37,7 +42,7 @@ def search():
     if has_criteria(args):
         try:
             throttle.check("name_search")  # only searches the index would read with a full name
-            page = public_search(db.session, get_index(), parse_query(args))
+            page = public_search(db.session, get_index(), parse_query(args), clamp=True)
         except Throttled as exc:
             errors, status, headers = {"q": exc.text()}, 429, {"Retry-After": str(exc.retry_after_seconds)}
         except ValidationFailed as exc:
@@ -45,12 +50,16 @@ def search():
         except SearchUnavailable:
             unavailable, status = True, 503
     if is_htmx():
-        # The address bar shows the search without the form's empty fields, ready to share.
-        headers["HX-Push-Url"] = url_for("catalog.search", **search_params(args))
-    # Names for the archive facet; no query when there are no results to show.
-    archive_names = {a.code: a.name for a in list_archives(db.session)} if page and page.total else {}
-    return render("catalog/search.html", "catalog/partials/_results.html", status=status, headers=headers, page=page,
-                  errors=errors, unavailable=unavailable, args=args, archive_names=archive_names)
+        # The address bar shows the search without the form's empty fields, ready to share (and the
+        # page shown, when the one asked for was past the last).
+        shown = {"page": str(page.query.page)} if page is not None and page.asked_page else {}
+        headers["HX-Push-Url"] = url_for("catalog.search", **{**search_params(args), **shown})
+    # Names for the archive facet and the archive's chip; no query when there is neither.
+    wanted = (page is not None and page.total) or args.get("archive")
+    archive_names = {a.code: a.name for a in list_archives(db.session)} if wanted else {}
+    return render("catalog/search.html", "catalog/partials/_results.html", status=status, headers=headers,
+                  oob_partials=SEARCH_OOB, page=page, errors=errors, unavailable=unavailable, args=args,
+                  archive_names=archive_names)
 
 
 @bp.app_template_global()

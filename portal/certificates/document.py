@@ -19,13 +19,30 @@ TITLES = {FOUND: N_("档案查询结果证明"), NOT_FOUND: N_("查无档案记�
 
 @dataclass(frozen=True)
 class RecordLine:
-    """One record found, as the holding archive verified it."""
+    """One record, as the holding archive verified it. What the certificate prints as its 核实内容
+    is `statement`: built from these facts, never the clerk's free text alone."""
 
     holding_archive: str   # e.g. "南宁市档案馆"
-    reference_code: str    # 档号
+    reference_code: str    # 档号 ("—" when the archive searched its holdings for the applicant)
     title: str
     date: str              # as to print, e.g. "1998-05-12" or "1998"
-    content: str           # the verified content / holding archive's note ("" allowed)
+    verified_on: date | None = None  # the day the holding archive answered
+    found: bool = True
+    note: str = ""         # the clerk's note, only when they ticked "print this note on the certificate"
+
+    @property
+    def statement(self) -> str:
+        """E.g. 南宁市档案馆于2026年11月20日核实档号J045-2-1998-0012《结婚登记审查处理表》：已找到，与馆藏原件一致。"""
+        what = f"档号{self.reference_code}《{self.title}》" if self.reference_code not in ("", "—") else self.title
+        when = f"于{chinese_date(self.verified_on)}" if self.verified_on else ""
+        result = "已找到，与馆藏原件一致" if self.found else "未找到"
+        text = f"{self.holding_archive}{when}核实{what}：{result}。"
+        return f"{text}说明：{self.note}" if self.note else text
+
+    @property
+    def content(self) -> str:
+        """What the certificate prints in the 核实内容 column: the statement."""
+        return self.statement
 
 
 @dataclass(frozen=True)

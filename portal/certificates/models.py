@@ -23,9 +23,9 @@ class Certificate(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    serial: Mapped[str] = mapped_column(String(40), unique=True)  # {issuing code}-{year}-{6 digits}
+    serial: Mapped[str] = mapped_column(String(40), unique=True)  # ZM-{issuing code}-{year}-{6 digits} (before: without ZM-)
     code: Mapped[str] = mapped_column(String(8))  # the verification code printed on it
-    request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id"), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id"), index=True)  # re-issued: several
     kind: Mapped[str] = mapped_column(String(10))  # found (档案查询结果证明), not_found (查无档案记录证明)
     status: Mapped[str] = mapped_column(String(10), default="valid")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
@@ -37,7 +37,7 @@ class Certificate(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
 
-    request: Mapped[UtilizationRequest] = relationship(back_populates="certificate", lazy="joined")
+    request: Mapped[UtilizationRequest] = relationship(back_populates="certificates", lazy="joined")
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 

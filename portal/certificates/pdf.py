@@ -7,7 +7,9 @@ further pages with their header repeated. The template below is fixed text: ever
 request reaches it as JSON through `sys.inputs` and is printed as a string, never read as markup.
 
 Certified copies follow the certificate: images as one page each, laid out by the same template;
-PDF copies' own pages are put in place with pypdf, untouched.
+PDF copies' own pages are put in place with pypdf, their content untouched, with the template's
+footer stamped over each. Every page of the final document says "第N页，共M页", M counting the
+copies too, so a page lost from a printed bundle is noticed.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import segno
 import typst
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 
 from portal.certificates import seal
 from portal.certificates.document import FOUND, Attachment, CertificateContent, chinese_date
@@ -75,7 +77,7 @@ def render(content: CertificateContent) -> bytes:
             if n not in pdf_copies:
                 images[n] = f"attachment-{n + 1}.{attachment.kind}"
                 (root / images[n]).write_bytes(attachment.data)
-        data = _template_data(content, seal_file, images, {n: len(r.pages) for n, r in pdf_copies.items()})
+        data = _template_data(content, seal_file, images, {n: _page_sizes(r) for n, r in pdf_copies.items()})
         compiler = typst.Compiler(TEMPLATE.encode(), root=folder, font_paths=_typst_fonts(), ignore_system_fonts=True)
         # The PDF's dates come from the issue date, not the clock: the same content renders the same.
         issued_at = datetime.combine(content.issued_on, time(0), CHINA_TIME)
@@ -93,18 +95,35 @@ def _open_pdf(attachment: Attachment) -> PdfReader:
     return reader
 
 
+def _page_sizes(reader: PdfReader) -> list[tuple[float, float]]:
+    """Each page's visible size in points, as it is read (a page turned by /Rotate is measured turned)."""
+    sizes = []
+    for page in reader.pages:
+        width, height = float(page.cropbox.width), float(page.cropbox.height)
+        sizes.append((height, width) if page.rotation % 180 else (width, height))
+    return sizes
+
+
 def _with_pdf_copies(certificate: bytes, attachments: tuple[Attachment, ...], pdf_copies: dict[int, PdfReader]) -> bytes:
-    """Put each PDF copy's pages in its place among the attachments. The rendered document ends
-    with one page per image attachment, in attachment order; PDF copies go in between."""
+    """Put each PDF copy's pages in their place. The rendered document has, where each copy page
+    goes, a page of the same size that holds only its footer (serial, attachment, page N of M):
+    the copy's page takes that page's place with the footer stamped over it."""
     writer = PdfWriter(clone_from=BytesIO(certificate))
-    images = len(attachments) - len(pdf_copies)
-    position = len(writer.pages) - images
+    copy_pages = sum(len(reader.pages) for reader in pdf_copies.values())
+    position = len(writer.pages) - copy_pages - (len(attachments) - len(pdf_copies))
     for n in range(len(attachments)):
-        if n in pdf_copies:
-            for page in pdf_copies[n].pages:
-                writer.insert_page(page, position)
-                position += 1
-        else:
+        if n not in pdf_copies:
+            position += 1
+            continue
+        for page in pdf_copies[n].pages:
+            stamp = writer.pages[position]
+            writer.insert_page(page, position)
+            merged: PageObject = writer.pages[position]
+            if merged.rotation % 360:  # the stamp goes at the bottom of the page as it is read
+                merged.transfer_rotation_to_content()
+            box = merged.cropbox
+            merged.merge_transformed_page(stamp, Transformation().translate(float(box.left), float(box.bottom)))
+            del writer.pages[position + 1]
             position += 1
     out = BytesIO()
     writer.write(out)
@@ -120,13 +139,13 @@ def _qr_svg(url: str) -> str:
 
 
 def _template_data(content: CertificateContent, seal_file: str | None, images: dict[int, str],
-                   pdf_pages: dict[int, int]) -> dict:
+                   pdf_pages: dict[int, list[tuple[float, float]]]) -> dict:
     """Everything the template prints, as display strings (empty conditions become 不限)."""
     attachments = []
     for n, attachment in enumerate(content.attachments):
-        pages = pdf_pages.get(n, 1)
-        attachments.append({"number": n + 1, "filename": attachment.filename, "pages": pages,
-                            "image": images.get(n)})
+        sizes = pdf_pages.get(n, [])
+        attachments.append({"number": n + 1, "filename": attachment.filename, "pages": len(sizes) or 1,
+                            "image": images.get(n), "sizes": [{"width": w, "height": h} for w, h in sizes]})
     return {
         "found": content.kind == FOUND,
         "title": content.title,
@@ -141,7 +160,7 @@ def _template_data(content: CertificateContent, seal_file: str | None, images: d
         "subject_id": content.subject_id_masked,
         "purpose": content.purpose or "未说明",
         "records": [{"archive": r.holding_archive, "reference": r.reference_code, "title": r.title, "date": r.date,
-                     "content": r.content} for r in content.records],
+                     "content": r.statement} for r in content.records],
         "categories": "、".join(content.searched_categories) or "不限",
         "years": content.searched_years or "不限",
         "place": content.searched_place or "不限",
@@ -166,8 +185,9 @@ TEMPLATE = r"""
 #set par(leading: 0.9em, spacing: 1.1em, justify: false)
 
 // Running header and footer on every certificate page: the serial and "page n of m", so a
-// printed page is never separated from the certificate it belongs to.
-#let page-count = context counter(page).at(<certificate-end>).first()
+// printed page is never separated from the certificate it belongs to. m counts every page of the
+// file, the certified copies after the certificate included.
+#let page-of = context [第 #counter(page).get().first() 页，共 #counter(page).final().first() 页]
 #set page(
   paper: "a4",
   margin: (top: 24mm, bottom: 22mm, x: 22mm),
@@ -177,7 +197,7 @@ TEMPLATE = r"""
   },
   footer: context {
     set text(font: sans, size: 9pt, fill: luma(90))
-    align(center)[第 #counter(page).get().first() 页，共 #page-count 页]
+    align(center, page-of)
   },
 )
 
@@ -280,13 +300,23 @@ TEMPLATE = r"""
 ))
 #metadata("certificate-end") <certificate-end>
 
-// Certified copies that are images: one page each, fitted to A4, with a caption.
-#for a in d.attachments.filter(a => a.image != none) {
-  page(margin: 12mm, header: none, footer: {
-    set text(font: sans, size: 8.5pt, fill: luma(90))
-    align(center)[证明编号：#d.serial　附件 #a.number]
-  }, grid(rows: (auto, 1fr), row-gutter: 4mm,
-    text(font: sans, size: 10pt)[附件 #a.number：#a.filename],
-    align(center + horizon, image(a.image, width: 100%, height: 100%, fit: "contain"))))
+// The certified copies, in order: an image fills a page of its own, fitted to A4, with a caption;
+// a PDF copy's pages are put in place afterwards (pdf.py): here each is a page of its size that
+// holds only the footer stamped over it.
+#let copy-footer(a) = {
+  set text(font: sans, size: 8.5pt, fill: luma(90))
+  align(center)[证明编号：#d.serial　附件 #a.number　#page-of]
+}
+#for a in d.attachments {
+  if a.image != none {
+    page(margin: 12mm, header: none, footer: copy-footer(a), grid(rows: (auto, 1fr), row-gutter: 4mm,
+      text(font: sans, size: 10pt)[附件 #a.number：#a.filename],
+      align(center + horizon, image(a.image, width: 100%, height: 100%, fit: "contain"))))
+  } else {
+    for size in a.sizes {
+      page(width: size.width * 1pt, height: size.height * 1pt, margin: (x: 4mm, top: 4mm, bottom: 7mm),
+           header: none, footer: copy-footer(a), footer-descent: 2mm, [])
+    }
+  }
 }
 """

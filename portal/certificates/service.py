@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from portal.audit.service import count_recent, log
 from portal.certificates import pdf, signing
 from portal.certificates.document import Attachment, CertificateContent, RecordLine, SearchAnswer
 from portal.certificates.models import Certificate
+from portal.config import development, points_at_this_machine
 from portal.core.categories import CATEGORIES
 from portal.core.acting import Acting
 from portal.core.errors import Conflict
@@ -37,8 +39,15 @@ from portal.requests.models import UtilizationRequest
 from portal.requests.notifications import email_applicant
 from portal.requests.service import get_request, subject_id_number
 from portal.core.uploads import store_with, stored_path
-from portal.core.clock import china_today
+from portal.core.clock import CHINA_TIME, china_today
+from portal.review.models import VerificationTask
 
+# Serials: "ZM-450100-2026-000001" (ZM, 证明: a certificate), so that they are not taken for a
+# request's number, "450100-2026-000123". Certificates issued before carry serials shaped like
+# request numbers; they stay valid and are looked up by the exact string.
+SERIAL_PREFIX = "ZM"
+SERIAL_SHAPE = re.compile(rf"{SERIAL_PREFIX}-[0-9A-Z]{{1,12}}-\d{{4}}-\d{{6}}")
+REQUEST_NUMBER_SHAPE = re.compile(r"[0-9A-Z]{1,12}-\d{4}-\d{6}")  # and the serials issued before ZM
 # Verification codes: 8 characters a reader cannot mistake for one another (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -68,6 +77,11 @@ def write_certificate(acting: Acting) -> None:
     session, request, actor = acting.session, acting.request, acting.actor
     archive = request.issuing_archive
     config = current_app.config
+    if points_at_this_machine(config["PUBLIC_URL"]) and not development(config):
+        # Whoever receives the certificate could never open the link printed and signed on it.
+        raise CertificateUnavailable(_l("证明上的核验网址 %(url)s 指向本机，收到证明的人无法打开。请管理员将 "
+                                        "PORTAL_PUBLIC_URL 设为平台对外的网址后，再出具证明。",
+                                        url=config["PUBLIC_URL"]))
     try:
         signer = signing.load_signer(Path(config["SIGNING_KEYS_DIR"]), archive.code, passphrase())
     except signing.SigningKeyMissing:
@@ -80,7 +94,7 @@ def write_certificate(acting: Acting) -> None:
     # Drawn inside this transaction: PostgreSQL holds the counter row until commit, so a second
     # reviewer waits and gets the next number; a rollback gives this one back.
     number = next_value(session, f"certificate:{archive.code}", issued_on.year)
-    serial = f"{archive.code}-{issued_on.year}-{number:06d}"
+    serial = f"{SERIAL_PREFIX}-{archive.code}-{issued_on.year}-{number:06d}"
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     try:
         content = build_content(request, serial, code, issued_on)
@@ -118,14 +132,14 @@ def build_content(request: UtilizationRequest, serial: str, code: str, issued_on
         category = CATEGORIES.get(request.search_category, "")
         for task in verified.values():
             records.append(RecordLine(task.holding_archive.name, "—", f"{category or '档案'}（代为查找）",
-                                      _years(request), task.note or "经核实，与馆藏原件一致"))
+                                      _years(request), **_verified_facts(task)))
         categories = (category,) if category else ()
     else:
         for item in request.items:
             task = verified.get(item.record.archive_id)
             if task is not None:
                 records.append(RecordLine(item.record.archive.name, item.record.reference_code, item.record.title,
-                                          item.record.event_date_text, task.note or "经核实，与馆藏原件一致"))
+                                          item.record.event_date_text, **_verified_facts(task)))
         categories = tuple(dict.fromkeys(CATEGORIES.get(i.record.category, i.record.category) for i in request.items))
     answers = tuple(SearchAnswer(t.holding_archive.name, "已找到并核实" if t.status == "verified" else
                                  f"未找到（{t.note}）" if t.note else "未找到") for t in tasks)
@@ -141,6 +155,18 @@ def build_content(request: UtilizationRequest, serial: str, code: str, issued_on
         subject_id_masked=mask_id_number(subject_id_number(request)), purpose=purpose, records=tuple(records),
         searched_categories=categories, searched_years=_years(request), searched_place=request.search_place or "",
         answers=answers, seal_png=request.issuing_archive.seal_png, attachments=attachments)
+
+
+def _verified_facts(task: VerificationTask) -> dict:
+    """What the certificate states of a verified record: the day, the result, and the clerk's note
+    only when they chose to print it (otherwise it stays on the request, for staff and applicant)."""
+    return {"verified_on": task.answered_at.astimezone(CHINA_TIME).date() if task.answered_at else None,
+            "found": task.status == "verified", "note": task.note if task.print_note else ""}
+
+
+def keep_print_choice(acting: Acting) -> None:
+    """A step of `verify`: whether the clerk's note is printed on the certificate, kept on the task."""
+    acting.target.print_note = bool(acting.inputs.print_note and acting.inputs.note)
 
 
 def _years(request: UtilizationRequest) -> str:
@@ -234,6 +260,21 @@ class FileCheck:
     signature: signing.SignatureCheck
 
 
+def normalize_serial(serial: str) -> str:
+    """What people type: full-width digits and letters (a Chinese input method's), lower case."""
+    return unicodedata.normalize("NFKC", serial or "").strip().upper()
+
+
+def number_shape(serial: str) -> str:
+    """What a number typed on /verify looks like, from its characters alone (the database is not
+    asked: the answer says nothing of whether such a request or certificate exists):
+    "certificate" (ZM-…), "request" (a request number, or a serial issued before ZM) or "unknown"."""
+    serial = normalize_serial(serial)
+    if SERIAL_SHAPE.fullmatch(serial):
+        return "certificate"
+    return "request" if REQUEST_NUMBER_SHAPE.fullmatch(serial) else "unknown"
+
+
 def normalize_code(code: str) -> str:
     """What people type: lower case, spaces and dashes between groups, full-width letters (a
     Chinese input method's default)."""
@@ -243,7 +284,7 @@ def normalize_code(code: str) -> str:
 def lookup(session: Session, serial: str, code: str, ip: str = "") -> Certificate | None:
     """The certificate with this serial *and* code, or None; a wrong code looks exactly like a
     serial that does not exist. Failures are counted per address (TooManyChecks beyond the limit)."""
-    serial, code = (serial or "").strip()[:40], normalize_code(code)[:20]
+    serial, code = normalize_serial(serial)[:40], normalize_code(code)[:20]
     _throttle(session, "certificate_lookup_failed", current_app.config["MAX_CERTIFICATE_LOOKUP_FAILURES"], ip)
     found = session.scalar(select(Certificate).where(Certificate.serial == serial)) if serial else None
     if found is not None and hmac.compare_digest(found.code.encode(), code.encode()):

@@ -21,6 +21,7 @@ from portal.web_util import client_ip
 bp = Blueprint("certificates", __name__)
 
 STATUS_LABELS = {"valid": N_("有效"), "revoked": N_("已撤销")}
+EXAMPLE_SERIAL = f"{service.SERIAL_PREFIX}-450100-2026-000001"
 # A certificate carries a copy (up to 10 MB) from each archive that found a record.
 MAX_CHECK_BYTES = 50 * 1024 * 1024
 
@@ -65,7 +66,8 @@ def public_facts(certificate) -> dict:
 def verify():
     """GET with serial and code (the QR code's link) looks up; POST with a file checks the file."""
     serial, code = request.values.get("serial", "").strip(), request.values.get("code", "").strip()
-    context = {"serial": serial, "code": code, "result": None, "file_result": None, "errors": {}}
+    context = {"serial": serial, "code": code, "result": None, "file_result": None, "errors": {}, "shape": None,
+               "example": EXAMPLE_SERIAL}
     status = 200
     try:
         if request.method == "POST":
@@ -78,6 +80,8 @@ def verify():
                 throttle.check("verify_lookup")
                 found = service.lookup(db.session, serial, code, ip=client_ip())
                 context["result"] = public_facts(found) if found else "not_found"
+                if not found:  # from the typed characters alone: nothing said of what exists
+                    context["shape"] = service.number_shape(serial)
     except service.TooManyChecks:
         context["errors"]["form"] = _("核验次数过多，请 15 分钟后再试")
         status = 429

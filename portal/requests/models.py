@@ -85,7 +85,8 @@ class UtilizationRequest(Base):
                                                       cascade="all, delete-orphan")
     files: Mapped[list[RequestFile]] = relationship(back_populates="request", order_by="RequestFile.id")
     tasks: Mapped[list["VerificationTask"]] = relationship(back_populates="request", order_by="VerificationTask.id")
-    certificate: Mapped["Certificate | None"] = relationship(back_populates="request", uselist=False)
+    # Oldest first; a revoked one stays on record when a new one is issued in its place.
+    certificates: Mapped[list["Certificate"]] = relationship(back_populates="request", order_by="Certificate.id")
 
     # Optimistic locking: an UPDATE that finds another version raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}
@@ -93,6 +94,11 @@ class UtilizationRequest(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def certificate(self) -> "Certificate | None":
+        """The latest certificate (valid, or revoked and not yet replaced), if any was issued."""
+        return self.certificates[-1] if self.certificates else None
 
     def __repr__(self) -> str:
         return f"<UtilizationRequest {self.number} {self.status}>"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
@@ -35,6 +35,9 @@ class VerificationTask(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     due_date: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The clerk ticked "print this note on the certificate" when verifying; otherwise the
+    # certificate states only the verified facts (portal.certificates.document.RecordLine).
+    print_note: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     copy_file_id: Mapped[int | None] = mapped_column(ForeignKey("request_file.id"))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

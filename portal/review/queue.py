@@ -28,9 +28,11 @@ TABS = {
     "waiting": N_("待补充"),
     "tasks": N_("协办任务"),
     "ready": N_("待审批"),
+    "to_issue": N_("待出证"),
     "done": N_("已办结"),
 }
-DONE = ("approved", "issued", "rejected", "withdrawn")
+WORK_TABS = tuple(tab for tab in TABS if tab != "done")  # tabs whose rows wait for someone here
+DONE = ("issued", "rejected", "withdrawn")
 REQUEST_NUMBER = re.compile(r"[0-9A-Za-z]{1,12}-[0-9]{4}-[0-9]{6,}")  # {issuing archive code}-{year}-{sequence}
 PAGE_SIZE = 25
 
@@ -96,6 +98,7 @@ def _request_condition(tab: str, archive_id: int | None):
         "in_review": and_(status == "in_review", _open_task()),
         "waiting": status == "needs_supplement",
         "ready": and_(status == "in_review", ~_open_task()),
+        "to_issue": status == "approved",
         "done": status.in_(DONE),
     }[tab])
     return and_(*where)
@@ -123,7 +126,13 @@ def counts(session: Session, archive_id: int | None) -> dict[str, int]:
                            .where(_task_condition(archive_id)))
     return {"to_accept": by_status.get("submitted", 0), "in_review": waiting_for_holders,
             "waiting": by_status.get("needs_supplement", 0), "tasks": tasks,
-            "ready": in_review - waiting_for_holders, "done": sum(by_status.get(status, 0) for status in DONE)}
+            "ready": in_review - waiting_for_holders, "to_issue": by_status.get("approved", 0),
+            "done": sum(by_status.get(status, 0) for status in DONE)}
+
+
+def first_with_work(tab_counts: dict[str, int]) -> str:
+    """The tab a queue opens on when none is chosen: the first, in the tabs' order, with work in it."""
+    return next((tab for tab in WORK_TABS if tab_counts.get(tab)), WORK_TABS[0])
 
 
 def _filtered(query, filters: QueueFilters, tab: str):
@@ -181,8 +190,9 @@ def decode_cursor(cursor: str) -> tuple[date, int]:
 
 
 def queue(session: Session, archive_id: int | None, tab: str, filters: QueueFilters | None = None,
-          after: str | None = None, limit: int = PAGE_SIZE) -> QueuePage:
-    """One page of a tab, by due date (the most urgent first; the finished ones newest first)."""
+          after: str | None = None, limit: int = PAGE_SIZE, tab_counts: dict[str, int] | None = None) -> QueuePage:
+    """One page of a tab, by due date (the most urgent first; the finished ones newest first), with
+    the counts of every tab (`tab_counts`, when the caller has just read them)."""
     if tab not in TABS:
         raise ValidationFailed({"tab": _l("未知的分类：%(tab)s", tab=tab)})
     filters = filters or QueueFilters()
@@ -214,4 +224,4 @@ def queue(session: Session, archive_id: int | None, tab: str, filters: QueueFilt
     rows = rows[:limit]
     items = [QueueItem("task", row.request, row) if tab == "tasks" else QueueItem("request", row) for row in rows]
     next_cursor = encode_cursor(items[-1].due_date, rows[-1].id) if more and rows else None
-    return QueuePage(tab, items, counts(session, archive_id), next_cursor, filters)
+    return QueuePage(tab, items, tab_counts or counts(session, archive_id), next_cursor, filters)

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from portal.accounts.identity import mark_verified, verified_elsewhere
 from portal.archives.models import Archive
 from portal.audit.service import log
+from portal.certificates.service import build_content
 from portal.core import clock, workdays
 from portal.core.masking import same_name
+from portal.core.punctuation import punct
 from portal.core.acting import Acting
 from portal.core.clock import utcnow
 from portal.core.errors import Conflict, ValidationFailed
@@ -95,7 +97,7 @@ def all_tasks_answered(acting: Acting) -> None:
     """Approval waits until every holding archive has answered."""
     waiting = [task.holding_archive.name for task in acting.request.tasks if task.status == "open"]
     if waiting:
-        raise Conflict(_l("还在等待馆藏馆核实：%(archives)s", archives="、".join(waiting)))
+        raise Conflict(_l("还在等待馆藏馆核实：%(archives)s", archives=punct("list").join(waiting)))
 
 
 def choose_search_archives(acting: Acting) -> None:
@@ -114,7 +116,7 @@ def choose_search_archives(acting: Acting) -> None:
         raise ValidationFailed({"archives": _l("最多选择 %(n)s 个档案馆", n=MAX_SEARCH_ARCHIVES)})
     found = {a.code: a for a in acting.session.scalars(select(Archive).where(Archive.code.in_(codes)))}
     if unknown := [code for code in codes if code not in found]:
-        raise ValidationFailed({"archives": _l("未知的档案馆代码：%(codes)s", codes="、".join(unknown)[:200])})
+        raise ValidationFailed({"archives": _l("未知的档案馆代码：%(codes)s", codes=punct("list").join(unknown)[:200])})
     # Keep the rows of archives still chosen: a delete and an insert of the same key in one flush
     # would run in the wrong order for the primary key.
     request.search_archives[:] = [entry for entry in request.search_archives if entry.archive.code in found]
@@ -230,3 +232,29 @@ def notes_of(session: Session, viewer, request: UtilizationRequest) -> list[Requ
         return []
     return list(session.scalars(select(RequestNote).where(RequestNote.request_id == request.id)
                                 .order_by(RequestNote.id)))
+
+
+# ---- issuing: the certificate due, what it will say ------------------------------------------------
+
+PREVIEW_SERIAL = "—"  # the serial and code are drawn when it is signed
+
+
+def awaits_certificate(request: UtilizationRequest) -> bool:
+    """`issue`'s state beyond its status: approved, or issued with its latest certificate revoked
+    (a new one, with a new serial, replaces it)."""
+    if request.status == "approved":
+        return True
+    latest = request.certificate
+    return request.status == "issued" and latest is not None and latest.status == "revoked"
+
+
+def replaced_certificate(request: UtilizationRequest):
+    """The certificate a re-issued one replaces: the request's latest revoked certificate (None: none was)."""
+    return next((c for c in reversed(request.certificates) if c.status == "revoked"), None)
+
+
+def certificate_preview(request: UtilizationRequest):
+    """What the certificate will say if it is issued today: the content the PDF is printed from
+    (portal.certificates.service.build_content), without a serial or code. OSError: a certified
+    copy it attaches is missing."""
+    return build_content(request, PREVIEW_SERIAL, PREVIEW_SERIAL, clock.china_today())

@@ -7,7 +7,7 @@ button. Plain forms work without JavaScript (success → 303 back to the page); 
 refreshed page body plus the queue's tab counts as an out-of-band swap, with the real status."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.accounts.service import id_number_of
-from portal.actions import act, allowed, spec
+from portal.actions import act, allowed, check, spec
 from portal.archives.service import list_archives
 from portal.certificates.service import CertificateUnavailable, NoCertificate
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
@@ -25,6 +25,7 @@ from portal.requests import service as requests_service
 from portal.requests.labels import ACTION_LABELS, REJECT_REASONS, ROLE_LABELS, TASK_STATUS_LABELS
 from portal.requests.models import UtilizationRequest, holding_archives
 from portal.core.clock import CHINA_TIME, china_today
+from portal.core.punctuation import paren
 from portal.core.workdays import read_day
 from portal.review import queue as review_queue
 from portal.review import service
@@ -63,20 +64,21 @@ _QUEUE_PARAMS = ("tab", "archive", "category", "relation", "other", "date_from",
 @staff_required
 def queue_page():
     args = request.args
-    tab = args.get("tab") or "to_accept"
-    if tab not in review_queue.TABS:
+    tab = args.get("tab") or None
+    if tab is not None and tab not in review_queue.TABS:
         abort(404)
     scope = review_queue.staff_scope(current_user, args.get("archive", ""))  # only an admin's choice counts
+    counts = review_queue.counts(db.session, scope)
+    tab = tab or review_queue.first_with_work(counts)  # none chosen: the first tab with work in it
     errors: dict[str, str] = {}
     filters = _filters(args, errors)
     page = None
     if not errors:
         try:
             page = review_queue.queue(db.session, scope, tab, filters, after=args.get("after") or None,
-                                      limit=PAGE_SIZE)
+                                      limit=PAGE_SIZE, tab_counts=counts)
         except ValidationFailed as exc:
             errors = exc.errors
-    counts = page.counts if page is not None else review_queue.counts(db.session, scope)
     headers = {}
     if is_htmx():
         headers["HX-Push-Url"] = queue_url(after=args.get("after") or None)
@@ -143,6 +145,7 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
         "applicant_id_number": (id_number_of(req.applicant) or "") if identity else "",
         "subject_id": requests_service.subject_id_number(req),
         "holding": holding_archives(req),
+        "replaced": service.replaced_certificate(req),
         "notes": service.notes_of(db.session, viewer, req),
         "open_tasks": open_tasks,
         "reject_options": [(code, _(label)) for code, label in REJECT_REASONS.items()],
@@ -160,7 +163,7 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
 def _staff_of(obj, archive_id: int) -> list[tuple[int, str]]:
     """Whom an admin can hand `obj` to (portal.policy.may_work_on), among that archive's staff."""
     users = db.session.scalars(select(User).where(User.archive_id == archive_id).order_by(User.real_name, User.id))
-    return [(user.id, f"{user.real_name}（{_(ROLE_LABELS[user.role])}）") for user in users
+    return [(user.id, user.real_name + paren(_(ROLE_LABELS[user.role]))) for user in users
             if may_work_on(user, obj)]
 
 
@@ -215,6 +218,8 @@ def _inputs(obj, action: str) -> dict:
             data[name] = form[name]
     if "identity_checked" in fields:
         data["identity_checked"] = form.get("identity_checked") == "1"
+    if "print_note" in fields:
+        data["print_note"] = form.get("print_note") == "1"
     if "archives" in fields and form.get("choose_archives"):  # a "please search for me" accept form
         data["archives"] = form.getlist("archives")
     if "certified_copy" in fields and (sent := request.files.get("copy")) is not None and sent.filename:
@@ -228,13 +233,16 @@ def _staff_member(chosen: str) -> User | None:
     return db.session.get(User, int(chosen)) if chosen.isascii() and chosen.isdigit() and len(chosen) < 10 else None
 
 
-def _step(req: UtilizationRequest, target, action: str, form_key: str):
+def _step(req: UtilizationRequest, target, action: str, form_key: str, preview=None):
     """Take the step through the dispatcher, and answer: done (303 or the page), 403, 409, 422, 503.
-    `form_key` names the form that was sent (its messages and what was typed go back to it)."""
+    `form_key` names the form that was sent (its messages and what was typed go back to it). With
+    `preview`, nothing is taken: the dispatcher's checks alone, then `preview(req)` answers."""
     if not can(current_user, action, target):  # 403 before anything sent is read
         abort(403)
     try:
-        act(db.session, target, action, current_user, _inputs(target, action), ip=client_ip())
+        (check if preview else act)(db.session, target, action, current_user, _inputs(target, action), ip=client_ip())
+        if preview:
+            return preview(req)
     except (UnknownAction, NoCertificate):
         abort(404)
     except NotAllowed:
@@ -261,7 +269,26 @@ def request_action(number: str, action: str):
         req = requests_service.get_request(db.session, current_user, number)
     except requests_service.RequestNotFound:
         abort(404)
+    if action in CONFIRM_FIRST and request.form.get("confirm") != "1":
+        return _step(req, req, action, action, preview=CONFIRM_FIRST[action])
     return _step(req, req, STEP_ACTIONS.get(action, action), action)
+
+
+def _issue_preview(req: UtilizationRequest):
+    """出具证明, before it is signed: the certificate as it will be printed (the content the PDF is
+    made from) and the button that confirms. Its personal data is a view like the page's: audited."""
+    req = requests_service.view_request(db.session, current_user, req.number, ip=client_ip())
+    try:
+        content = service.certificate_preview(req)
+    except OSError:
+        current_app.logger.exception("certified copies of %s", req.number)
+        return _page(req, 503, conflict=[_("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")])
+    return render("review/issue_preview.html", "review/partials/_issue_preview.html", req=req, content=content,
+                  replaced=service.replaced_certificate(req), note=request.form.get("note", ""),
+                  counts=review_queue.counts(db.session, review_queue.staff_scope(current_user)), **_shared())
+
+
+CONFIRM_FIRST = {"issue": _issue_preview}  # steps whose form shows what they will do, and a button to confirm
 
 
 @bp.post("/tasks/<task_id>/<action>")

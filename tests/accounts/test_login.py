@@ -180,3 +180,22 @@ def test_many_failures_from_one_address_are_throttled(client, citizen):
     for i in range(PER_ADDRESS):
         login(client, f"guess{i}@example.cn", "Wrong2024x")
     assert login(client, EMAIL, PASSWORD).status_code == 429
+
+# ---- where people land (issue 15) --------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["clerk", "reviewer", "admin"])
+def test_staff_land_on_their_queue(client, factory, role):
+    archive = factory.archive()
+    staff = factory.user(role, email=f"{role}@example.cn", archive=None if role == "admin" else archive)
+    response = login(client, staff.email, PASSWORD)
+    assert response.headers["Location"] == "/staff/queue"
+    assert client.get("/staff/queue").status_code == 200
+
+
+def test_staff_given_a_safe_next_land_there_and_an_unsafe_one_on_the_queue(client, factory):
+    clerk = factory.user("clerk", email="clerk@example.cn", archive=factory.archive())
+    response = submit(client, "/login", {"email": clerk.email, "password": PASSWORD, "next": "/records/451200/J001"})
+    assert response.headers["Location"] == "/records/451200/J001"
+    logout(client)
+    response = submit(client, "/login", {"email": clerk.email, "password": PASSWORD, "next": "//evil.example/"})
+    assert response.headers["Location"] == "/staff/queue"

@@ -13,7 +13,7 @@ from portal.core.idnumber import check_character
 from portal.core.personal_data import cipher
 from portal.mail.models import MailOutbox
 from tests.factories import PASSWORD, make_id_number
-from tests.helpers import field_error, login, submit
+from tests.helpers import field_error, login, select_one, submit, text, texts
 
 ID_NUMBER = make_id_number(region="450102", born="19900101", seq=321)
 
@@ -208,3 +208,63 @@ def test_many_registrations_from_one_address_are_refused_for_a_day(app, client):
 
 def _signed_in(client) -> bool:
     return "退出</button>" in client.get("/").get_data(as_text=True)
+
+
+# ---- every problem in one answer (issue 15) -----------------------------------------------------
+
+def test_every_problem_shows_at_once_each_at_its_field(client, session):
+    """The form's own checks and the service's (check digit, password strength, email, phone) in one
+    pass: nobody fixes one field, submits, and meets the next."""
+    response = _register(client, id_number=BAD_CHECKSUM, email="li.example.cn", phone="12345",
+                         password="short1", password2="short2", consent=None)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    expected = {"id_number": "身份证号码校验位不正确", "email": "请填写有效的电子邮箱",
+                "phone": "请填写有效的手机号或固定电话", "password": "密码至少需要 10 位",
+                "password2": "两次输入的密码不一致", "consent": "需要您同意个人信息处理说明才能注册"}
+    for field, message in expected.items():
+        assert message in html_lib.unescape(field_error(page, field) or ""), field
+        control = select_one(page, f"#{field}")
+        assert control["aria-invalid"] == "true" and control["aria-describedby"] == f"{field}-error", field
+    assert field_error(page, "name") is None
+    summary = texts(page, "#register-errors li")
+    assert len(summary) == len(expected)
+    assert 'value="short1"' not in page and 'value="short2"' not in page
+    assert _count(session, User) == 0
+
+
+def test_a_taken_email_is_still_not_revealed_when_other_fields_are_wrong(client, session, factory):
+    factory.user(email="li@example.cn", name="李某")
+    taken = _register(client, id_number=BAD_CHECKSUM).get_data(as_text=True)
+    fresh = _register(client, id_number=BAD_CHECKSUM, email="fresh@example.cn").get_data(as_text=True)
+    assert field_error(taken, "email") is None
+    assert _page_text(taken, "li@example.cn") == _page_text(fresh, "fresh@example.cn")
+
+
+# ---- the personal-information notice it consents to -----------------------------------------------
+
+def test_the_consent_line_links_to_the_notice(client):
+    link = select_one(client.get("/register"), "label.check a#privacy-notice-link")
+    assert link is not None and link["href"] == "/privacy" and "个人信息处理说明" in text(link)
+
+
+def test_a_new_account_records_the_notice_version_it_consented_to(client, session):
+    from portal.accounts.notice import NOTICE
+
+    _register(client)
+    assert session.scalars(select(User)).one().privacy_notice_version == NOTICE.version
+
+
+def test_the_data_page_shows_the_version_consented_to(client, session):
+    from portal.accounts.notice import NOTICE
+
+    _register(client)
+    login(client, "li@example.cn", "Dangan2024")
+    shown = text(select_one(client.get("/account/data"), "#consent-version"))
+    assert f"版本 {NOTICE.version}" in shown
+    assert client.get("/account/data.json").get_json()["account"]["privacy_notice_version"] == NOTICE.version
+
+
+def test_an_account_made_before_versions_were_recorded_says_so(client, factory):
+    login(client, factory.user(email="old@example.cn").email, PASSWORD)
+    assert "未记录" in text(select_one(client.get("/account/data"), "#consent-version"))

@@ -53,7 +53,7 @@ def test_the_reviewer_issues_and_gets_the_certificate(app, session, api, approve
     stored = req.certificate
     assert (cert["serial"], cert["code"], cert["sha256"]) == (stored.serial, stored.code, stored.sha256)
     assert (cert["status"], cert["kind"], cert["revoked_at"], cert["revoke_reason"]) == ("valid", "found", None, None)
-    assert cert["serial"].startswith(f"{ISSUING}-")
+    assert cert["serial"].startswith(f"ZM-{ISSUING}-")
     assert path_of(cert["url"]) == f"/api/v1/requests/{req.number}/certificate"
     data = stored_path(Path(app.config["CERTIFICATE_FOLDER"]), stored.stored_name).read_bytes()
     assert hashlib.sha256(data).hexdigest() == cert["sha256"]

@@ -24,7 +24,7 @@ from tests.factories import PASSWORD, make_id_number
 
 APPLICANT_ID = make_id_number("451202", "19650312", 301)
 FIXED_TODAY = date(2026, 3, 2)  # a Monday: no holiday within the due dates
-ZERO_COUNTS = {"to_accept": 0, "in_review": 0, "waiting": 0, "tasks": 0, "ready": 0, "done": 0}
+ZERO_COUNTS = {"to_accept": 0, "in_review": 0, "waiting": 0, "tasks": 0, "ready": 0, "to_issue": 0, "done": 0}
 TASK_NOT_FOUND = "协办任务不存在，或者您无权查看 (no such task, or not yours to see)"
 TASK_FORBIDDEN = "您不能对这项协办任务执行此操作 (you may not take this action on this task)"
 REQUEST_FORBIDDEN = "您不能对这份申请执行此操作 (you may not take this action on this request)"
@@ -229,8 +229,8 @@ def test_query_anywhere_issue_locally_through_the_api(app, session, api, records
 
     approved = api.act("a_reviewer", number, "approve", {"note": "核实结果齐全"})
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
-    assert counts(api, "a_reviewer") == {**ZERO_COUNTS, "done": 1}
-    assert numbers(api, "a_reviewer", "done") == [number]
+    assert counts(api, "a_reviewer") == {**ZERO_COUNTS, "to_issue": 1}
+    assert numbers(api, "a_reviewer", "to_issue") == [number]
 
     # The issuing archive sees every task with its result and attachment, and the applicant in full.
     got = api.get("a_clerk", f"/api/v1/requests/{number}").get_json()
@@ -707,3 +707,13 @@ def test_a_withdrawn_requests_tasks_are_cancelled(api, number):
 
 def task_id_of(tasks: dict, code: str) -> str:
     return tasks[code]["task_id"]
+
+
+def test_verify_can_print_its_note_on_the_certificate(app, session, api, number):
+    b_task = task_id(api, "b_clerk", number)
+    no_note = api.verify("b_clerk", b_task, pdf(), note=None, print_note="true")
+    assert no_note.status_code == 400 and no_note.get_json()["field"] == "note"
+    assert api.verify("b_clerk", b_task, pdf(), note="原件第3页有涂改，已核对", print_note="true").status_code == 200
+    task = session.scalar(select(VerificationTask).where(VerificationTask.public_id == b_task))
+    session.refresh(task)
+    assert task.print_note is True

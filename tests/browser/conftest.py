@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def live_server(tmp_path_factory):
     """The portal on 127.0.0.1 and a free port, on a freshly migrated SQLite database with a little of the demo data."""
     data_dir = tmp_path_factory.mktemp("browser-data")
     # Request pages ask for news every second here, so tests see the timeline refresh quickly.
-    app = make_test_app(data_dir, f"sqlite:///{data_dir / 'portal.db'}", TESTING=False, PROGRESS_POLL_SECONDS=1)
+    # DEV: a development server on 127.0.0.1, whose certificates may link to this machine.
+    app = make_test_app(data_dir, f"sqlite:///{data_dir / 'portal.db'}", TESTING=False, DEV=True, PROGRESS_POLL_SECONDS=1)
     with app.app_context():
         upgrade(db.engine)
         seeded = _seed(db.session)
@@ -116,3 +118,33 @@ def page(browser):
 def console(page) -> ConsoleWatch:
     """Request it before the first navigation: it records from then on."""
     return ConsoleWatch(page)
+
+
+# Chromium reports every 4xx/5xx answer as a console error too; tests that expect one say so.
+_EXPECTED_CONSOLE = re.compile(r"^Failed to load resource: the server responded with a status of (4\d\d|503)")
+
+
+@pytest.fixture(autouse=True)
+def _console_errors_fail_the_test(request):
+    """Any console error (a Content-Security-Policy refusal after an htmx swap, a script error) in
+    any page of any browser context the test opens fails the test."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    problems: list[str] = []
+    open_context = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = open_context(*args, **kwargs)
+        context.on("console", lambda msg: msg.type == "error" and not _EXPECTED_CONSOLE.match(msg.text)
+                   and problems.append(f"console: {msg.text} ({msg.location.get('url', '')})"))
+        context.on("weberror", lambda error: problems.append(f"page error: {error.error}"))
+        return context
+
+    browser.new_context = new_context
+    try:
+        yield
+    finally:
+        browser.new_context = open_context
+    assert not problems, "errors in the browser console:\n" + "\n".join(problems)

@@ -64,7 +64,7 @@ def test_a_wrong_code_looks_exactly_like_an_unknown_serial(client, issued):
     cert = issued.certificate
     wrong_code = "ABCDEFGH" if cert.code != "ABCDEFGH" else "HGFEDCBA"
     wrong = check(client, cert.serial, wrong_code)
-    unknown = check(client, "451200-1999-999999", cert.code)
+    unknown = check(client, "ZM-451200-1999-999999", cert.code)  # shaped like a serial, as the real one
     assert wrong.status_code == unknown.status_code == 200
     wrong_html, unknown_html = wrong.get_data(as_text=True), unknown.get_data(as_text=True)
     assert verdicts(wrong_html) == verdicts(unknown_html)

@@ -60,7 +60,7 @@ def test_concurrent_issues_get_distinct_consecutive_serials(app, session, people
     session.close()
 
     outcomes = _in_threads(app, [issuing(n, reviewers[i % 2]) for i, n in enumerate(numbers)])
-    assert sorted(outcomes) == [f"{ISSUING}-{YEAR}-{n:06d}" for n in range(1, 5)], outcomes
+    assert sorted(outcomes) == [f"ZM-{ISSUING}-{YEAR}-{n:06d}" for n in range(1, 5)], outcomes
     assert len(certificate_files(app)) == 4
 
 
@@ -72,7 +72,7 @@ def test_two_reviewers_issuing_one_request_at_once_one_wins_without_a_gap(app, s
 
     outcomes = _in_threads(app, [issuing(number, i) for i in ids])
     assert sorted(map(type, outcomes), key=str) == sorted([str, Conflict], key=str), outcomes
-    assert f"{ISSUING}-{YEAR}-000001" in outcomes
+    assert f"ZM-{ISSUING}-{YEAR}-000001" in outcomes
     assert counter(session) == 1 and len(certificate_files(app)) == 1
     events = session.scalar(select(func.count()).select_from(RequestEvent).where(RequestEvent.action == "issue"))
     assert events == 1

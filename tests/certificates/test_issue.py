@@ -51,7 +51,7 @@ def counter(session) -> int | None:
 def test_issuing_stores_a_signed_pdf_and_moves_the_request_to_issued(app, session, people, issued):
     cert = issued.certificate
     assert issued.status == "issued"
-    assert cert.serial == f"{ISSUING}-{YEAR}-000001"
+    assert cert.serial == f"ZM-{ISSUING}-{YEAR}-000001"
     assert re.fullmatch(r"[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{8}", cert.code)
     assert (cert.kind, cert.status, cert.issued_by_id) == ("found", "valid", people["issuing_reviewer"].id)
     data = stored_bytes(app, cert)
@@ -87,8 +87,8 @@ def test_serials_follow_each_other_per_archive(session, people, approved):
     first, second = approved(), approved()
     act(session, first, "issue", people["issuing_reviewer"])
     act(session, second, "issue", people["issuing_reviewer2"])
-    assert [first.certificate.serial, second.certificate.serial] == [f"{ISSUING}-{YEAR}-000001",
-                                                                     f"{ISSUING}-{YEAR}-000002"]
+    assert [first.certificate.serial, second.certificate.serial] == [f"ZM-{ISSUING}-{YEAR}-000001",
+                                                                     f"ZM-{ISSUING}-{YEAR}-000002"]
 
 
 def test_a_no_record_certificate_says_what_was_searched(app, session, people, not_found_request):
@@ -195,3 +195,84 @@ def test_a_code_is_found_however_it_is_typed(session, issued, typed):
 @pytest.mark.parametrize("wrong", ["ABCDEFGH", "中文验证码", "😀😀😀😀", "é" * 8, ""])
 def test_a_wrong_code_of_any_kind_is_just_not_found(session, issued, wrong):
     assert certificates.lookup(session, issued.certificate.serial, wrong) is None
+
+
+@pytest.mark.parametrize("public_url", ["http://127.0.0.1:5000", "http://localhost:8000", "http://[::1]:5000",
+                                        "http://0.0.0.0:5000"])
+def test_outside_development_no_certificate_links_to_this_machine(app, session, people, approved, public_url):
+    request = approved()
+    app.config.update(TESTING=False, DEV=False, DEBUG=False, PUBLIC_URL=public_url)
+    with pytest.raises(certificates.CertificateUnavailable) as info:
+        act(session, request, "issue", people["issuing_reviewer"])
+    assert "PORTAL_PUBLIC_URL" in str(info.value) and public_url in str(info.value)
+    session.refresh(request)
+    assert request.status == "approved" and counter(session) is None and certificate_files(app) == []
+
+
+@pytest.mark.parametrize("mode", [{"DEV": True}, {"DEBUG": True}, {"TESTING": True}])
+def test_in_development_a_local_link_is_allowed(app, session, people, approved, mode):
+    request = approved()
+    app.config.update({"TESTING": False, "DEV": False, "DEBUG": False, "PUBLIC_URL": "http://127.0.0.1:5123", **mode})
+    act(session, request, "issue", people["issuing_reviewer"])
+    assert "http://127.0.0.1:5123/verify" in text_of(stored_bytes(app, request.certificate))
+
+
+def test_a_public_address_is_issued_outside_development(app, session, people, approved):
+    request = approved()
+    app.config.update(TESTING=False, DEV=False, DEBUG=False, PUBLIC_URL="https://dangan.example.gov.cn")
+    act(session, request, "issue", people["issuing_reviewer"])
+    assert request.status == "issued"
+
+
+def test_the_certificate_states_the_verified_facts_and_prints_a_note_only_if_asked(app, session, factory, archives,
+                                                                                 people):
+    from io import BytesIO as Bytes
+
+    from portal.certificates.document import chinese_date
+    from portal.requests import service as requests_service
+    from tests.files import pdf_bytes
+
+    applicant = people["applicant"]
+    records = [factory.record(archives["issuing"], subject_name=applicant.real_name, title="职工养老保险缴费记录"),
+               factory.record(archives["holding"], subject_name=applicant.real_name, title="结婚登记审查处理表")]
+    request = factory.request(applicant, issuing=archives["issuing"], records=records, status="in_review")
+    notes = {archives["issuing"].code: ("本馆内部：卷皮破损", False), archives["holding"].code: ("另附更正通知一份", True)}
+    for task in request.tasks:
+        note, printed = notes[task.holding_archive.code]
+        act(session, task, "verify", factory.staff(task.holding_archive, "clerk"),
+            {"note": note, "print_note": printed,
+             "copy": requests_service.Upload("certified_copy", "核实件.pdf", Bytes(pdf_bytes()))})
+        assert task.print_note is printed
+    act(session, request, "approve", people["issuing_reviewer"])
+    act(session, request, "issue", people["issuing_reviewer"])
+    text = text_of(stored_bytes(app, request.certificate))
+    today = chinese_date(clock.china_today())
+    for record in records:
+        assert f"{record.archive.name}于{today}核实档号{record.reference_code}《{record.title}》：已找到" in text
+    assert "说明：另附更正通知一份" in text and "卷皮破损" not in text
+
+
+def test_ticking_print_without_a_note_is_refused(session, factory, archives, people):
+    from portal.core.errors import ValidationFailed
+
+    request = factory.request(people["applicant"], issuing=archives["issuing"], status="in_review")
+    task = request.tasks[0]
+    with pytest.raises(ValidationFailed) as info:
+        act(session, task, "verify", factory.staff(task.holding_archive, "clerk"), {"print_note": True})
+    assert "note" in info.value.errors
+
+
+@pytest.mark.parametrize(("typed", "shape"), [
+    ("ZM-450100-2026-000001", "certificate"), ("zm-450100-2026-000001", "certificate"),
+    ("ＺＭ－４５０１００－２０２６－０００００１", "certificate"),
+    ("450100-2026-000123", "request"), (" 450100-2026-000123 ", "request"),
+    ("", "unknown"), ("证明123", "unknown"), ("450100-26-1", "unknown")])
+def test_what_a_typed_number_looks_like_is_read_from_its_characters(typed, shape):
+    assert certificates.number_shape(typed) == shape
+
+
+def test_a_serial_from_before_zm_is_still_found(session, issued):
+    cert = issued.certificate
+    cert.serial = f"{ISSUING}-{YEAR}-000001"  # as serials were issued before
+    session.commit()
+    assert certificates.lookup(session, cert.serial, cert.code) == cert

@@ -32,3 +32,30 @@ def test_an_emptied_key_file_is_refused_rather_than_used(tmp_path):
     (tmp_path / "keys" / "data_key").write_text("")
     with pytest.raises(RuntimeError, match="data_key"):
         load_config({"DATA_DIR": tmp_path})
+
+
+@pytest.mark.parametrize(("url", "local"), [
+    ("http://127.0.0.1:5000", True), ("http://127.8.0.1", True), ("http://localhost:8000", True),
+    ("http://LOCALHOST.", True), ("http://app.localhost", True), ("http://[::1]:5000", True),
+    ("http://0.0.0.0:5000", True), ("https://dangan.example.gov.cn", False), ("http://192.168.1.5:5000", False)])
+def test_links_only_this_machine_can_open_are_told_apart(url, local):
+    from portal.config import points_at_this_machine
+
+    assert points_at_this_machine(url) is local
+
+
+def test_serve_links_to_the_address_it_serves():
+    from portal.config import served_url
+
+    assert served_url("127.0.0.1", 5123) == "http://127.0.0.1:5123"
+    assert served_url("::1", 8000) == "http://[::1]:8000"
+    assert not served_url("0.0.0.0", 8000).startswith("http://0.0.0.0")
+
+
+def test_dev_comes_from_portal_dev(tmp_path, monkeypatch):
+    from portal.config import development
+
+    monkeypatch.delenv("PORTAL_DEV", raising=False)
+    assert load_config({"DATA_DIR": tmp_path})["DEV"] is False
+    monkeypatch.setenv("PORTAL_DEV", "1")
+    assert development(load_config({"DATA_DIR": tmp_path}))

@@ -19,7 +19,7 @@ from tests import files
 from tests.factories import make_id_number
 from tests.review.conftest import HOLDING, ISSUING, OTHER_HOLDING, UNRELATED, certified_copy
 
-TABS = ("to_accept", "in_review", "waiting", "tasks", "ready", "done")
+TABS = ("to_accept", "in_review", "waiting", "tasks", "ready", "to_issue", "done")
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -105,7 +105,8 @@ def test_the_issuing_archives_tabs(session, world):
         "waiting": {"waiting"},
         "tasks": {"review_open", "b_issued"},  # A's own records, and A's records in B's request
         "ready": {"ready"},
-        "done": {"approved", "rejected", "withdrawn"},
+        "to_issue": {"approved"},  # approved, waiting for its certificate: no longer "done"
+        "done": {"rejected", "withdrawn"},
     }
     for tab, names in expected.items():
         assert listed(session, world, A, tab) == names, tab
@@ -125,7 +126,8 @@ def test_the_tasks_tab_lists_tasks_of_this_archive(session, world):
 
 def test_a_holding_archives_tabs(session, world):
     B = world.archives["holding"].id
-    assert counts(session, B) == {"to_accept": 0, "in_review": 1, "waiting": 0, "tasks": 1, "ready": 0, "done": 0}
+    assert counts(session, B) == {"to_accept": 0, "in_review": 1, "waiting": 0, "tasks": 1, "ready": 0, "to_issue": 0,
+                                  "done": 0}
     assert listed(session, world, B, "in_review") == {"b_issued"}
     # The request A issued and B holds records of: only as a task, never as A's request.
     assert listed(session, world, B, "tasks") == {"review_open"}
@@ -146,7 +148,8 @@ def test_admins_see_every_archive(session, world):
         "in_review": {"review_open", "b_issued"},
         "waiting": {"waiting"},
         "ready": {"ready"},
-        "done": {"approved", "rejected", "withdrawn"},
+        "to_issue": {"approved"},
+        "done": {"rejected", "withdrawn"},
     }
     for tab, names in expected.items():
         assert listed(session, world, None, tab) == names, tab
@@ -155,7 +158,8 @@ def test_admins_see_every_archive(session, world):
     assert sorted((i.request.number, i.task.holding_archive.code) for i in items) == sorted([
         (world.r["review_open"].number, ISSUING), (world.r["review_open"].number, HOLDING),
         (world.r["b_issued"].number, ISSUING)])
-    assert counts(session, None) == {"to_accept": 4, "in_review": 2, "waiting": 1, "tasks": 3, "ready": 1, "done": 3}
+    assert counts(session, None) == {"to_accept": 4, "in_review": 2, "waiting": 1, "tasks": 3, "ready": 1, "to_issue": 1,
+                                     "done": 2}
 
 
 def test_answering_the_last_task_moves_a_request_to_ready(session, world, people):
@@ -169,7 +173,7 @@ def test_answering_the_last_task_moves_a_request_to_ready(session, world, people
     assert listed(session, world, A, "in_review") == set()
     assert listed(session, world, A, "ready") == {"ready", "review_open"}
     assert counts(session, A) == {"to_accept": 3, "in_review": 0, "waiting": 1, "tasks": 1, "ready": 2,
-                                  "done": 3}
+                                  "to_issue": 1, "done": 2}
 
 
 def test_a_withdrawn_request_leaves_the_tasks_tab(session, world, people):
@@ -255,7 +259,8 @@ def test_find_by_applicant_or_subject_name(session, world):
     assert listed(session, world, A, "to_accept", find="秀英") == {"submitted"}
     assert listed(session, world, A, "waiting", find="建国") == {"waiting"}  # the subject, not the applicant
     assert listed(session, world, A, "waiting", find="秀英") == {"waiting"}  # …and the applicant
-    assert listed(session, world, A, "done", find="秀英") == {"approved", "rejected", "withdrawn"}
+    assert listed(session, world, A, "to_issue", find="秀英") == {"approved"}
+    assert listed(session, world, A, "done", find="秀英") == {"rejected", "withdrawn"}
 
 
 @pytest.mark.parametrize(("find", "expected"), [
@@ -448,4 +453,20 @@ def test_a_request_walked_through_leaves_and_enters_tabs(session, world, people)
     act(session, task, "verify", people["issuing_clerk"], {"note": "", "copy": certified_copy()})
     assert "submitted" in listed(session, world, A, "ready")
     act(session, request, "approve", people["issuing_reviewer"])
-    assert "submitted" in listed(session, world, A, "done")
+    assert "submitted" in listed(session, world, A, "to_issue")
+    assert "submitted" not in listed(session, world, A, "done")
+
+
+def test_with_no_tab_chosen_the_queue_opens_on_the_first_tab_with_work(session, world):
+    assert q.first_with_work(counts(session, world.archives["issuing"].id)) == "to_accept"
+    assert q.first_with_work(counts(session, world.archives["holding"].id)) == "in_review"
+    assert q.first_with_work(dict.fromkeys(TABS, 0) | {"tasks": 2, "to_issue": 1}) == "tasks"
+    assert q.first_with_work(dict.fromkeys(TABS, 0) | {"done": 5}) == "to_accept"  # finished work is not work
+    assert q.first_with_work(counts(session, world.archives["unrelated"].id)) == "to_accept"
+
+
+def test_the_to_issue_tab_is_the_archives_own_approved_requests(session, world, people):
+    assert listed(session, world, world.archives["issuing"].id, "to_issue") == {"approved"}
+    for other in ("holding", "other_holding", "unrelated"):
+        assert listed(session, world, world.archives[other].id, "to_issue") == set(), other
+        assert counts(session, world.archives[other].id)["to_issue"] == 0

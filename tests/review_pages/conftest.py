@@ -94,10 +94,16 @@ def form_fields(html: str, action: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', match.group(1)))
 
 
-def post_form(client, page: str, action: str, data: dict | None = None, *, headers=None, **files):
-    """Load `page`, then post its form for `action` with `data` (and files as (bytes, name))."""
+def post_form(client, page: str, action: str, data: dict | None = None, *, headers=None, confirm: bool = True,
+              **files):
+    """Load `page`, then post its form for `action` with `data` (and files as (bytes, name)). A form
+    that first shows what it will do (出具证明's preview) is confirmed, as a person would, unless
+    `confirm` is false (then the preview is the answer)."""
     html = client.get(page).get_data(as_text=True)
-    return post_multipart(client, action, {**form_fields(html, action), **(data or {})}, headers=headers, **files)
+    response = post_multipart(client, action, {**form_fields(html, action), **(data or {})}, headers=headers, **files)
+    if confirm and response.status_code == 200 and 'name="confirm"' in (shown := response.get_data(as_text=True)):
+        response = post_multipart(client, action, {**form_fields(shown, action), **(data or {})}, headers=headers)
+    return response
 
 
 def post_multipart(client, url: str, data: dict, *, headers=None, **files):

@@ -256,7 +256,7 @@ def test_approve_waits_for_every_task_then_works_once(client, factory, session, 
     html = client.get(staff_url(in_review)).get_data(as_text=True)
     assert action_url(in_review, "approve") not in form_actions(html)
     assert events(session, in_review, "approve") == 1
-    assert in_review.number in client.get("/staff/queue?tab=done").get_data(as_text=True)
+    assert in_review.number in client.get("/staff/queue?tab=to_issue").get_data(as_text=True)
 
 
 # ---- claims --------------------------------------------------------------------------------------

@@ -66,26 +66,38 @@ def test_each_tab_of_the_issuing_clerk_lists_its_own_archives_items(client, scen
     sign_in(client, people.issuing_clerk)
     expected = {"to_accept": numbers(scene.to_accept), "in_review": numbers(scene.in_review, scene.cross),
                 "waiting": numbers(scene.waiting), "tasks": numbers(scene.in_review), "ready": numbers(scene.ready),
-                "done": numbers(scene.approved, scene.rejected)}
+                "to_issue": numbers(scene.approved), "done": numbers(scene.rejected)}
     for tab, wanted in expected.items():
         got, html = listed(client, f"tab={tab}")
         assert got == wanted, tab
-        assert counts(html) == {"to_accept": 1, "in_review": 2, "waiting": 1, "tasks": 1, "ready": 1, "done": 2}
+        assert counts(html) == {"to_accept": 1, "in_review": 2, "waiting": 1, "tasks": 1, "ready": 1, "to_issue": 1,
+                                "done": 1}
         assert scene.b_own.number not in html
 
 
-def test_the_default_tab_is_to_accept(client, scene, people):
+def test_with_no_tab_chosen_the_queue_opens_on_the_first_tab_with_work(client, session, scene, people):
     sign_in(client, people.issuing_clerk)
     got, html = listed(client, "")
     assert got == numbers(scene.to_accept)
     assert re.search(r'<a href="/staff/queue\?tab=to_accept" aria-current="page"', html)
+    # B's only work left is the verification of A's requests: B's clerk lands on the tasks tab.
+    scene.b_own.status = "rejected"
+    session.commit()
+    logout(client)
+    sign_in(client, people.holding_clerk)
+    got, html = listed(client, "")
+    assert got == numbers(scene.in_review, scene.cross)
+    assert re.search(r'<a href="/staff/queue\?tab=tasks" aria-current="page"', html)
+    assert listed(client, "tab=to_accept")[0] == set()  # a chosen tab is kept, empty or not
+    assert re.search(r'<a href="/staff/queue\?tab=done" aria-current="page"', listed(client, "tab=done")[1])
 
 
 def test_the_holding_archive_sees_its_tasks_but_not_the_issuing_archives_requests(client, scene, people):
     sign_in(client, people.holding_clerk)
     got, html = listed(client, "tab=tasks")
     assert got == numbers(scene.in_review, scene.cross)
-    assert counts(html) == {"to_accept": 1, "in_review": 0, "waiting": 0, "tasks": 2, "ready": 0, "done": 0}
+    assert counts(html) == {"to_accept": 1, "in_review": 0, "waiting": 0, "tasks": 2, "ready": 0, "to_issue": 0,
+                            "done": 0}
     # each task row names the issuing archive and the record B holds
     row = row_of(html, scene.cross.number)
     assert "河池市档案馆" in row and scene.cross.items[0].record.reference_code in row
@@ -93,7 +105,7 @@ def test_the_holding_archive_sees_its_tasks_but_not_the_issuing_archives_request
     held_by_a = next(i.record for i in scene.in_review.items if i.record.archive.code == "451200")
     assert held_by_a.reference_code not in in_review_row
     assert listed(client, "tab=to_accept")[0] == numbers(scene.b_own)
-    for tab in ("in_review", "waiting", "ready", "done"):
+    for tab in ("in_review", "waiting", "ready", "to_issue", "done"):
         assert listed(client, f"tab={tab}")[0] == set()
     # the task's request opens for B; A's own requests do not
     assert client.get(f"/staff/requests/{scene.cross.number}").status_code == 200
@@ -154,11 +166,21 @@ def test_overdue_and_due_today_rows_are_highlighted(client, session, scene, peop
 
 
 def test_finished_requests_are_never_overdue(client, session, scene, people):
-    scene.approved.due_date = china_today() - timedelta(days=30)
+    scene.rejected.due_date = china_today() - timedelta(days=30)
     session.commit()
     sign_in(client, people.issuing_clerk)
-    row = row_of(listed(client, "tab=done")[1], scene.approved.number)
+    row = row_of(listed(client, "tab=done")[1], scene.rejected.number)
     assert "overdue" not in row and "已逾期" not in row
+
+
+def test_an_approved_request_waiting_for_its_certificate_can_be_overdue(client, session, scene, people):
+    scene.approved.due_date = china_today() - timedelta(days=3)
+    session.commit()
+    sign_in(client, people.issuing_reviewer)
+    got, html = listed(client, "tab=to_issue")
+    assert got == numbers(scene.approved)
+    row = row_of(html, scene.approved.number)
+    assert "overdue" in row and "已逾期" in row
 
 
 # ---- filters and finding --------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_issuing_asks_for_the_password_again_after_30_minutes(client, approved):
     again = submit(client, response.headers["Location"], {"password": PASSWORD,
                                                            "next": f"/staff/requests/{req.number}"})
     assert again.status_code == 303 and again.headers["Location"] == f"/staff/requests/{req.number}"
-    assert post_raw(client, action_url(req, "issue"), {"version": str(req.version)}).status_code == 303
+    assert post_raw(client, action_url(req, "issue"), {"version": str(req.version), "confirm": "1"}).status_code == 303
     db.session.refresh(req)
     assert req.status == "issued"
 

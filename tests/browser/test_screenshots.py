@@ -1,0 +1,75 @@
+"""The corrected journey, on a desktop and on a phone-sized window, as screenshots. `make
+screenshots` writes them into docs/screenshots/ (README links them); in `make test` they go to a
+temporary folder and the test checks each page rendered, with nothing wider than the window."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from portal.db import db
+from portal.review.demo import seed_demo_requests
+from tests.browser.signing_in import signed_in
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(scope="module")
+def demo_requests(live_server):
+    with live_server["app"].app_context():
+        numbers = seed_demo_requests(db.session)
+        db.session.commit()
+    return numbers
+
+
+def _shoot(page, folder: Path, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    assert page.locator("main h1").count() >= 1, f"{name}: no heading on {page.url}"
+    # Nothing sticks out sideways (no horizontal scrolling on a phone).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{name} is too wide"
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_journey_in_screenshots(live_server, browser, demo_requests, tmp_path, size):
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path) / size
+    folder.mkdir(parents=True, exist_ok=True)
+    url = live_server["url"]
+    viewport = SIZES[size]
+
+    context = browser.new_context(locale="zh-CN", viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(url + "/")
+        _shoot(page, folder, "01-home")
+        page.goto(url + "/search?q=婚姻")
+        _shoot(page, folder, "02-search")
+        page.goto(url + live_server["open_record"])
+        _shoot(page, folder, "03-record")
+        page.goto(url + "/verify")
+        _shoot(page, folder, "09-verify")
+    finally:
+        context.close()
+
+    context, page = signed_in(browser, live_server, live_server["citizen_email"])
+    try:
+        page.set_viewport_size(viewport)
+        for name, path in (("04-my-records", "/me/records"), ("05-apply", "/apply"), ("06-my-requests", "/requests"),
+                           ("07-request", f"/requests/{demo_requests[0]}")):
+            page.goto(url + path)
+            _shoot(page, folder, name)
+    finally:
+        context.close()
+
+    context, page = signed_in(browser, live_server, "clerk.451200@demo.cn")
+    try:
+        page.set_viewport_size(viewport)
+        page.goto(url + "/staff/queue")
+        _shoot(page, folder, "08-staff-queue")
+        page.goto(url + f"/staff/requests/{demo_requests[0]}")
+        _shoot(page, folder, "08-staff-request")
+    finally:
+        context.close()
