@@ -70,8 +70,9 @@ def _start_provider(log) -> Provider:
         port, admin_token = free_port(), secrets.token_urlsafe(16)
         url = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.oidc_provider", "--port", str(port), "--client-id", CLIENT_ID,
-             "--client-secret", CLIENT_SECRET, "--redirect-uri", REDIRECT_URI, "--admin-token", admin_token],
+            # name=value: a random secret may start with "-", which argparse would take for an option.
+            [sys.executable, "-m", "tests.oidc_provider", f"--port={port}", f"--client-id={CLIENT_ID}",
+             f"--client-secret={CLIENT_SECRET}", f"--redirect-uri={REDIRECT_URI}", f"--admin-token={admin_token}"],
             cwd=REPO_ROOT, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and process.poll() is None:
