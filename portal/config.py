@@ -159,13 +159,22 @@ def served_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+# What /etc/hosts names the loopback address on common systems (`socket.getfqdn()` may answer one).
+LOOPBACK_NAMES = ("localhost.localdomain", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback")
+
+
 def points_at_this_machine(url: str) -> bool:
     """A link only this machine can open: localhost, a loopback or a wildcard address."""
     host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host in ("", "localhost") or host.endswith(".localhost"):
+    if host in ("", "localhost", *LOOPBACK_NAMES) or host.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        try:  # the short forms the C library still reads: 127.1, 2130706433
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if address.version == 6 and address.ipv4_mapped is not None:  # ::ffff:127.0.0.1
+        address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_host
 
 from portal.core.categories import CATEGORIES
+from portal.core.i18n import escape_lazy_messages
 from portal.throttle import init_throttle
 from portal.core.punctuation import paren, punct
 from portal.web_util import render
@@ -71,6 +72,7 @@ def init_web(app: Flask) -> None:
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale, default_translation_directories=str(app.root_path) + "/translations")
+    escape_lazy_messages()  # a message that took in a file name or typed text is text on the page, not HTML
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None

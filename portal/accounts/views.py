@@ -35,7 +35,9 @@ def _registration_valid(form: RegisterForm) -> bool:
     in one pass, so that every problem shows at once, each at its field, rather than one round of
     errors at a time. Nothing here tells whether an address is registered (see service.register)."""
     form_ok = form.validate()
-    for field, message in service.registration_problems(db.session, **_typed(form)).items():
+    # A field the form refused already (too long, missing) is not read again.
+    typed = {name: "" if getattr(form, name).errors else value for name, value in _typed(form).items()}
+    for field, message in service.registration_problems(db.session, **typed).items():
         if not (target := getattr(form, field, form.email)).errors:
             target.errors.append(message)
     return form_ok and not form.errors

@@ -19,6 +19,7 @@ PARAMS = ("q", "category", "archive", "year_from", "year_to", "page", "per_page"
 CRITERIA = ("q", "category", "archive", "year_from", "year_to")
 MAX_QUERY = 200
 MAX_PER_PAGE = 100
+MAX_RESULTS = 10_000  # how deep anyone can page (both engines stop there)
 DEFAULT_PER_PAGE = 20
 
 
@@ -77,8 +78,10 @@ def _int(args, name: str, errors: dict, default: int | None = None) -> int | Non
         return default
 
 
-def parse_query(args) -> SearchQuery:
-    """From request args (a MultiDict or dict) to a SearchQuery; ValidationFailed says what is wrong."""
+def parse_query(args, *, clamp: bool = False) -> SearchQuery:
+    """From request args (a MultiDict or dict) to a SearchQuery; ValidationFailed says what is wrong.
+    With `clamp` (the search page), a page deeper than anyone can go is no error: public_search
+    answers with the deepest page there is."""
     errors: dict[str, str] = {}
     q = (args.get("q") or "").strip()
     if len(q) > MAX_QUERY:
@@ -101,8 +104,8 @@ def parse_query(args) -> SearchQuery:
     per_page = _int(args, "per_page", errors, DEFAULT_PER_PAGE)
     if per_page is not None and not 1 <= per_page <= MAX_PER_PAGE:
         errors["per_page"] = _l("每页条数应在 1 至 %(n)s 之间", n=MAX_PER_PAGE)
-    if page is not None and per_page and page * per_page > 10_000:
-        errors["page"] = _l("最多只能翻到第 %(n)s 条结果，请缩小检索范围", n=10_000)
+    if not clamp and page is not None and per_page and page * per_page > MAX_RESULTS:
+        errors["page"] = _l("最多只能翻到第 %(n)s 条结果，请缩小检索范围", n=MAX_RESULTS)
     if errors:
         raise ValidationFailed(errors)
     return SearchQuery(q=q, category=category, archive=archive, year_from=year_from, year_to=year_to,
@@ -113,8 +116,9 @@ def public_search(session: Session, index: SearchIndex, query: SearchQuery, *, c
     """Open records only, masked. Raises SearchUnavailable when the engine is down. With `clamp`, a
     page past the last answers with the last page (and `asked_page` says which one was asked for)."""
     page = _search(session, index, query)
-    if clamp and page.total and query.page > page.pages:
-        last = _search(session, index, replace(query, page=page.pages))
+    deepest = min(page.pages, MAX_RESULTS // query.per_page)  # the engines page through 10,000 results at most
+    if clamp and page.total and query.page > deepest:
+        last = _search(session, index, replace(query, page=deepest))
         return replace(last, asked_page=query.page)
     return page
 

@@ -42,7 +42,7 @@ def search():
     if has_criteria(args):
         try:
             throttle.check("name_search")  # only searches the index would read with a full name
-            page = public_search(db.session, get_index(), parse_query(args), clamp=True)
+            page = public_search(db.session, get_index(), parse_query(args, clamp=True), clamp=True)
         except Throttled as exc:
             errors, status, headers = {"q": exc.text()}, 429, {"Retry-After": str(exc.retry_after_seconds)}
         except ValidationFailed as exc:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
@@ -20,6 +20,9 @@ class Certificate(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('found', 'not_found')", name="kind"),
         CheckConstraint("status IN ('valid', 'revoked')", name="status"),
+        # A request holds revoked certificates and their replacements, but one valid one at most.
+        Index("uq_certificate_one_valid", "request_id", unique=True, sqlite_where=text("status = 'valid'"),
+              postgresql_where=text("status = 'valid'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

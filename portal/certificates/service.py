@@ -107,6 +107,10 @@ def write_certificate(acting: Acting) -> None:
         raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
     signed = signing.sign(rendered, signer, reason=content.title)
     stored = store_with(session, signed, folder)  # the file goes if the transaction rolls back
+    # Issuing again after a revocation leaves the status as it was: the row still changes, so its
+    # version does, and of two reviewers re-issuing at once the second loses (one valid certificate
+    # per request is also the database's rule: uq_certificate_one_valid).
+    request.updated_at = utcnow()
     acting.result = Certificate(
         serial=serial, code=code, request=request, kind=content.kind, status="valid",
         sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed), issued_by_id=actor.id)
@@ -237,6 +241,7 @@ def revoke_certificate(acting: Acting) -> None:
         session.refresh(certificate)
         by = certificate.revoked_by.real_name if certificate.revoked_by else ""
         raise Conflict(_l("这份证明已由%(name)s撤销", name=by))
+    request.updated_at = utcnow()  # a page opened before the revocation is stale now (the version moves)
     log(session, "certificate_revoked", actor=actor, object_type="certificate", object_id=certificate.serial,
         ip=acting.ip, request=request.number)
     _tell_applicant(session, request, certificate.serial, reason)

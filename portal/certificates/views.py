@@ -76,6 +76,8 @@ def verify():
             if not serial or not code:
                 context["errors"]["serial" if not serial else "code"] = _("请同时填写证明编号和验证码")
                 status = 400
+                if serial:  # a request's number typed with no code: say so now, not after a code is found
+                    context["shape"] = shape if (shape := service.number_shape(serial)) != "certificate" else None
             else:
                 throttle.check("verify_lookup")
                 found = service.lookup(db.session, serial, code, ip=client_ip())

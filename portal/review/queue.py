@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from portal.accounts.models import User
 from portal.archives.models import Archive
 from portal.catalog.models import Record
+from portal.certificates.models import Certificate
 from portal.core.i18n import N_
 from portal.core.errors import ValidationFailed
 from portal.requests.models import RELATIONS, RequestRecord, RequestSearchArchive, UtilizationRequest
@@ -90,6 +91,12 @@ def _open_task():
     return exists().where(VerificationTask.request_id == UtilizationRequest.id, VerificationTask.status == "open")
 
 
+def _reissue():
+    """Issued, but its certificate revoked and none valid in its place: waiting to be issued again."""
+    return and_(UtilizationRequest.status == "issued",
+                ~exists().where(Certificate.request_id == UtilizationRequest.id, Certificate.status == "valid"))
+
+
 def _request_condition(tab: str, archive_id: int | None):
     where = work_of(UtilizationRequest, archive_id)
     status = UtilizationRequest.status
@@ -98,8 +105,8 @@ def _request_condition(tab: str, archive_id: int | None):
         "in_review": and_(status == "in_review", _open_task()),
         "waiting": status == "needs_supplement",
         "ready": and_(status == "in_review", ~_open_task()),
-        "to_issue": status == "approved",
-        "done": status.in_(DONE),
+        "to_issue": or_(status == "approved", _reissue()),
+        "done": and_(status.in_(DONE), ~_reissue()),
     }[tab])
     return and_(*where)
 
@@ -121,13 +128,14 @@ def counts(session: Session, archive_id: int | None) -> dict[str, int]:
     in_review, waiting_for_holders = session.execute(
         select(func.count(), func.count().filter(_open_task())).select_from(UtilizationRequest)
         .where(*scope, UtilizationRequest.status == "in_review")).one()
+    reissue = session.scalar(select(func.count()).select_from(UtilizationRequest).where(*scope, _reissue()))
     tasks = session.scalar(select(func.count()).select_from(VerificationTask)
                            .join(UtilizationRequest, VerificationTask.request_id == UtilizationRequest.id)
                            .where(_task_condition(archive_id)))
     return {"to_accept": by_status.get("submitted", 0), "in_review": waiting_for_holders,
             "waiting": by_status.get("needs_supplement", 0), "tasks": tasks,
-            "ready": in_review - waiting_for_holders, "to_issue": by_status.get("approved", 0),
-            "done": sum(by_status.get(status, 0) for status in DONE)}
+            "ready": in_review - waiting_for_holders, "to_issue": by_status.get("approved", 0) + reissue,
+            "done": sum(by_status.get(status, 0) for status in DONE) - reissue}
 
 
 def first_with_work(tab_counts: dict[str, int]) -> str:

@@ -146,6 +146,7 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
         "subject_id": requests_service.subject_id_number(req),
         "holding": holding_archives(req),
         "replaced": service.replaced_certificate(req),
+        "awaits_certificate": service.awaits_certificate(req),
         "notes": service.notes_of(db.session, viewer, req),
         "open_tasks": open_tasks,
         "reject_options": [(code, _(label)) for code, label in REJECT_REASONS.items()],

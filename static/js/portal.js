@@ -2,7 +2,8 @@
    must not be left on nothing: when the swap took away the element that had the focus (the link
    or button that was pressed), the focus moves into the new part, on its first heading (or on the
    part itself). Typing in a field that stays keeps the focus where it is. Out-of-band parts (a
-   count in the header) never take the focus. */
+   count in the header) never take the focus. A page that opens with [data-focus-on-load] (a
+   form's summary of what to fix) starts with the focus there. */
 (function () {
   "use strict";
   if (window.portalFocusReady) {
@@ -40,6 +41,12 @@
   function focusLost() {
     var active = document.activeElement;
     return !active || active === document.body || !active.isConnected;
+  }
+
+  // A page that opens on a problem to fix (a form's error summary) starts there.
+  var first = document.querySelector("[data-focus-on-load]");
+  if (first) {
+    first.focus();
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from portal.accounts import service
 from portal.accounts.models import User
 from portal.audit.models import AuditLog
 from portal.core.idnumber import check_character
@@ -231,6 +232,17 @@ def test_every_problem_shows_at_once_each_at_its_field(client, session):
     assert len(summary) == len(expected)
     assert 'value="short1"' not in page and 'value="short2"' not in page
     assert _count(session, User) == 0
+
+
+def test_an_overlong_email_is_refused_by_its_length_before_any_pattern_reads_it(client, session):
+    """The email pattern backtracks on "a@....@": read whole, 200,000 characters would keep the
+    worker busy for hours. The length is checked first, here and in the service."""
+    long_email = "a@" + "." * 200_000 + "@"
+    response = _register(client, email=long_email)
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "email")
+    assert service.registration_problems(session, email=long_email, password="Archive2024!x", name="李某",
+                                         id_number=make_id_number())["email"] == "请填写有效的电子邮箱"
 
 
 def test_a_taken_email_is_still_not_revealed_when_other_fields_are_wrong(client, session, factory):

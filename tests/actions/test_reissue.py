@@ -12,6 +12,7 @@ from portal.core.errors import Conflict
 from portal.db import db
 from portal.migrate import downgrade, upgrade
 from portal.requests.models import RequestEvent
+from portal.review import queue as review_queue
 from portal.review.service import awaits_certificate, certificate_preview, replaced_certificate
 from tests.certificates.conftest import approved, archives, issued, people  # noqa: F401
 
@@ -38,6 +39,12 @@ def test_after_a_revocation_the_reviewer_issues_a_new_certificate_that_replaces_
     assert awaits_certificate(issued) and allowed(reviewer, "issue", issued)
     assert not allowed(people["issuing_clerk"], "issue", issued)  # the same policy: reviewers issue
     assert replaced_certificate(issued).serial == old.serial
+    # It waits in the 待出证 tab again, not among the done ones.
+    scope = review_queue.staff_scope(reviewer, "")
+    tabs = review_queue.counts(session, scope)
+    assert tabs["to_issue"] == 1 and tabs["done"] == 0
+    assert [i.request.number for i in review_queue.queue(session, scope, "to_issue", review_queue.QueueFilters()).items] \
+        == [issued.number]
 
     new = act(session, issued, "issue", reviewer, {"version": issued.version}).result
     session.expire_all()

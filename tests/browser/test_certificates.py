@@ -148,6 +148,12 @@ def test_a_certificate_numbers_every_page_states_the_facts_and_is_told_from_a_re
         assert "不是证明编号的格式" in check("证明123")
         english = check(number, lang="en")
         assert "request number" in english and "ZM" in english
+        # Typed without a code: told at once, not only after a code was found as well.
+        reader.goto(live_server["url"] + "/verify?lang=zh")
+        reader.locator("#serial").fill(number)
+        reader.locator("#serial").press("Enter")
+        reader.locator("#code-error").wait_for()
+        assert reader.locator(".number-shape").inner_text() == told
     finally:
         for context in contexts:
             context.close()

@@ -48,6 +48,8 @@ def test_registration_shows_every_problem_at_once_next_to_its_field_keeping_what
                        password="short1", password2="short2", consent=False)
     page.get_by_role("button", name="注册").click()
     page.locator("#register-errors").wait_for()
+    # Keyboard and screen-reader users start on the summary of what to fix.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'register-errors'")
 
     expected = {"id_number": "身份证号码校验位不正确", "email": "请填写有效的电子邮箱",
                 "phone": "请填写有效的手机号或固定电话", "password": "密码至少需要 10 位",
@@ -138,6 +140,9 @@ def test_my_records_says_so_when_the_list_is_empty_too(live_server, browser):
 
 def test_the_consent_line_and_the_footer_link_to_the_versioned_notice(live_server, page):
     page.goto(live_server["url"] + "/register")
+    # One sentence that wraps, not a check box and three columns of text around the link.
+    consent = page.locator("label.check").filter(has=page.locator("#privacy-notice-link"))
+    assert consent.locator(":scope > *").count() == 2  # the check box and the sentence
     page.locator("label.check").get_by_role("link", name="《个人信息处理说明》").click()
     page.wait_for_url(live_server["url"] + "/privacy")
     assert page.get_by_role("heading", level=1).inner_text() == "个人信息处理说明"

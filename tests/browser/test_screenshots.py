@@ -73,3 +73,16 @@ def test_the_journey_in_screenshots(live_server, browser, demo_requests, tmp_pat
         _shoot(page, folder, "08-staff-request")
     finally:
         context.close()
+
+
+def test_on_a_phone_the_queues_cells_say_what_they_are(live_server, browser, demo_requests):
+    """A stacked row of names and dates means nothing without its column's name."""
+    context, page = signed_in(browser, live_server, "clerk.451200@demo.cn")
+    try:
+        page.set_viewport_size(SIZES["phone"])
+        page.goto(live_server["url"] + "/staff/queue?tab=in_review")
+        cell = page.locator("#queue tbody tr").first.locator("td").nth(1)
+        label = page.evaluate("el => getComputedStyle(el, '::before').content", cell.element_handle())
+        assert label == '"申请人："'
+    finally:
+        context.close()

@@ -136,6 +136,17 @@ def test_another_archives_reviewer_never_sees_the_to_issue_request(live_server, 
         context.close()
 
 
+def test_a_clerk_opening_a_request_to_issue_is_told_a_reviewer_issues_it(live_server, browser):
+    number = _request(live_server, ISSUING, ISSUING)
+    context, page = signed_in(browser, live_server, f"clerk.{ISSUING}@demo.cn")
+    try:
+        page.goto(live_server["url"] + f"/staff/requests/{number}")
+        assert "审核员出具证明" in page.locator("#issue-by-reviewer").inner_text()
+        assert page.get_by_role("button", name="出具证明").count() == 0
+    finally:
+        context.close()
+
+
 # ---- 3. a preview before signing ---------------------------------------------------------------------
 
 def test_issuing_shows_what_the_certificate_will_say_and_signs_only_once_confirmed(live_server, browser):

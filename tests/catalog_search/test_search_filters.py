@@ -96,3 +96,13 @@ def test_a_page_past_the_last_shows_the_last_and_says_so(client, records):
 def test_the_api_still_answers_an_empty_page_past_the_last(client, records):
     body = client.get("/api/v1/search?q=结婚&per_page=5&page=99").get_json()
     assert body["page"] == 99 and body["hits"] == [] and body["total"] == 7
+
+
+@pytest.mark.parametrize("category", ['<i hx-post=/logout hx-trigger=load>"', "50%off", "%(x)s %d"])
+def test_an_unknown_category_is_text_in_its_chip_never_markup(client, records, category):
+    response = client.get("/search", query_string={"q": "结婚", "category": category})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "<i hx-post" not in body and "hx-trigger=load" not in body.replace("hx-trigger=load&", "")
+    chip = select_one(response, ".filter-chips a")
+    assert category[:40] in chip.get("aria-label") and category[:40] in text(chip)

@@ -76,3 +76,22 @@ def test_two_reviewers_issuing_one_request_at_once_one_wins_without_a_gap(app, s
     assert counter(session) == 1 and len(certificate_files(app)) == 1
     events = session.scalar(select(func.count()).select_from(RequestEvent).where(RequestEvent.action == "issue"))
     assert events == 1
+
+
+def test_two_reviewers_reissuing_after_a_revocation_leave_one_valid_certificate(app, session, people, approved,
+                                                                               database_url):
+    """Re-issuing starts from `issued` and ends there: the request's version must still move, or
+    both would win (found by the hostile review: two valid certificates for one request)."""
+    from portal.certificates.models import Certificate
+
+    number = approved().number
+    reviewer = session.get(User, people["issuing_reviewer"].id)
+    act(session, get_request(session, reviewer, number), "issue", reviewer)
+    act(session, get_request(session, reviewer, number), "revoke_certificate", reviewer, {"reason": "信息有误，重新出具"})
+    ids = [people["issuing_reviewer"].id, people["issuing_reviewer2"].id]
+    session.close()
+
+    outcomes = _in_threads(app, [issuing(number, i) for i in ids])
+    assert sorted(map(type, outcomes), key=str) == sorted([str, Conflict], key=str), outcomes
+    statuses = session.scalars(select(Certificate.status).order_by(Certificate.id)).all()
+    assert statuses == ["revoked", "valid"]

@@ -37,7 +37,9 @@ def test_an_emptied_key_file_is_refused_rather_than_used(tmp_path):
 @pytest.mark.parametrize(("url", "local"), [
     ("http://127.0.0.1:5000", True), ("http://127.8.0.1", True), ("http://localhost:8000", True),
     ("http://LOCALHOST.", True), ("http://app.localhost", True), ("http://[::1]:5000", True),
-    ("http://0.0.0.0:5000", True), ("https://dangan.example.gov.cn", False), ("http://192.168.1.5:5000", False)])
+    ("http://0.0.0.0:5000", True), ("https://dangan.example.gov.cn", False), ("http://192.168.1.5:5000", False),
+    ("http://localhost.localdomain:5000", True), ("http://ip6-localhost", True), ("http://127.1:5000", True),
+    ("http://[::ffff:127.0.0.1]:5000", True), ("http://2130706433", True), ("http://10.1", False)])
 def test_links_only_this_machine_can_open_are_told_apart(url, local):
     from portal.config import points_at_this_machine
 

@@ -223,7 +223,7 @@ def test_a_claim_shows_who_and_offers_release_to_that_person_only(client, factor
     html = page(client, req)
     assert "李接待" in html and not {"claim", "release"} & steps(html, req)
     queue = client.get("/staff/queue?tab=to_accept").get_data(as_text=True)
-    assert "<td>李接待</td>" in queue
+    assert '<td data-label="认领人">李接待</td>' in queue
 
 
 def test_unknown_requests_tasks_and_steps_are_404(client, factory, people, archive_a, archive_b):
