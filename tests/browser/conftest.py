@@ -148,3 +148,15 @@ def _console_errors_fail_the_test(request):
     finally:
         browser.new_context = open_context
     assert not problems, "errors in the browser console:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def demo_requests(live_server) -> list[str]:
+    """The demo citizen's four requests `make run` shows (portal.review.demo): their numbers —
+    a cross-archive one at 河池市档案馆 in review, one waiting, one asked for more, one approved."""
+    from portal.review.demo import seed_demo_requests
+
+    with live_server["app"].app_context():
+        numbers = seed_demo_requests(db.session)
+        db.session.commit()
+    return numbers

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from portal.db import db
 from portal.requests.models import UtilizationRequest
-from portal.review.demo import seed_demo_requests
 from tests.browser.signing_in import signed_in
 
 pytestmark = pytest.mark.browser
@@ -22,13 +21,11 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag2
 
 
 @pytest.fixture(scope="module")
-def requests_of(live_server):
-    """The demo requests `make run` shows (waiting, asked for more, cross-archive, approved)."""
+def requests_of(live_server, demo_requests):
+    """The demo requests, and the cross-archive one's number and issuing archive."""
     with live_server["app"].app_context():
-        numbers = seed_demo_requests(db.session)
-        db.session.commit()
-        cross = db.session.scalar(select(UtilizationRequest).where(UtilizationRequest.number == numbers[0]))
-        return {"numbers": numbers, "cross": cross.number, "issuing": cross.issuing_archive.code}
+        cross = db.session.scalar(select(UtilizationRequest).where(UtilizationRequest.number == demo_requests[0]))
+        return {"numbers": demo_requests, "cross": cross.number, "issuing": cross.issuing_archive.code}
 
 
 def violations(page) -> list[str]:

@@ -8,8 +8,6 @@ import re
 
 import pytest
 
-from portal.db import db
-from portal.review.demo import seed_demo_requests
 from tests.browser.signing_in import signed_in
 
 pytestmark = pytest.mark.browser
@@ -18,21 +16,14 @@ FULL_WIDTH = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
 INTERFACE = "nav, footer, label, button, th, dt, legend, h2, summary, .hint, .flash, .pager, .chips"
 
 
-@pytest.fixture(scope="module")
-def numbers(live_server):
-    with live_server["app"].app_context():
-        numbers = seed_demo_requests(db.session)
-        db.session.commit()
-    return numbers
-
-
 def _offending(page, url: str) -> list[str]:
     page.goto(url + ("&" if "?" in url else "?") + "lang=en")
     texts = page.locator(INTERFACE).all_inner_texts()
     return [f"{url}: {text.strip()[:120]!r}" for text in texts if FULL_WIDTH.search(text)]
 
 
-def test_english_pages_use_english_punctuation(live_server, browser, numbers):
+def test_english_pages_use_english_punctuation(live_server, browser, demo_requests):
+    numbers = demo_requests
     url = live_server["url"]
     found = []
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})

@@ -8,21 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from portal.db import db
-from portal.review.demo import seed_demo_requests
 from tests.browser.signing_in import signed_in
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(scope="module")
-def demo_requests(live_server):
-    with live_server["app"].app_context():
-        numbers = seed_demo_requests(db.session)
-        db.session.commit()
-    return numbers
 
 
 def _shoot(page, folder: Path, name: str) -> None:
