@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # Links in emails and certificates point at the address the portal serves, unless told otherwise.
 export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup run test fonts browser-deps translations messages bench screenshots clean
+.PHONY: setup run test fonts browser-deps translations messages bench bench-load screenshots clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -59,7 +59,7 @@ run: setup fonts
 	$(BIN)/portal keys init
 	$(BIN)/portal sync-index
 	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
-	PORTAL_DEV=$${PORTAL_DEV:-1} $(BIN)/portal serve --host $(HOST) --port $(PORT)
+	PORTAL_DEMO=$${PORTAL_DEMO:-1} $(BIN)/portal serve --host $(HOST) --port $(PORT)
 
 # One worker per core (pytest-xdist), each with its own databases, Meilisearch and Chromium; a test
 # file stays on one worker, so module-scoped servers start once.
@@ -72,6 +72,11 @@ screenshots: setup browser-deps
 
 bench: setup
 	$(BIN)/python bench/import_bench.py
+
+# The load scenarios (bench/load, locust) against a freshly started portal: 20 users for 60 s, the
+# table printed and added to docs/benchmarks.md. Against another portal: $(BIN)/python -m bench.load.run --url URL
+bench-load: setup
+	$(BIN)/python -m bench.load.run --users 20 --duration 60s --write-docs
 
 clean:
 	rm -rf $(VENV) node_modules .tools static/vendor .pytest_cache

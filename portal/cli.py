@@ -100,18 +100,13 @@ def archive_task_days_command(archive_code: str, days: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    """Serve the portal (single process; use gunicorn wsgi:app in production)."""
+    """Serve the portal: gunicorn (PORTAL_WORKERS processes, one per core by default, with
+    PORTAL_THREADS threads each) and the background work once beside them (portal.server);
+    PORTAL_DEV=1: Werkzeug's development server, reloading when the code changes."""
     import os
     from urllib.parse import urlsplit
 
-    from werkzeug.serving import WSGIRequestHandler, run_simple
-
     from portal.config import served_url
-    from portal.workers import start_in_each_process
-
-    class QuietHandler(WSGIRequestHandler):
-        """No "Server: Werkzeug/3.x Python/3.x" banner: versions help only an attacker."""
-        server_version, sys_version = "portal", ""
 
     app = current_app._get_current_object()
     if not os.environ.get("PORTAL_PUBLIC_URL"):
@@ -122,9 +117,26 @@ def serve_command(host: str, port: int) -> None:
             trusted, name = app.config["TRUSTED_HOSTS"], urlsplit(app.config["PUBLIC_URL"]).hostname
             if name not in trusted:
                 trusted.append(name)
-    start_in_each_process(app)
     click.echo(f"档案利用服务平台: http://{host}:{port}/  (Ctrl+C 退出)")
-    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietHandler)
+    if app.config.get("DEV"):
+        _serve_for_development(app, host, port)
+    else:
+        from portal.server import serve
+
+        serve(app, host, port)
+
+
+def _serve_for_development(app: Flask, host: str, port: int) -> None:
+    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    from portal.workers import start_in_each_process
+
+    class QuietHandler(WSGIRequestHandler):
+        """No "Server: Werkzeug/3.x Python/3.x" banner: versions help only an attacker."""
+        server_version, sys_version = "portal", ""
+
+    start_in_each_process(app)
+    run_simple(host, port, app, threaded=True, use_reloader=True, request_handler=QuietHandler)
 
 
 def register_cli(app: Flask) -> None:

@@ -90,8 +90,11 @@ def load_config(overrides: dict | None = None) -> dict:
         # uses the address it serves (--host, --port); certificates are not issued with a link to
         # this machine (localhost, 127.x, ::1) outside development (`development()`).
         "PUBLIC_URL": (env.get("PORTAL_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
-        # Development (`make run` sets PORTAL_DEV=1; Flask's DEBUG and TESTING count too).
+        # Development: Werkzeug's reloading server instead of gunicorn (`portal serve`). A demo on one
+        # machine (`make run` sets PORTAL_DEMO=1) is served by gunicorn as in production. Either, and
+        # Flask's DEBUG and TESTING, may sign certificates whose link points at this machine.
         "DEV": env.get("PORTAL_DEV", "") in ("1", "true", "yes"),
+        "DEMO": env.get("PORTAL_DEMO", "") in ("1", "true", "yes"),
         # Email: "folder" writes each message as an .eml file under MAIL_FOLDER (development);
         # "smtp" sends through SMTP_HOST. Either way messages wait in the outbox until sent.
         "MAIL_TRANSPORT": env.get("PORTAL_MAIL_TRANSPORT", "folder"),
@@ -145,8 +148,9 @@ def load_config(overrides: dict | None = None) -> dict:
 
 
 def development(config) -> bool:
-    """Whether the portal runs for its developers (PORTAL_DEV, DEBUG or TESTING), not for the public."""
-    return bool(config.get("DEV") or config.get("DEBUG") or config.get("TESTING"))
+    """Whether the portal runs for its developers or as a demo on one machine (PORTAL_DEV,
+    PORTAL_DEMO, DEBUG or TESTING), not for the public."""
+    return bool(config.get("DEV") or config.get("DEMO") or config.get("DEBUG") or config.get("TESTING"))
 
 
 def served_url(host: str, port: int) -> str:

@@ -108,3 +108,21 @@ def serving(app):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+def wait_for_http(url: str, process, log) -> None:
+    """Wait (60 s at most) until a server process a test started answers `url`/healthz; its log
+    (a Path) in the failure if it ends or never answers."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server ended: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"the server did not answer: {log.read_text()}")

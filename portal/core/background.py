@@ -66,13 +66,18 @@ def in_each_process(app: Flask, key: str, make: Callable[[], Worker],
                     enabled: Callable[[], bool] = lambda: True) -> None:
     """Start `make()`'s worker in every serving process, on its first request: gunicorn may import
     the app in its master (--preload) and fork the workers, and threads do not survive a fork.
-    The running worker is `app.extensions[key]`, so it can be stopped (tests, shutdown)."""
+    The running worker is `app.extensions[key]`, so it can be stopped (tests, shutdown).
+
+    Under `portal serve` the work runs once, in a process of its own beside the web workers
+    (portal.server): there the app says BACKGROUND_WORKERS = "elsewhere", and `start_now` starts
+    every worker registered here at once."""
     started_in: set[int] = set()
     lock = threading.Lock()
+    app.extensions.setdefault(_REGISTERED, {})[key] = (make, enabled)
 
     @app.before_request
     def _start_worker() -> None:
-        if os.getpid() in started_in or not enabled():
+        if os.getpid() in started_in or not enabled() or app.config.get("BACKGROUND_WORKERS") == "elsewhere":
             return
         with lock:
             if os.getpid() not in started_in:
@@ -80,3 +85,27 @@ def in_each_process(app: Flask, key: str, make: Callable[[], Worker],
                 worker.start()
                 app.extensions[key] = worker
                 started_in.add(os.getpid())
+
+
+_REGISTERED = "background_workers"
+
+
+def start_now(app: Flask) -> list[str]:
+    """Start every registered (and enabled) worker now, in this process; their keys."""
+    started = []
+    for key, (make, enabled) in app.extensions.get(_REGISTERED, {}).items():
+        if enabled():
+            worker = make()
+            worker.start()
+            app.extensions[key] = worker
+            started.append(key)
+    return started
+
+
+def stop_all(app: Flask) -> None:
+    """Stop the workers `start_now` started, each after the round it is in (its work is one
+    transaction: a round cut short would be rolled back and done again, never half done)."""
+    for key in app.extensions.get(_REGISTERED, {}):
+        worker = app.extensions.get(key)
+        if isinstance(worker, Worker):
+            worker.stop()

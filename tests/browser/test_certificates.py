@@ -24,7 +24,7 @@ from tests.browser.signing_in import apply_for_two_records_held_elsewhere, signe
 from tests.browser.test_cross_archive import CODES, ISSUING, _open_from_queue
 from tests.factories import make_id_number
 from tests.files import pdf_bytes
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for_http
 
 pytestmark = pytest.mark.browser
 
@@ -159,21 +159,6 @@ def test_a_certificate_numbers_every_page_states_the_facts_and_is_told_from_a_re
             context.close()
 
 
-def _wait_for_http(url: str, process: subprocess.Popen, log: Path) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"portal serve ended: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/login", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"portal serve did not answer: {log.read_text()}")
-
-
 def test_portal_serve_makes_links_point_at_the_port_it_serves(browser, tmp_path):
     """No PORTAL_PUBLIC_URL: the reset link emailed points at --port, not at 5000."""
     portal = Path(sys.executable).with_name("portal")
@@ -192,7 +177,7 @@ def test_portal_serve_makes_links_point_at_the_port_it_serves(browser, tmp_path)
                                   stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_for_http(url, server, log)
+        wait_for_http(url, server, log)
         context = browser.new_context(locale="zh-CN")
         try:
             page = context.new_page()
