@@ -96,11 +96,7 @@ def write_certificate(acting: Acting) -> None:
     number = next_value(session, f"certificate:{archive.code}", issued_on.year)
     serial = f"{SERIAL_PREFIX}-{archive.code}-{issued_on.year}-{number:06d}"
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    try:
-        content = build_content(request, serial, code, issued_on)
-    except OSError:
-        current_app.logger.exception("certified copies of %s", request.number)
-        raise CertificateUnavailable(_l("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")) from None
+    content = certificate_content(request, serial, code, issued_on)
     try:
         rendered = pdf.render(content)
     except pdf.FontsMissing:
@@ -124,6 +120,16 @@ def passphrase() -> bytes | None:
 
 def verify_url(serial: str, code: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/verify?{urlencode({'serial': serial, 'code': code})}"
+
+
+def certificate_content(request: UtilizationRequest, serial: str, code: str, issued_on) -> CertificateContent:
+    """build_content for issuing and for the preview before it: a certified copy missing from the
+    upload folder is CertificateUnavailable (a message for the clerk, the details in the log)."""
+    try:
+        return build_content(request, serial, code, issued_on)
+    except OSError:
+        current_app.logger.exception("certified copies of %s", request.number)
+        raise CertificateUnavailable(_l("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")) from None
 
 
 def build_content(request: UtilizationRequest, serial: str, code: str, issued_on) -> CertificateContent:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.identity import mark_verified, verified_elsewhere
 from portal.archives.models import Archive
 from portal.audit.service import log
-from portal.certificates.service import build_content
+from portal.certificates.service import certificate_content
 from portal.core import clock, workdays
 from portal.core.masking import same_name
 from portal.core.punctuation import punct
@@ -240,12 +240,12 @@ PREVIEW_SERIAL = "—"  # the serial and code are drawn when it is signed
 
 
 def awaits_certificate(request: UtilizationRequest) -> bool:
-    """`issue`'s state beyond its status: approved, or issued with its latest certificate revoked
-    (a new one, with a new serial, replaces it)."""
+    """`issue`'s state beyond its status: approved, or issued with no valid certificate left (its
+    certificate revoked: a new one, with a new serial, replaces it). The queue's 待出证 tab asks the
+    same in SQL (portal.review.queue._reissue)."""
     if request.status == "approved":
         return True
-    latest = request.certificate
-    return request.status == "issued" and latest is not None and latest.status == "revoked"
+    return request.status == "issued" and not any(c.status == "valid" for c in request.certificates)
 
 
 def replaced_certificate(request: UtilizationRequest):
@@ -255,6 +255,5 @@ def replaced_certificate(request: UtilizationRequest):
 
 def certificate_preview(request: UtilizationRequest):
     """What the certificate will say if it is issued today: the content the PDF is printed from
-    (portal.certificates.service.build_content), without a serial or code. OSError: a certified
-    copy it attaches is missing."""
-    return build_content(request, PREVIEW_SERIAL, PREVIEW_SERIAL, clock.china_today())
+    (portal.certificates.service.certificate_content), without a serial or code."""
+    return certificate_content(request, PREVIEW_SERIAL, PREVIEW_SERIAL, clock.china_today())

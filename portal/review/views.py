@@ -7,7 +7,7 @@ button. Plain forms work without JavaScript (success → 303 back to the page); 
 refreshed page body plus the queue's tab counts as an out-of-band swap, with the real status."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -279,11 +279,7 @@ def _issue_preview(req: UtilizationRequest):
     """出具证明, before it is signed: the certificate as it will be printed (the content the PDF is
     made from) and the button that confirms. Its personal data is a view like the page's: audited."""
     req = requests_service.view_request(db.session, current_user, req.number, ip=client_ip())
-    try:
-        content = service.certificate_preview(req)
-    except OSError:
-        current_app.logger.exception("certified copies of %s", req.number)
-        return _page(req, 503, conflict=[_("馆藏馆提交的核实复制件文件缺失，请管理员检查上传目录")])
+    content = service.certificate_preview(req)  # CertificateUnavailable: _step answers 503
     return render("review/issue_preview.html", "review/partials/_issue_preview.html", req=req, content=content,
                   replaced=service.replaced_certificate(req), note=request.form.get("note", ""),
                   counts=review_queue.counts(db.session, review_queue.staff_scope(current_user)), **_shared())

@@ -33,12 +33,10 @@ def file_size(size: int | None) -> str:
         return _("1 字节")
     if size < 1024:
         return _("%(n)s 字节", n=size)
-    for unit, scale in (("KB", 1024), ("MB", 1024 ** 2), ("GB", 1024 ** 3)):
-        value = size / scale
-        if value < 1024 or unit == "GB":
-            shown = f"{value:.1f}" if value < 10 else f"{value:.0f}"
-            return f"{shown.removesuffix('.0')} {unit}"
-    raise AssertionError  # unreachable: GB ends the loop
+    unit, value = next((unit, size / scale) for unit, scale in (("KB", 1024), ("MB", 1024 ** 2), ("GB", 1024 ** 3))
+                       if size / scale < 1024 or unit == "GB")
+    shown = f"{value:.1f}" if value < 10 else f"{value:.0f}"
+    return f"{shown.removesuffix('.0')} {unit}"
 
 
 @bp.get("/healthz")
