@@ -93,8 +93,9 @@ def _open_task():
 
 def _reissue():
     """Issued, but its certificate revoked and none valid in its place: waiting to be issued again."""
-    return and_(UtilizationRequest.status == "issued",
-                ~exists().where(Certificate.request_id == UtilizationRequest.id, Certificate.status == "valid"))
+    certificate = exists().where(Certificate.request_id == UtilizationRequest.id)
+    return and_(UtilizationRequest.status == "issued", certificate.where(Certificate.status == "revoked"),
+                ~certificate.where(Certificate.status == "valid"))
 
 
 def _request_condition(tab: str, archive_id: int | None):

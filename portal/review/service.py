@@ -240,12 +240,13 @@ PREVIEW_SERIAL = "—"  # the serial and code are drawn when it is signed
 
 
 def awaits_certificate(request: UtilizationRequest) -> bool:
-    """`issue`'s state beyond its status: approved, or issued with no valid certificate left (its
-    certificate revoked: a new one, with a new serial, replaces it). The queue's 待出证 tab asks the
+    """`issue`'s state beyond its status: approved, or issued with its certificate revoked and no
+    valid one left (a new one, with a new serial, replaces it). The queue's 待出证 tab asks the
     same in SQL (portal.review.queue._reissue)."""
     if request.status == "approved":
         return True
-    return request.status == "issued" and not any(c.status == "valid" for c in request.certificates)
+    statuses = {c.status for c in request.certificates}
+    return request.status == "issued" and "revoked" in statuses and "valid" not in statuses
 
 
 def replaced_certificate(request: UtilizationRequest):
