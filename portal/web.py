@@ -12,9 +12,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_host
 
 from portal.core.categories import CATEGORIES
-from portal.core.i18n import escape_lazy_messages
+from portal.core.i18n import escape_lazy_messages, install_template_gettext
 from portal.throttle import init_throttle
 from portal.core.punctuation import paren, punct
+from portal.core.static_files import init_static
 from portal.web_util import render
 
 csrf = CSRFProtect()
@@ -68,11 +69,13 @@ def init_web(app: Flask) -> None:
         # Behind a reverse proxy: audit logs record the citizen's address, links use the public host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Htmx(app)
+    init_static(app)  # fingerprinted links, cached for a year, compressed
     init_throttle(app)
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale, default_translation_directories=str(app.root_path) + "/translations")
     escape_lazy_messages()  # a message that took in a file name or typed text is text on the page, not HTML
+    install_template_gettext(app.jinja_env)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None

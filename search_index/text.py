@@ -114,13 +114,22 @@ def _normalized_with_map(text: str) -> tuple[str, Sequence[int]]:
         # The usual case: the t2s table and lower() then map one character to one, so
         # positions line up and the per-character walk below (a hot spot) is not needed.
         return text.lower().translate(_t2s_table()), range(len(text))
-    out: list[str] = []
+    # Text with full-width punctuation (，（）) is not NFKC: normalise character by character (each
+    # character's form is remembered), and when every one gives exactly one character — no part is
+    # empty and the lengths agree — positions still line up.
+    parts = list(map(_normalize_char, text))
+    norm = "".join(parts)
+    if len(norm) == len(text) and "" not in parts:
+        return norm, range(len(text))
     src: list[int] = []
-    for i, ch in enumerate(text):
-        n = normalize(ch)
-        out.append(n)
+    for i, n in enumerate(parts):
         src.extend([i] * len(n))
-    return "".join(out), src
+    return norm, src
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalize_char(ch: str) -> str:
+    return normalize(ch)
 
 
 def match_spans(text: str, needles: Iterable[str]) -> list[tuple[int, int]]:

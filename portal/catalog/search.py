@@ -47,7 +47,8 @@ class SearchPage:
 def search_params(args) -> dict[str, str]:
     """The search parameters in `args`, non-empty ones only; anything else is dropped, so it
     can never reach url_for (where `_external` or `_method` would change the link)."""
-    return {k: args[k] for k in PARAMS if args.get(k)}
+    first = args.to_dict()  # one pass (MultiDict.get raises and catches a KeyError for each absent key)
+    return {k: first[k] for k in PARAMS if first.get(k)}
 
 
 def has_criteria(args) -> bool:
