@@ -8,7 +8,9 @@ title and summary, so both backends render identical, HTML-safe snippets.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,6 +30,7 @@ from .base import (
     clamp_paging,
     no_hits,
 )
+from .meili_http import ThreadClients
 from .meili_schema import (
     FACETS,
     PROBED,
@@ -48,6 +51,11 @@ from .text import highlight
 log = logging.getLogger(__name__)
 # Federated ranking: a reading that holds a name or a masked name weighs this much more.
 NAME_WEIGHT = 1.5
+# rebuild(): bytes of documents per request (Meilisearch takes up to 100 MB by default), and
+# requests queued on the server at most before we wait.
+LOAD_BYTES = 32_000_000
+LOAD_QUEUED = 4
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 class MeiliIndex(SearchIndex):
@@ -57,11 +65,26 @@ class MeiliIndex(SearchIndex):
                  timeout: float = 10.0, task_timeout_ms: int = 600_000) -> None:
         self.url, self.name = url, index_name
         self.keys = NameKeys(name_secret)
-        self.client = meilisearch.Client(url, api_key, timeout=timeout)
+        self.api_key, self.timeout = api_key, timeout
         self.task_timeout_ms = task_timeout_ms
         self._ready = False
+        self._clients = ThreadClients(url, api_key, timeout)
 
     # --- plumbing ---------------------------------------------------------
+
+    @property
+    def client(self) -> meilisearch.Client:
+        """This thread's client, on this thread's kept-alive connection."""
+        return self._clients.client
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's HTTP session (its connection pool)."""
+        return self._clients.session
+
+    def _index(self, uid: str) -> Any:
+        """An Index object of this thread's client, on its connection."""
+        return self._clients.index(uid)
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -90,7 +113,7 @@ class MeiliIndex(SearchIndex):
         if settings:
             wanted = {**SETTINGS, "synonyms": {split(k): [split(v) for v in vs]
                                                for k, vs in synonyms.synonym_map().items()}}
-            self._wait("settings", self._call("settings", lambda: self.client.index(uid).update_settings(
+            self._wait("settings", self._call("settings", lambda: self._index(uid).update_settings(
                 wanted)))
 
     def _ensure_ready(self) -> None:
@@ -102,7 +125,7 @@ class MeiliIndex(SearchIndex):
     def _check_documents(self) -> None:
         """Say so when documents were indexed before a searchable field existed
         (s_year): searches still work, but miss those fields until a reindex."""
-        stats = self._call("stats", lambda: self.client.index(self.name).get_stats())
+        stats = self._call("stats", lambda: self._index(self.name).get_stats())
         missing = [a for a in [*SEARCHABLE, "names"]
                    if getattr(stats.field_distribution, a, 0) < stats.number_of_documents]
         if missing:
@@ -113,14 +136,14 @@ class MeiliIndex(SearchIndex):
 
     def upsert(self, docs: Iterable[dict]) -> None:
         self._ensure_ready()
-        index = self.client.index(self.name)
+        index = self._index(self.name)
         for batch in batched(docs):
             payload = [to_meili(d, self.keys) for d in batch]
             self._wait("upsert", self._call("upsert", lambda p=payload: index.add_documents(p, "pk")))
 
     def delete(self, ids: Iterable[str]) -> None:
         self._ensure_ready()
-        index = self.client.index(self.name)
+        index = self._index(self.name)
         for batch in batched(dict.fromkeys(ids), 1000):
             # Filter rather than the deprecated id-list call (it warns).
             flt = f"pk IN [{', '.join(quote(primary_key(i)) for i in batch)}]"
@@ -139,10 +162,14 @@ class MeiliIndex(SearchIndex):
             self._wait("swap", self._call("swap", lambda: self.client.swap_indexes(
                 [{"indexes": [self.name, tmp]}])))
         except BaseException:
-            # Drop the partial load (the live index was never touched); if the
-            # server is unreachable, the next rebuild drops it instead.
-            with contextlib.suppress(MeilisearchError, requests.RequestException):
-                self.client.delete_index(tmp)
+            # Drop the partial load, with the batches still queued for it (the live index was
+            # never touched); if the server is unreachable, the next rebuild drops it instead.
+            unreachable = (MeilisearchError, requests.RequestException, SearchUnavailable)
+            with contextlib.suppress(*unreachable):
+                self._wait("cancel load", self.client.cancel_tasks(
+                    {"indexUids": [tmp], "statuses": ["enqueued", "processing"]}))
+            with contextlib.suppress(*unreachable):
+                self._wait("drop partial index", self.client.delete_index(tmp), tolerate="index_not_found")
             raise
         # After the swap the temporary index holds the old documents.
         self._wait("drop old index", self._call("drop", lambda: self.client.delete_index(tmp)))
@@ -150,25 +177,46 @@ class MeiliIndex(SearchIndex):
         return total
 
     def _load(self, uid: str, docs: Iterable[dict], progress: Callable[[int], None] | None) -> int:
+        """Send the documents in large payloads and go on sending while Meilisearch indexes: the
+        document tasks it finds queued it indexes as one batch, much cheaper than one after the
+        other (each batch also updates word-prefix and facet data, whose cost grows with the
+        index).  Waits while LOAD_QUEUED payloads are queued (they wait on the server's disk);
+        reports progress as tasks finish."""
         self._setup(uid)
-        index = self.client.index(uid)
+        index = self._index(uid)
         total = 0
-        pending: tuple[Any, int] | None = None
-        for batch in batched(docs):
-            payload = [to_meili(d, self.keys) for d in batch]
-            task = self._call("load", lambda p=payload: index.add_documents(p, "pk"))
-            # Keep one batch queued while the previous one is indexed.
-            if pending:
-                self._wait("load", pending[0])
-                if progress:
-                    progress(pending[1])
-            pending = (task, len(payload))
-            total += len(payload)
-        if pending:
-            self._wait("load", pending[0])
+        queued: deque[tuple[Any, int]] = deque()  # (task, documents), oldest first
+
+        def finish() -> None:
+            task, count = queued.popleft()
+            self._wait("load", task)
             if progress:
-                progress(pending[1])
+                progress(count)
+
+        def send(lines: list[bytes]) -> None:
+            payload = b"\n".join(lines)
+            queued.append((self._call("load", lambda: index.add_documents_ndjson(payload, "pk")), len(lines)))
+            while queued and (len(queued) > LOAD_QUEUED or self._finished(queued[0][0])):
+                finish()
+
+        lines: list[bytes] = []
+        size = 0
+        for doc in docs:
+            lines.append(_ndjson(to_meili(doc, self.keys)))
+            size += len(lines[-1]) + 1
+            total += 1
+            if size >= LOAD_BYTES:
+                send(lines)
+                lines, size = [], 0
+        if lines:
+            send(lines)
+        while queued:
+            finish()
         return total
+
+    def _finished(self, task_info: Any) -> bool:
+        return self._call("task", lambda: self.client.get_task(task_info.task_uid)).status not in (
+            "enqueued", "processing")
 
     # --- reads ------------------------------------------------------------
 
@@ -183,7 +231,8 @@ class MeiliIndex(SearchIndex):
             return False
 
     def close(self) -> None:
-        """Nothing to release: the client opens a connection per request."""
+        """Close every thread's connections (a later call opens new ones)."""
+        self._clients.close()
 
     def request_for(self, query: SearchQuery, unknown: frozenset[str] = NO_CUTS,
                     reads: list[Reading] | None = None) -> dict[str, Any] | None:
@@ -228,7 +277,7 @@ class MeiliIndex(SearchIndex):
     def _send(self, request: dict[str, Any]) -> dict:
         if "federation" in request:
             return self.client.multi_search(request["queries"], federation=request["federation"])
-        return self.client.index(self.name).search(request["q"], {k: v for k, v in request.items() if k != "q"})
+        return self._index(self.name).search(request["q"], {k: v for k, v in request.items() if k != "q"})
 
     def _ask(self, fn: Callable[[], Any]) -> Any:
         """A read; None when the index does not exist yet (nothing indexed)."""
@@ -274,7 +323,9 @@ class MeiliIndex(SearchIndex):
         # empties the first answer, so this gives the same results as the
         # embedded backend, which cuts before it asks; queries that find
         # something (a name joined to words among them: its reading is in the
-        # first request) cost no extra request.
+        # first request) cost no extra request.  Probing the pairs in the first
+        # request instead would cost the engine ~0.5 ms a pair (at a million
+        # documents) on every query that finds something, to save one request.
         if not probed and not res["hits"] and not _total(res) and (pairs := probe_pairs(terms)):
             unknown = self._unknown_pairs(pairs, levels)
             if unknown:
@@ -294,6 +345,12 @@ class MeiliIndex(SearchIndex):
         # counts them all.
         total = max(_total(res), sum(facets["category"].values()))
         return SearchResult(total=total, hits=hits, facets=facets, backend=self.backend)
+
+
+def _ndjson(doc: dict) -> bytes:
+    """A document as one line of NDJSON in UTF-8 (the client's own JSON escapes every Chinese
+    character as \\uXXXX: twice the bytes)."""
+    return _JSON.encode(doc).encode()
 
 
 def _total(res: dict) -> int:

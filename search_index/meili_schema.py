@@ -29,8 +29,10 @@ from .names import NameKeys, name_tokens
 from .query import NO_CUTS, Reading, pieces
 from .text import normalize, runs
 
-DISPLAYED = ["id", "reference_code", "title", "category", "category_label", "archive_code",
-             "archive_name", "year", "place", "summary", "access_level"]
+# The fields a document keeps as given: what a hit returns (id, title and summary, to
+# highlight) and what filters and facets read.  Other fields reach the index only as their
+# searchable copies (SOURCES): the portal shows a hit from its own database.
+DISPLAYED = ["id", "title", "summary", "category", "archive_code", "year", "access_level"]
 # Rank order of the attribute ranking rule (hidden normalised copies).
 SEARCHABLE = ["s_title", "s_ref", "s_label", "s_place", "s_archive", "s_year", "s_summary",
               "s_syn"]
@@ -59,7 +61,11 @@ SETTINGS: dict[str, Any] = {
 
 def split(text: str) -> str:
     """Normalised text as space-separated characters; runs split by a hard separator."""
-    return ". ".join(" ".join(run) if cjk else run for cjk, run in runs(normalize(text)))
+    return _split_normalized(normalize(text))
+
+
+def _split_normalized(text: str) -> str:
+    return ". ".join(" ".join(run) if cjk else run for cjk, run in runs(text))
 
 
 def primary_key(doc_id: str) -> str:
@@ -78,12 +84,14 @@ def to_meili(doc: dict, keys: NameKeys) -> dict:
     out = {k: doc[k] for k in DISPLAYED}
     out["pk"] = primary_key(doc["id"])
     out["decade"] = doc["year"] // 10 * 10
-    for field, source in SOURCES.items():
-        out[field] = split(str(doc.get(source) or ""))
+    # Each source normalised once (a rebuild does this for every document).
+    texts = [normalize(str(doc.get(source) or "")) for source in SOURCES.values()]
+    for field, text in zip(SOURCES, texts, strict=True):
+        out[field] = _split_normalized(text)
     out["names"] = name_tokens(keys, doc["subject_name"], doc["subject_mask"])
     # The year is searchable as a word too: citizens type "婚姻登记 1985".
     out["s_year"] = split(str(doc["year"]))
-    text = normalize(" ".join(str(doc.get(s) or "") for s in SOURCES.values()))
+    text = " ".join(texts)
     expansions = {alt for key, alts in synonyms.synonym_map().items() if key in text for alt in alts}
     out["s_syn"] = ". ".join(split(e) for e in sorted(expansions))
     return out

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.search_index.conftest import NAME_SECRET
+from tests.search_index.conftest import JOINED, NAME_SECRET
 from search_index import SearchQuery as Q
 from search_index import SearchUnavailable, meili_schema, open_index, query
+from search_index import meili as meili_backend
 
 pytestmark = pytest.mark.meilisearch
 
@@ -159,3 +162,68 @@ def test_engine_going_down_and_coming_back(meili, index, docs):
         meili.resume()
     assert index.health() is True
     assert [h.id for h in index.search(Q(q="张晓明")).hits] == ["m1"]
+
+
+def _pool(index):
+    """This thread's connection pool to the server (urllib3 counts its connections and requests)."""
+    pools = index.session.get_adapter(index.url).poolmanager.pools
+    (pool,) = [pools[key] for key in pools.keys()]
+    return pool
+
+
+def test_calls_reuse_one_connection_until_closed(index):
+    for _ in range(5):
+        index.search(Q(q="婚姻"))
+    index.health()
+    assert _pool(index).num_requests >= 6
+    assert _pool(index).num_connections == 1
+    # Compressed answers come in pieces that stall a kept-alive connection on delayed ACKs.
+    assert index.session.headers["Accept-Encoding"] == "identity"
+    index.close()
+    # Closed: the next call opens a new connection.
+    assert [h.id for h in index.search(Q(q="张晓明")).hits] == ["m1"]
+    assert _pool(index).num_connections == 1
+
+
+def test_threads_share_the_index_each_with_its_own_client(index):
+    expected = [h.id for h in index.search(Q(q="结婚登记", per_page=100)).hits]
+
+    def work(i: int):
+        # health() (GET) beside searches (POST): one shared client would race on its headers.
+        return index.health() if i % 2 else [h.id for h in index.search(Q(q="结婚登记", per_page=100)).hits]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(64)))
+    assert results == [True if i % 2 else expected for i in range(64)]
+
+
+@pytest.mark.parametrize(("q", "round_trips"), [
+    ("婚姻登记", 1),  # found as typed: nothing else to ask
+    ("结婚审查", 3),  # finds nothing as typed: its pairs are probed, it is cut at 婚审 and asked again
+    ("张晓明结婚", 2),  # may hold a full name: probed and cut before it is sent, one federated search
+    ("林", 1),
+])
+def test_round_trips_per_query(index, docs, q, round_trips):
+    index.rebuild([*docs, *copy.deepcopy(JOINED)])
+    before = _pool(index).num_requests
+    assert index.search(Q(q=q)).hits
+    assert _pool(index).num_requests - before == round_trips
+
+
+def test_rebuild_in_many_batches_reports_progress_as_they_are_indexed(index, docs, monkeypatch):
+    monkeypatch.setattr(meili_backend, "LOAD_BYTES", 1)  # a request per document
+    monkeypatch.setattr(meili_backend, "LOAD_QUEUED", 2)
+    seen: list[int] = []
+    assert index.rebuild(docs, progress=seen.append) == len(docs)
+    assert seen == [1] * len(docs)
+    assert index.search(Q(per_page=100)).total == len([d for d in docs if d["access_level"] == "open"])
+
+
+def test_a_rebuild_failing_midway_keeps_the_live_index_and_drops_the_partial_one(index, docs, monkeypatch):
+    monkeypatch.setattr(meili_backend, "LOAD_BYTES", 1)
+    before = index.search(Q(per_page=100))
+    with pytest.raises(ValueError, match="access_level"):
+        index.rebuild([*docs[:9], {**docs[0], "id": "bad", "access_level": "secret"}])
+    assert index.search(Q(per_page=100)) == before
+    uids = {i["uid"] for i in index.client.get_raw_indexes({"limit": 1000})["results"]}
+    assert f"{index.name}__rebuild" not in uids
