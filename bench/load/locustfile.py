@@ -15,11 +15,14 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from locust import HttpUser, constant, task
+from locust.clients import HttpSession
 
 PASSWORD = "Archive2024!"
 CITIZEN = "citizen@demo.cn"
 ARCHIVE = "451202"  # the demo citizen's records are there (and in two more archives)
 CLERK = f"clerk.{ARCHIVE}@demo.cn"
+REVIEWER = f"reviewer.{ARCHIVE}@demo.cn"
+HOLDING_CLERK = "clerk.450200@demo.cn"  # the other archive whose records the citizen can apply for
 QUEUE_TABS = ("to_accept", "in_review", "waiting", "tasks", "ready", "to_issue", "done")
 
 
@@ -35,7 +38,11 @@ CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 SUBMISSION_KEY = re.compile(r'name="submission_key"[^>]*?value="([^"]+)"')
 BASKET_FORM = re.compile(r'name="archive_code" value="([^"]+)">\s*<input type="hidden" name="reference_code" value="([^"]+)"')
 REQUEST_LINK = re.compile(r'href="/staff/requests/([^"/]+)"')
-ACCEPT_FORM = re.compile(r'action="/staff/requests/[^"/]+/accept".*?name="version" value="(\d+)"', re.S)
+# A step's form on the staff request page: its address and the version the page was made from.
+STEP_FORMS = {action: re.compile(rf'action="(/staff/(?:requests|tasks)/[^"/]+/{action})".*?name="version" '
+                                 r'value="(\d+)"', re.S) for action in ("accept", "verify", "approve", "issue")}
+CONFIRM_ISSUE = re.compile(r'action="([^"]+/issue)"[^>]*class="box confirm-issue".*?name="version" value="(\d+)"',
+                           re.S)
 PROGRESS = re.compile(r'hx-get="/requests/[^"/]+/progress\?version=(\d+)"')
 
 
@@ -73,21 +80,32 @@ class PortalUser(HttpUser):
     abstract = True
     wait_time = constant(0)  # closed loop: each user sends its next request when the last is answered
 
-    def call(self, method: str, url: str, name: str, ok=(200,), **kwargs):
-        """One request, a success only with one of the `ok` status codes."""
-        with self.client.request(method, url, name=name, catch_response=True, allow_redirects=False,
-                                 **kwargs) as response:
+    def call(self, method: str, url: str, name: str, ok=(200,), client: HttpSession | None = None, **kwargs):
+        """One request (by `client`, another person's browser, or this user's), a success only with
+        one of the `ok` status codes."""
+        with (client or self.client).request(method, url, name=name, catch_response=True, allow_redirects=False,
+                                             **kwargs) as response:
             if response.status_code in ok:
                 response.success()
+            elif response.status_code == 0:  # no answer: what the connection said
+                response.failure(f"{response.error!r}, expected {' or '.join(map(str, ok))}")
             else:
                 response.failure(f"HTTP {response.status_code}, expected {' or '.join(map(str, ok))}")
         return response
 
-    def log_in(self, email: str, landing: str) -> None:
-        page = self.call("GET", "/login", "/login")
-        self.call("POST", "/login", "/login [POST]", ok=(302, 303),
+    def log_in(self, email: str, landing: str, client: HttpSession | None = None) -> None:
+        page = self.call("GET", "/login", "/login", client=client)
+        self.call("POST", "/login", "/login [POST]", ok=(302, 303), client=client,
                   data={"csrf_token": found(CSRF, page.text, "CSRF token"), "email": email,
                         "password": PASSWORD, "next": landing})
+
+    def browser(self, email: str, landing: str) -> HttpSession:
+        """A second browser of this user, signed in as someone else; its requests count like the user's own."""
+        client = HttpSession(base_url=self.host, request_event=self.environment.events.request, user=self,
+                             pool_manager=self.pool_manager)
+        client.trust_env = False
+        self.log_in(email, landing, client)
+        return client
 
 
 class Visitor(PortalUser):
@@ -155,37 +173,95 @@ class Citizen(PortalUser):
 
 
 class Staff(PortalUser):
-    """A clerk of the issuing archive: the queue's tabs, a request's page, accepting what waits."""
+    """The issuing archive's clerk — the queue's tabs, a request's page — and the journey of a request
+    through three people's hands: the clerk accepts it and verifies what the archive holds, the clerk
+    of the other archive holding the citizen's records verifies those, the reviewer approves, issues
+    (the preview, then 确认出具并签名) and downloads the certificate. Each has a browser of their own."""
     weight = 3
+    # The journey's steps, in order, and who takes each (issuing comes after them).
+    STEPS = (("accept", "clerk"), ("verify", "clerk"), ("verify", "holding clerk"), ("approve", "reviewer"))
+    # Where a journey starts: a request waiting to be accepted, else one left half-way (by someone
+    # who lost a race to a colleague), from the queue tab that shows it to the person of that step.
+    STARTS = (("clerk", "to_accept", 0), ("holding clerk", "tasks", 2), ("reviewer", "ready", 3),
+              ("reviewer", "to_issue", len(STEPS)))
 
     def on_start(self) -> None:
         self.log_in(CLERK, "/staff/queue")
+        self.people = {"clerk": self.client, "holding clerk": self.browser(HOLDING_CLERK, "/staff/queue"),
+                       "reviewer": self.browser(REVIEWER, "/staff/queue")}
+
+    def queue(self, tab: str, who: str = "clerk", find: str = "") -> list[str]:
+        """The request numbers on the first page of a tab, or those found by number in it."""
+        params, name = {"tab": tab}, "/staff/queue?tab=<tab>"
+        if find:
+            params["find"], name = find, "/staff/queue?tab=<tab>&find=<number>"
+        page = self.call("GET", "/staff/queue", name, params=params, client=self.people[who])
+        return REQUEST_LINK.findall(page.text) if page.status_code == 200 else []
+
+    def page(self, number: str, who: str = "clerk") -> str:
+        page = self.call("GET", f"/staff/requests/{number}", "/staff/requests/<number>", client=self.people[who])
+        return page.text if page.status_code == 200 else ""
+
+    def post(self, url: str, name: str, who: str, page: str, version: str, ok=(303, 409), files=None, **fields):
+        """A step's form, sent as the page showed it (its CSRF token and version)."""
+        return self.call("POST", url, name, ok=ok, client=self.people[who], files=files,
+                         data={"csrf_token": found(CSRF, page, "CSRF token"), "version": version, **fields})
+
+    def step(self, number: str, action: str, who: str) -> bool:
+        """Take `action` if this person's page of the request offers it. False when another person
+        acted first (409, which the page says: a normal answer under load); the journey ends there,
+        as that person carries the request on."""
+        if who == "holding clerk" and number not in self.queue("tasks", who, find=number):
+            return True  # none of the records asked for is held there: the request is not theirs to open
+        page = self.page(number, who)
+        for url, version in STEP_FORMS[action].findall(page):
+            kind, files = "requests/<number>", None
+            if action == "verify":
+                kind, files = "tasks/<task>", {"copy": ("certified-copy.pdf", PDF, "application/pdf")}
+            if self.post(url, f"/staff/{kind}/{action} [POST]", who, page, version, files=files).status_code == 409:
+                return False
+        return True
 
     @task(3)
     def queue_tab(self) -> None:
-        self.call("GET", "/staff/queue", "/staff/queue?tab=<tab>", params={"tab": random.choice(QUEUE_TABS)})
+        self.queue(random.choice(QUEUE_TABS))
 
     @task(2)
     def open_request(self) -> None:
-        queue = self.call("GET", "/staff/queue", "/staff/queue?tab=<tab>", params={"tab": "in_review"})
-        numbers = REQUEST_LINK.findall(queue.text)
+        numbers = self.queue("in_review")
         if numbers:
-            self.call("GET", f"/staff/requests/{random.choice(numbers)}", "/staff/requests/<number>")
+            self.page(random.choice(numbers))
 
     @task(1)
-    def accept(self) -> None:
-        queue = self.call("GET", "/staff/queue", "/staff/queue?tab=<tab>", params={"tab": "to_accept"})
-        numbers = REQUEST_LINK.findall(queue.text)
-        if not numbers:
+    def journey(self) -> None:
+        for who, tab, first in self.STARTS:
+            # Only requests issued here: a task of another archive's request is not this reviewer's to finish.
+            if numbers := [n for n in self.queue(tab, who) if n.startswith(f"{ARCHIVE}-")]:
+                break
+        else:
             return
         number = random.choice(numbers[:5])
-        page = self.call("GET", f"/staff/requests/{number}", "/staff/requests/<number>")
-        if page.status_code != 200 or (form := ACCEPT_FORM.search(page.text)) is None:
-            return  # accepted by another clerk since the queue was read
-        # 409: another clerk accepted it first, which the page says; a normal answer under load.
-        self.call("POST", f"/staff/requests/{number}/accept", "/staff/requests/<number>/accept [POST]",
-                  ok=(303, 409), data={"csrf_token": found(CSRF, page.text, "CSRF token"),
-                                       "version": form.group(1)})
+        for action, who in self.STEPS[first:]:
+            if not self.step(number, action, who):
+                return
+        self.issue(number)
+
+    def issue(self, number: str) -> None:
+        """出具证明: the preview first; only its 确认出具并签名 signs. Then the certificate's PDF."""
+        page = self.page(number, "reviewer")
+        if (form := STEP_FORMS["issue"].search(page)) is None:
+            return  # not approved: a holding archive has not answered yet
+        preview = self.post(form.group(1), "/staff/requests/<number>/issue [POST preview]", "reviewer", page,
+                            form.group(2), ok=(200, 409))
+        if preview.status_code != 200:
+            return
+        if (confirm := CONFIRM_ISSUE.search(preview.text)) is None:
+            raise LookupError("no confirming form on the issue preview")
+        signed = self.post(confirm.group(1), "/staff/requests/<number>/issue [POST confirm]", "reviewer",
+                           preview.text, confirm.group(2), confirm="1")
+        if signed.status_code == 303:
+            self.call("GET", f"/requests/{number}/certificate", "/requests/<number>/certificate",
+                      client=self.people["reviewer"])
 
 
 class Verifier(PortalUser):

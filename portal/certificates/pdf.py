@@ -7,9 +7,11 @@ further pages with their header repeated. The template below is fixed text: ever
 request reaches it as JSON through `sys.inputs` and is printed as a string, never read as markup.
 
 Certified copies follow the certificate: images as one page each, laid out by the same template;
-PDF copies' own pages are put in place with pypdf, their content untouched, with the template's
-footer stamped over each. Every page of the final document says "第N页，共M页", M counting the
-copies too, so a page lost from a printed bundle is noticed.
+each page of a PDF copy as a page of its own size that Typst fills with that page, embedded whole
+(a form XObject: its content untouched, turned and cropped as a reader shows it), with the
+template's footer over it. Every page of the document says "第N页，共M页", M counting the
+copies too, so a page lost from a printed bundle is noticed. One Typst compile makes the whole
+file: no second pass re-writes it (pypdf only reads the copies' page sizes).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import segno
 import typst
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf import PdfReader
 
 from portal.certificates import seal
 from portal.certificates.document import FOUND, Attachment, CertificateContent, chinese_date
@@ -64,20 +66,19 @@ def _typst_fonts() -> typst.Fonts:
 
 def render(content: CertificateContent) -> bytes:
     """The certificate and its attachments as one unsigned PDF."""
-    pdf_copies = {n: _open_pdf(a) for n, a in enumerate(content.attachments) if a.kind == "pdf"}
+    pdf_pages = {n: _page_sizes(_open_pdf(a)) for n, a in enumerate(content.attachments) if a.kind == "pdf"}
     with tempfile.TemporaryDirectory(prefix="certificate-") as folder:
-        # Images reach Typst as files in the document's own folder (sys.inputs holds only text).
+        # Images and PDF copies reach Typst as files in the document's own folder (sys.inputs holds only text).
         root = Path(folder)
         seal_file = None
         if content.seal_png is not None:
             seal_file = "seal.png"
             (root / seal_file).write_bytes(content.seal_png)
-        images = {}
+        files = {}
         for n, attachment in enumerate(content.attachments):
-            if n not in pdf_copies:
-                images[n] = f"attachment-{n + 1}.{attachment.kind}"
-                (root / images[n]).write_bytes(attachment.data)
-        data = _template_data(content, seal_file, images, {n: _page_sizes(r) for n, r in pdf_copies.items()})
+            files[n] = f"attachment-{n + 1}.{attachment.kind}"
+            (root / files[n]).write_bytes(attachment.data)
+        data = _template_data(content, seal_file, files, pdf_pages)
         compiler = typst.Compiler(TEMPLATE.encode(), root=folder, font_paths=_typst_fonts(), ignore_system_fonts=True)
         # The PDF's dates come from the issue date, not the clock: the same content renders the same.
         issued_at = datetime.combine(content.issued_on, time(0), CHINA_TIME)
@@ -85,7 +86,7 @@ def render(content: CertificateContent) -> bytes:
             format="pdf", sys_inputs={"data": json.dumps(data, ensure_ascii=False)}, timestamp=issued_at)
     for warning in warnings:
         log.warning("certificate %s: typst: %s", content.serial, warning.message)
-    return _with_pdf_copies(pdf, content.attachments, pdf_copies) if pdf_copies else pdf
+    return pdf
 
 
 def _open_pdf(attachment: Attachment) -> PdfReader:
@@ -104,32 +105,6 @@ def _page_sizes(reader: PdfReader) -> list[tuple[float, float]]:
     return sizes
 
 
-def _with_pdf_copies(certificate: bytes, attachments: tuple[Attachment, ...], pdf_copies: dict[int, PdfReader]) -> bytes:
-    """Put each PDF copy's pages in their place. The rendered document has, where each copy page
-    goes, a page of the same size that holds only its footer (serial, attachment, page N of M):
-    the copy's page takes that page's place with the footer stamped over it."""
-    writer = PdfWriter(clone_from=BytesIO(certificate))
-    copy_pages = sum(len(reader.pages) for reader in pdf_copies.values())
-    position = len(writer.pages) - copy_pages - (len(attachments) - len(pdf_copies))
-    for n in range(len(attachments)):
-        if n not in pdf_copies:
-            position += 1
-            continue
-        for page in pdf_copies[n].pages:
-            stamp = writer.pages[position]
-            writer.insert_page(page, position)
-            merged: PageObject = writer.pages[position]
-            if merged.rotation % 360:  # the stamp goes at the bottom of the page as it is read
-                merged.transfer_rotation_to_content()
-            box = merged.cropbox
-            merged.merge_transformed_page(stamp, Transformation().translate(float(box.left), float(box.bottom)))
-            del writer.pages[position + 1]
-            position += 1
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def _qr_svg(url: str) -> str:
     # Medium error correction: still reads when the print is creased or the seal's red overlaps.
     qr = segno.make(url, error="m", micro=False)
@@ -138,14 +113,15 @@ def _qr_svg(url: str) -> str:
     return out.getvalue().decode()
 
 
-def _template_data(content: CertificateContent, seal_file: str | None, images: dict[int, str],
+def _template_data(content: CertificateContent, seal_file: str | None, files: dict[int, str],
                    pdf_pages: dict[int, list[tuple[float, float]]]) -> dict:
     """Everything the template prints, as display strings (empty conditions become 不限)."""
     attachments = []
     for n, attachment in enumerate(content.attachments):
         sizes = pdf_pages.get(n, [])
         attachments.append({"number": n + 1, "filename": attachment.filename, "pages": len(sizes) or 1,
-                            "image": images.get(n), "sizes": [{"width": w, "height": h} for w, h in sizes]})
+                            "file": files[n], "pdf": n in pdf_pages,
+                            "sizes": [{"page": i + 1, "width": w, "height": h} for i, (w, h) in enumerate(sizes)]})
     return {
         "found": content.kind == FOUND,
         "title": content.title,
@@ -301,21 +277,21 @@ TEMPLATE = r"""
 #metadata("certificate-end") <certificate-end>
 
 // The certified copies, in order: an image fills a page of its own, fitted to A4, with a caption;
-// a PDF copy's pages are put in place afterwards (pdf.py): here each is a page of its size that
-// holds only the footer stamped over it.
+// each page of a PDF copy is a page of its size, the copy's page embedded whole behind the footer.
 #let copy-footer(a) = {
   set text(font: sans, size: 8.5pt, fill: luma(90))
   align(center)[证明编号：#d.serial　附件 #a.number　#page-of]
 }
 #for a in d.attachments {
-  if a.image != none {
+  if not a.pdf {
     page(margin: 12mm, header: none, footer: copy-footer(a), grid(rows: (auto, 1fr), row-gutter: 4mm,
       text(font: sans, size: 10pt)[附件 #a.number：#a.filename],
-      align(center + horizon, image(a.image, width: 100%, height: 100%, fit: "contain"))))
+      align(center + horizon, image(a.file, width: 100%, height: 100%, fit: "contain"))))
   } else {
     for size in a.sizes {
       page(width: size.width * 1pt, height: size.height * 1pt, margin: (x: 4mm, top: 4mm, bottom: 7mm),
-           header: none, footer: copy-footer(a), footer-descent: 2mm, [])
+           header: none, background: image(a.file, page: size.page, width: 100%, height: 100%),
+           footer: copy-footer(a), footer-descent: 2mm, [])
     }
   }
 }

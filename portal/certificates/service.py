@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -91,12 +91,16 @@ def write_certificate(acting: Acting) -> None:
         raise CertificateUnavailable(_l("本馆的证书签名密钥无法读取，请管理员检查密钥文件和口令")) from None
     folder = Path(config["CERTIFICATE_FOLDER"])
     issued_on = china_today()
-    # Drawn inside this transaction: PostgreSQL holds the counter row until commit, so a second
-    # reviewer waits and gets the next number; a rollback gives this one back.
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    # Everything but the serial first (the records, the copies read from disk): from the number
+    # on, every other reviewer issuing at this archive waits for this transaction.
+    content = certificate_content(request, "", code, issued_on)
+    # Drawn inside this transaction: PostgreSQL holds the counter row until commit (SQLite the
+    # whole database), so a second reviewer waits and gets the next number; a rollback gives
+    # this one back.
     number = next_value(session, f"certificate:{archive.code}", issued_on.year)
     serial = f"{SERIAL_PREFIX}-{archive.code}-{issued_on.year}-{number:06d}"
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    content = certificate_content(request, serial, code, issued_on)
+    content = replace(content, serial=serial, verify_url=verify_url(serial, code))
     try:
         rendered = pdf.render(content)
     except pdf.FontsMissing:
