@@ -19,6 +19,9 @@ from a fresh session, as a request does. Writes p50 / p95 / p99 into docs/benchm
 
 PostgreSQL: --database-url (default postgresql://postgres@127.0.0.1:5432/bench_queue); its public
 schema is DROPPED and recreated when the data is (re)generated.
+
+The generator, `add_requests(session, n)`, also fills the load runs' databases
+(`python -m bench.load.run --requests N`, through bench/load/add_requests.py).
 """
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
 
 from bench.common import cpu_model, replace_section  # noqa: E402
 from portal import create_app  # noqa: E402
@@ -61,12 +66,13 @@ from portal.db import db, make_engine  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.requests.models import (RequestEvent, RequestRecord, RequestSearchArchive,  # noqa: E402
                                     UtilizationRequest)
-from portal.core.workdays import CHINA_TIME, china_today  # noqa: E402
+from portal.core.sequences import NumberSequence  # noqa: E402
+from portal.core.clock import CHINA_TIME, china_today  # noqa: E402
 from portal.review import queue as review_queue  # noqa: E402
 from portal.review.models import VerificationTask  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench_queue"
-GENERATOR = "queue-data v2"  # change when the generated data changes: caches are rebuilt
+GENERATOR = "queue-data v3"  # change when the generated data changes: caches are rebuilt
 BUSY = "451200"
 # Where requests are made: the busy city archive takes 30%.
 ISSUING_SHARE = {"451200": 30, "450100": 20, "450200": 14, "451202": 10, "451203": 10, "450110": 8, "450206": 8}
@@ -112,6 +118,18 @@ def generate(session, requests: int, seed: int = 1) -> dict:
     and tasks, all through bulk inserts. Returns row counts."""
     started = time.perf_counter()
     seed_demo(session, records=CATALOG_RECORDS, seed=seed)
+    summary = add_requests(session, requests, seed)
+    return {**summary, "catalog records": CATALOG_RECORDS, "seconds": time.perf_counter() - started}
+
+
+def add_requests(session, requests: int, seed: int = 1, applicants: int = APPLICANTS,
+                 chunk: int = 20_000) -> dict:
+    """`requests` requests (with their records, events and tasks) and `applicants` citizens who made
+    them, added in bulk to a database that holds the demo archives, staff and catalog — and maybe
+    requests already (bench/load: `portal seed-demo` makes the demo citizen's): ids continue after
+    the highest, numbers after each archive's counter, which is moved past them. Rows are inserted
+    every `chunk` requests, so a million take no more memory than `chunk`. Returns row counts."""
+    started = time.perf_counter()
     rng = random.Random(seed)
     personal = cipher()
     archives = {a.code: a for a in session.scalars(select(Archive))}
@@ -124,26 +142,42 @@ def generate(session, requests: int, seed: int = 1) -> dict:
     now = datetime.now(timezone.utc)
     today = china_today()
 
-    # Citizens: real-looking names and (checksum-valid) ID numbers; nobody logs in as them.
+    # Citizens: real-looking names and (checksum-valid) ID numbers; nobody logs in as them. Verified
+    # at a reading room's counter: an unverified applicant's request carries a photo of the ID card
+    # (which these requests do not), and accepting it asks the clerk to confirm it was checked.
     citizens = []
-    for n in range(APPLICANTS):
+    for n in range(applicants):
         id_number = with_check_character(f"4512{n % 100:02d}{(date(1940, 1, 1) + timedelta(days=n)):%Y%m%d}{n % 1000:03d}")
         citizens.append({"email": f"bench{n}@example.cn", "password_hash": "!", "real_name": person_name(rng),
                          "role": "citizen", "id_number_enc": personal.encrypt(id_number),
                          "id_number_hash": personal.lookup_hash(id_number), "is_active_account": True,
-                         "created_at": now - timedelta(days=1200), "phone": ""})
+                         "created_at": now - timedelta(days=1200), "phone": "", "identity_level": "verified",
+                         "verified_at": now - timedelta(days=1200), "verified_method": "counter"})
     _insert(session, User.__table__, citizens)
-    applicants = list(session.execute(select(User.id, User.real_name, User.id_number_enc, User.id_number_hash)
-                                      .where(User.email.like("bench%@example.cn"))))
+    people = list(session.execute(select(User.id, User.real_name, User.id_number_enc, User.id_number_hash)
+                                  .where(User.email.like("bench%@example.cn"))))
     subjects = []  # other people's ID numbers, encrypted once and reused
     for n in range(300):
         id_number = with_check_character(f"450100{(date(1930, 1, 1) + timedelta(days=37 * n)):%Y%m%d}{n:03d}")
         subjects.append((personal.encrypt(id_number), personal.lookup_hash(id_number)))
 
     requests_rows, items, searched, events, tasks = [], [], [], [], []
-    sequence: Counter = Counter()
+    counts: Counter = Counter()
+
+    def flush() -> None:  # parents first: the other rows refer to the requests
+        for table, rows in ((UtilizationRequest, requests_rows), (RequestRecord, items),
+                            (RequestSearchArchive, searched), (RequestEvent, events), (VerificationTask, tasks)):
+            _insert(session, table.__table__, rows)
+            counts[table.__tablename__] += len(rows)
+            rows.clear()
+
+    # Numbers go on from each archive's counter (scope `request:<code>`, as the portal numbers them).
+    sequence: Counter = Counter({(scope.removeprefix("request:"), year): last for scope, year, last in session.execute(
+        select(NumberSequence.scope, NumberSequence.year, NumberSequence.last_value)
+        .where(NumberSequence.scope.like("request:%")))})
+    first_id = (session.scalar(select(func.max(UtilizationRequest.id))) or 0) + 1
     codes = list(ids)
-    for request_id in range(1, requests + 1):
+    for request_id in range(first_id, first_id + requests):
         issuing = weighted(rng, ISSUING_SHARE)
         issuing_id = ids[issuing]
         status = weighted(rng, STATUS_SHARE)
@@ -159,7 +193,7 @@ def generate(session, requests: int, seed: int = 1) -> dict:
                 holders.add(issuing)
         kind = "search" if rng.random() < SEARCH_SHARE else "records"
         relation = weighted(rng, RELATION_SHARE)
-        applicant_id, applicant_name, applicant_enc, applicant_hash = rng.choice(applicants)
+        applicant_id, applicant_name, applicant_enc, applicant_hash = rng.choice(people)
         if relation == "self":
             subject_name, subject_enc, subject_hash = applicant_name, applicant_enc, applicant_hash
         else:
@@ -200,7 +234,7 @@ def generate(session, requests: int, seed: int = 1) -> dict:
                 if rng.random() < 0.55:
                     waiting_for = set(rng.sample(sorted(holders), rng.randint(1, len(holders))))
             elif status in ("rejected", "withdrawn"):
-                waiting_for = {c for c in holders if rng.random() < 0.5}
+                waiting_for = {c for c in sorted(holders) if rng.random() < 0.5}  # sorted: the same in every process
             for code in sorted(holders):
                 holder_id = ids[code]
                 task = {"public_id": f"{rng.getrandbits(96):024x}", "request_id": request_id,
@@ -247,14 +281,18 @@ def generate(session, requests: int, seed: int = 1) -> dict:
             "consent_at": submitted_at, "idempotency_key": None, "submitted_at": submitted_at, "updated_at": at,
             "due_date": due, "claimed_by_id": claimed, "claimed_at": submitted_at if claimed else None,
         })
-    _insert(session, UtilizationRequest.__table__, requests_rows)
-    _insert(session, RequestRecord.__table__, items)
-    _insert(session, RequestSearchArchive.__table__, searched)
-    _insert(session, RequestEvent.__table__, events)
-    _insert(session, VerificationTask.__table__, tasks)
+        if len(requests_rows) >= chunk:
+            flush()
+    flush()
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for (code, year), last in sequence.items():
+        statement = upsert(NumberSequence).values(scope=f"request:{code}", year=year, last_value=last)
+        session.execute(statement.on_conflict_do_update(index_elements=["scope", "year"],
+                                                        set_={"last_value": last}))
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT setval(pg_get_serial_sequence('utilization_request', 'id'), :n)"),
-                        {"n": requests})
+        if requests:  # the ids were given: the next request the portal makes takes the one after
+            session.execute(text("SELECT setval(pg_get_serial_sequence('utilization_request', 'id'), :n)"),
+                            {"n": first_id + requests - 1})
         session.commit()
         # What autovacuum does to a settled database (statistics, and the visibility map that
         # lets index-only scans skip the table); right after a bulk load it has not run yet.
@@ -263,10 +301,9 @@ def generate(session, requests: int, seed: int = 1) -> dict:
     else:
         session.execute(text("ANALYZE"))
         session.commit()
-    return {"utilization_request": len(requests_rows), "request_record": len(items),
-            "request_search_archive": len(searched), "request_event": len(events), "verification_task": len(tasks),
-            "citizens": len(citizens), "catalog records": CATALOG_RECORDS,
-            "seconds": time.perf_counter() - started}
+    return {**{table: counts[table] for table in ("utilization_request", "request_record", "request_search_archive",
+                                                  "request_event", "verification_task")},
+            "citizens": len(citizens), "seconds": time.perf_counter() - started}
 
 
 def migrated_to_head(engine) -> None:

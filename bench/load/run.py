@@ -1,21 +1,34 @@
 """Run the load scenarios (bench/load/locustfile.py) and print one line per endpoint: requests, req/s,
-p50/p95/p99 (ms), failures, and req/s as a share of /healthz's, measured in the same run.
+p50/p95/p99 (ms), failures, and req/s as a share of /healthz's, measured in the same run; then the
+memory (RSS) of each gunicorn worker and of the background process after the scenarios.
 
     python -m bench.load.run --users 20 --duration 60s [--url URL] [--write-docs]
+    python -m bench.load.run --records 10000 --requests 10000 --backend postgres-meili
+    python -m bench.load.run --leak-check            # 10 minutes, memory sampled every 10 s
 
-Without --url it prepares a fresh data directory (demo data, signing keys, search index) and starts
-the portal on a free port with `portal serve` — whichever server that runs — with the throttles
+Without --url it prepares a fresh portal (bench/load/prepare.py: demo data with --records catalog
+records, --requests generated requests, signing keys, search index; on SQLite and the embedded
+index, or with --backend postgres-meili on a PostgreSQL database and a Meilisearch of its own) and
+starts it on a free port with `portal serve` — whichever server that runs — with the throttles
 off (PORTAL_RATE_LIMITS=off) and the per-account and per-address limits raised, so that load is
-not turned into 429s and 422s; the server is stopped and the directory removed at the end, whatever
-happens. With --url, the portal there must have the demo data and the same settings.
+not turned into 429s and 422s; the server, the database and the search engine are stopped and
+removed at the end, whatever happens. Data that took long to make is kept under bench/out/load/
+for the next run of the same size (--no-cache: not). With --url, the portal there must have the
+demo data and the same settings, and its memory is not measured.
+--leak-check samples the memory every --sample-every seconds and reports, per process, its RSS and
+its heap (RssAnon) once warmed up (after --warm-up seconds, by default a fifth of the run) and at the
+end, its peak and its slope; "growth" when a heap grew by more than bench/load/memory.GROWTH_MB
+after the warm-up.
 --write-docs appends the table, the machine, the date and the command to docs/benchmarks.md.
-The exit status is 1 when any request failed or a scenario raised an exception."""
+The exit status is 1 when any request failed, a scenario raised an exception or the leak check
+found growth. Growth over data sizes: bench/load/growth.py."""
 from __future__ import annotations
 
 import argparse
 import csv
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -26,11 +39,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.common import cpu_model
+from bench.load.memory import GROWTH_MB, WORKER_BUDGET_MB, LeakCheck, Sampler, Snapshot, snapshot
+from bench.load.prepare import BACKENDS, CACHE, POSTGRES, Prepared, prepared
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -66,6 +82,10 @@ class Result:
     exceptions: list[str] = field(default_factory=list)
     work_dir: Path | None = None
     server_pid: int | None = None
+    prepared: Prepared | None = None  # None against --url
+    memory: Snapshot | None = None  # the server's processes after the scenarios
+    leak: LeakCheck | None = None
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # load average when the scenarios ended
 
     @property
     def failures(self) -> int:
@@ -80,18 +100,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def portal(*args: str, env: dict) -> None:
-    subprocess.run([str(BIN / "portal"), *args], env=env, check=True, stdout=subprocess.DEVNULL)
-
-
-def prepare(data_dir: Path, env: dict, records: int) -> None:
-    """A fresh portal: schema, demo data, signing keys, search index."""
-    portal("init-db", env=env)
-    portal("seed-demo", "--records", str(records), env=env)
-    portal("keys", "init", env=env)
-    portal("sync-index", env=env)
 
 
 def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, seconds: float = 120) -> None:
@@ -152,29 +160,55 @@ def read_results(prefix: Path) -> Result:
     return Result(rows, exceptions)
 
 
-def run(users: int = 20, duration: str = "60s", url: str | None = None, records: int = 2000) -> Result:
-    """The scenarios against `url`, or against a fresh portal started here and stopped at the end."""
+def seconds(duration: str) -> float:
+    """locust's --run-time (90, 90s, 10m, 1h30m) in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", duration.strip())
+    if not parts or not any(parts.groups()):
+        raise ValueError(f"not a duration: {duration!r}")
+    hours, minutes, secs = (int(part or 0) for part in parts.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def run(users: int = 20, duration: str = "60s", url: str | None = None, records: int = 2000, requests: int = 0,
+        backend: str = "embedded", cache: Path | None = None, postgres: str = POSTGRES,
+        sample_every: float | None = None, warm_up: float | None = None) -> Result:
+    """The scenarios against `url`, or against a fresh portal started here and stopped at the end
+    (see prepare.prepared for `records`, `requests`, `backend`, `cache` and `postgres`). With
+    `sample_every`, the server's memory is sampled that often during the run (a leak check)."""
     work = Path(tempfile.mkdtemp(prefix="portal-load-"))
-    server = None
+    server = preparation = sampler = None
     try:
-        if url is None:
-            data_dir, port = work / "data", free_port()
-            url = f"http://127.0.0.1:{port}"
-            env = {**os.environ, **SERVER_SETTINGS, "PORTAL_DATA_DIR": str(data_dir), "PORTAL_PUBLIC_URL": url}
-            env.pop("DATABASE_URL", None)  # fresh: the data directory's own SQLite database
-            prepare(data_dir, env, records)
-            log = work / "server.log"
-            with open(log, "wb") as out:
-                server = subprocess.Popen([str(BIN / "portal"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                          env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            wait_until_healthy(url, server, log)
-        run_locust(url.rstrip("/"), users, duration, work / "locust")
-        result = read_results(work / "locust")
-        if not result.ok and (log := work / "server.log").exists():
-            print("the server's log, last lines:\n" + log.read_text(errors="replace")[-5000:], file=sys.stderr)
+        with ExitStack() as stack:  # undone in reverse: the server, then the search engine and the database
+            if url is None:
+                port = free_port()
+                url = f"http://127.0.0.1:{port}"
+                settings = {**os.environ, **SERVER_SETTINGS, "PORTAL_PUBLIC_URL": url}
+                preparation = stack.enter_context(
+                    prepared(work / "data", backend, records, requests, settings, cache, postgres))
+                log = work / "server.log"
+                with open(log, "wb") as out:
+                    server = subprocess.Popen([str(BIN / "portal"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                              env=preparation.env, stdout=out, stderr=subprocess.STDOUT,
+                                              start_new_session=True)
+                stack.callback(stop, server)
+                wait_until_healthy(url, server, log)
+                if sample_every:
+                    sampler = Sampler(server.pid, sample_every)
+                    sampler.start()
+            try:
+                run_locust(url.rstrip("/"), users, duration, work / "locust")
+            finally:
+                samples = sampler.stop() if sampler else []
+            result = read_results(work / "locust")
+            result.load = os.getloadavg()
+            result.prepared = preparation
+            if server is not None:
+                result.memory = snapshot(server.pid)
+            if sampler:
+                result.leak = LeakCheck(sample_every, seconds(duration) / 5 if warm_up is None else warm_up, samples)
+            if not result.ok and (log := work / "server.log").exists():
+                print("the server's log, last lines:\n" + log.read_text(errors="replace")[-5000:], file=sys.stderr)
     finally:
-        if server is not None:
-            stop(server)
         shutil.rmtree(work, ignore_errors=True)
     result.work_dir, result.server_pid = work, server.pid if server is not None else None
     return result
@@ -196,11 +230,50 @@ def table(result: Result) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
+def memory(result: Result) -> str:
+    """The memory of the server's processes after the scenarios, against the workers' budget."""
+    if result.memory is None:
+        return "Memory: not measured (a portal given with --url)."
+    snap = result.memory
+    workers = ", ".join(f"{m.total:.0f}{' ❌' if m.total > WORKER_BUDGET_MB else ''} ({m.anon:.0f} + {m.file:.0f})"
+                        for m in sorted(snap.workers.values(), key=lambda m: m.total))
+    background = f"{snap.background.total:.0f} MB" if snap.background is not None else "none"
+    return (f"Memory after the scenarios (VmRSS, and in brackets its RssAnon + RssFile — heap + mapped files; "
+            f"MB of 10^6 bytes; target ≤ {WORKER_BUDGET_MB} MB per worker): gunicorn workers {workers or '—'} MB; "
+            f"background process {background}; gunicorn master {snap.master.total:.0f} MB.")
+
+
+def leak_table(leak: LeakCheck) -> str:
+    lines = [f"Leak check: memory sampled every {leak.every:g} s ({len(leak.samples)} samples), warm-up "
+             f"{leak.warm_up:.0f} s; \"growth\" when a process's heap (RssAnon) grew by more than {GROWTH_MB:g} MB "
+             "from the end of the warm-up to the end of the run (medians of three samples; bench/load/memory.py "
+             "says why that threshold).",
+             "",
+             "| process | VmRSS after warm-up → end | RssAnon after warm-up → end | peak VmRSS | RssAnon slope | verdict |",
+             "|---|---:|---:|---:|---:|---|"]
+    for trend in leak.trends():
+        verdict = "growth ❌" if trend.growth else "steady"
+        if trend.late:
+            verdict += " (started during the run: a replaced worker)"
+        lines.append(f"| {trend.process} | {trend.start.total:.1f} → {trend.end.total:.1f} MB | "
+                     f"{trend.start.anon:.1f} → {trend.end.anon:.1f} MB | {trend.peak:.1f} MB | "
+                     f"{trend.slope:+.2f} MB/min | {verdict} |")
+    return "\n".join(lines)
+
+
+def machine(load: tuple[float, float, float]) -> str:
     uname = platform.uname()
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     return (f"{os.cpu_count()} CPUs (`nproc`), {cpu_model()}; `uname -srm`: {uname.system} {uname.release} "
-            f"{uname.machine}; Python {platform.python_version()}; load average (1/5/15 min) when the run ended: {load}")
+            f"{uname.machine}; Python {platform.python_version()}; load average (1/5/15 min) when the scenarios "
+            f"ended: {' / '.join(f'{value:.1f}' for value in load)}")
+
+
+def target(result: Result, records: int, requests: int, url: str | None) -> str:
+    if url:
+        return url
+    ready = result.prepared
+    return (f"a fresh portal (`portal serve`; {ready.backend}; demo data with {records:,} catalog records and "
+            f"{requests:,} generated requests, prepared in {ready.seconds:.0f} s{' from the cache' if ready.cached else ''})")
 
 
 DOCS_START, DOCS_END = "<!-- load:start -->", "<!-- load:end -->"
@@ -221,33 +294,53 @@ def write_docs(report: str, path: Path = DOCS) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
-    parser.add_argument("--duration", default="60s", help="locust's --run-time: 60s, 5m… (default 60s)")
+    parser.add_argument("--duration", help="locust's --run-time: 60s, 5m… (default 60s; 10m with --leak-check)")
     parser.add_argument("--url", help="a running portal with the demo data (default: start a fresh one)")
     parser.add_argument("--records", type=int, default=2000, help="catalog records of the fresh portal (default 2000)")
+    parser.add_argument("--requests", type=int, default=0,
+                        help="requests generated into it in bulk, as bench/queue.py makes them (default 0)")
+    parser.add_argument("--backend", choices=BACKENDS, default="embedded",
+                        help="embedded: SQLite and the embedded index (default); postgres-meili: a PostgreSQL "
+                             "database made for the run and a Meilisearch of its own")
+    parser.add_argument("--postgres-url", default=POSTGRES,
+                        help=f"the PostgreSQL server for postgres-meili (default {POSTGRES}; its database is only "
+                             "connected to, to create and drop the run's own)")
+    parser.add_argument("--no-cache", action="store_true", help=f"make the data afresh, keep nothing in {CACHE.relative_to(ROOT)}")
+    parser.add_argument("--leak-check", action="store_true", help="sample the workers' RSS during the run")
+    parser.add_argument("--sample-every", type=float, default=10, help="seconds between samples (default 10)")
+    parser.add_argument("--warm-up", type=float, help="seconds not judged by the leak check (default: a fifth of the run)")
     parser.add_argument("--label", default="", help="what this run measures, for the heading in docs/benchmarks.md")
     parser.add_argument("--write-docs", action="store_true", help="append the table to docs/benchmarks.md")
     args = parser.parse_args(argv)
+    if args.url and (args.requests or args.backend != "embedded" or args.records != 2000):
+        parser.error("--records, --requests and --backend make a fresh portal: not with --url")
+    duration = args.duration or ("10m" if args.leak_check else "60s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` stops the server
 
     started = datetime.now(timezone.utc)
-    result = run(args.users, args.duration, args.url, args.records)
+    result = run(args.users, duration, args.url, args.records, args.requests, args.backend,
+                 None if args.no_cache else CACHE, args.postgres_url,
+                 args.sample_every if args.leak_check else None, args.warm_up)
     command = shlex.join([".venv/bin/python", "-m", "bench.load.run", *(argv if argv is not None else sys.argv[1:])])
-    target = args.url or f"a fresh portal (`portal serve`, demo data, {args.records:,} records)"
-    report = "\n\n".join([
+    parts = [
         f"#### {started:%Y-%m-%d %H:%M} UTC{' — ' + args.label if args.label else ''}",
-        f"Command: `{command}`. {args.users} users for {args.duration} against {target}; "
-        f"load generator on the same machine.",
-        f"Machine: {machine()}.",
+        f"Command: `{command}`. {args.users} users for {duration} against "
+        f"{target(result, args.records, args.requests, args.url)}; load generator on the same machine.",
+        f"Machine: {machine(result.load)}.",
         table(result),
         f"Failures: {result.failures}; exceptions in the scenarios: {len(result.exceptions)}.",
-    ])
+        memory(result),
+    ]
+    if result.leak:
+        parts.append(leak_table(result.leak))
+    report = "\n\n".join(parts)
     print(report)
     for exception in result.exceptions:
         print(exception, file=sys.stderr)
     if args.write_docs:
         write_docs(report)
         print(f"\nwritten to {DOCS.relative_to(ROOT)}")
-    return 0 if result.ok else 1
+    return 0 if result.ok and not (result.leak and result.leak.growth) else 1
 
 
 if __name__ == "__main__":
