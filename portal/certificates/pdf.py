@@ -45,6 +45,7 @@ _fonts_lock = threading.Lock()
 
 class FontsMissing(RuntimeError):
     def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
         super().__init__(f"证书字体缺失 (certificate fonts missing): {', '.join(missing)} in {FONT_DIR}; "
                          "install Debian's fonts-noto-cjk (make browser-deps) or set PORTAL_CERTIFICATE_FONT_DIR")
 

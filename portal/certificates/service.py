@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.audit.service import count_recent, log
-from portal.certificates import pdf, signing
+from portal.certificates import pdf, renderer, signing
 from portal.certificates.document import Attachment, CertificateContent, RecordLine, SearchAnswer
 from portal.certificates.models import Certificate
 from portal.config import development, points_at_this_machine
@@ -102,7 +102,7 @@ def write_certificate(acting: Acting) -> None:
     serial = f"{SERIAL_PREFIX}-{archive.code}-{issued_on.year}-{number:06d}"
     content = replace(content, serial=serial, verify_url=verify_url(serial, code))
     try:
-        rendered = pdf.render(content)
+        rendered = renderer.render(content)
     except pdf.FontsMissing:
         raise CertificateUnavailable(_l("服务器缺少证明所用的中文字体（fonts-noto-cjk），请管理员安装")) from None
     signed = signing.sign(rendered, signer, reason=content.title)

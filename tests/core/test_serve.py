@@ -42,6 +42,30 @@ def _children(pid: int) -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+def _renders_certificates(server_pid: int) -> str:
+    """The background process renders certificates for the workers: it answers on the socket
+    `portal serve` gave it (the workers have the same address and key in their config)."""
+    from flask import Flask
+
+    from portal.certificates import renderer
+    from tests.certificate_pdf.conftest import found_content
+
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(server_pid)], capture_output=True, text=True).stdout
+    background = next(int(line.split()[0]) for line in out.splitlines() if line.endswith("-m portal.server"))
+    environ = dict(item.split("=", 1) for item in
+                   Path(f"/proc/{background}/environ").read_text().split("\0") if "=" in item)
+    app = Flask(__name__)
+    app.config.update(RENDERER_SOCKET=environ[renderer.SOCKET_ENV], RENDERER_KEY=environ[renderer.KEY_ENV])
+    deadline = time.monotonic() + 30
+    while not os.path.exists(app.config["RENDERER_SOCKET"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(app.config["RENDERER_SOCKET"])
+    assert (os.stat(os.path.dirname(app.config["RENDERER_SOCKET"])).st_mode & 0o777) == 0o700
+    with app.app_context():
+        assert renderer.render(found_content()).startswith(b"%PDF-")
+    return app.config["RENDERER_SOCKET"]
+
+
 def _serve(env, tmp_path, **extra):
     port, log = free_port(), tmp_path / "serve.log"
     with log.open("w") as out:
@@ -71,6 +95,7 @@ def test_gunicorn_workers_and_one_background_process_that_sends_the_mail(data):
         assert sum("portal serve" in c for c in children) == 2, children  # PORTAL_WORKERS
         assert sum(c.endswith("-m portal.server") for c in children) == 1, children
         assert "gthread" in log.read_text()
+        renderer_socket = _renders_certificates(server.pid)
 
         _forgot_password(url)
         deadline, sent = time.monotonic() + 30, []
@@ -84,6 +109,7 @@ def test_gunicorn_workers_and_one_background_process_that_sends_the_mail(data):
         server.send_signal(signal.SIGTERM)
         assert server.wait(40) == 0, log.read_text()
     assert _children(server.pid) == []  # the workers and the background process are gone too
+    assert not os.path.exists(os.path.dirname(renderer_socket))  # its folder is removed
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
