@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # Links in emails and certificates point at the address the portal serves, unless told otherwise.
 export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup run test fonts browser-deps translations messages bench bench-load screenshots clean
+.PHONY: setup run test fonts browser-deps translations messages bench bench-load bench-focus bench-growth screenshots clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -77,6 +77,15 @@ bench: setup
 # table printed and added to docs/benchmarks.md. Against another portal: $(BIN)/python -m bench.load.run --url URL
 bench-load: setup
 	$(BIN)/python -m bench.load.run --users 20 --duration 60s --write-docs
+
+# Issue 16's ratios: /healthz, the search page, the search API and record pages, each alone, 20 users.
+bench-focus: setup
+	$(BIN)/python -m bench.load.focus --users 20 --duration 30s --write-docs
+
+# The scenarios at 10,000 and 100,000 records and requests, embedded and PostgreSQL + Meilisearch
+# (about an hour and 15 GB the first time; the data is kept in bench/out/load for the next run).
+bench-growth: setup
+	$(BIN)/python -m bench.load.growth --sizes 10000 100000 --write-docs
 
 clean:
 	rm -rf $(VENV) node_modules .tools static/vendor .pytest_cache

@@ -39,7 +39,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,12 +134,13 @@ def stop(server: subprocess.Popen) -> None:
     server.wait()
 
 
-def run_locust(url: str, users: int, duration: str, prefix: Path) -> None:
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
+def run_locust(url: str, users: int, duration: str, prefix: Path, locustfile: Path = LOCUSTFILE,
+               env: dict[str, str] | None = None) -> None:
+    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users), "-r", str(users),
                "--run-time", duration, "--host", url, "--csv", str(prefix), "--only-summary", "--stop-timeout", "10"]
     with open(prefix.with_name("locust.log"), "wb") as log:
         # Exit status 1 means failures, which the table shows; a missing stats file is the real error.
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, check=False)
+        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, check=False, env={**os.environ, **(env or {})})
     if not prefix.with_name(prefix.name + "_stats.csv").exists():
         raise RuntimeError("locust wrote no statistics:\n" + prefix.with_name("locust.log").read_text(errors="replace")[-3000:])
 
@@ -169,34 +171,44 @@ def seconds(duration: str) -> float:
     return hours * 3600 + minutes * 60 + secs
 
 
+@contextmanager
+def served(work: Path, backend: str = "embedded", records: int = 2000, requests: int = 0, cache: Path | None = None,
+           postgres: str = POSTGRES) -> Iterator[tuple[str, subprocess.Popen, Prepared]]:
+    """A fresh portal (see prepare.prepared for the arguments) served by `portal serve` on a free
+    port, with its log in `work`; stopped, with its database and search engine, on the way out."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = {**os.environ, **SERVER_SETTINGS, "PORTAL_PUBLIC_URL": url}
+    with prepared(work / "data", backend, records, requests, settings, cache, postgres) as preparation:
+        log = work / "server.log"
+        with open(log, "wb") as out:
+            server = subprocess.Popen([str(BIN / "portal"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                      env=preparation.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_healthy(url, server, log)
+            yield url, server, preparation
+        finally:
+            stop(server)
+
+
 def run(users: int = 20, duration: str = "60s", url: str | None = None, records: int = 2000, requests: int = 0,
         backend: str = "embedded", cache: Path | None = None, postgres: str = POSTGRES,
-        sample_every: float | None = None, warm_up: float | None = None) -> Result:
-    """The scenarios against `url`, or against a fresh portal started here and stopped at the end
-    (see prepare.prepared for `records`, `requests`, `backend`, `cache` and `postgres`). With
-    `sample_every`, the server's memory is sampled that often during the run (a leak check)."""
+        sample_every: float | None = None, warm_up: float | None = None,
+        locustfile: Path = LOCUSTFILE, scenario_env: dict[str, str] | None = None) -> Result:
+    """The scenarios of `locustfile` (with `scenario_env` in locust's environment) against `url`, or
+    against a fresh portal started here and stopped at the end (see served()). With `sample_every`,
+    the server's memory is sampled that often during the run (a leak check)."""
     work = Path(tempfile.mkdtemp(prefix="portal-load-"))
     server = preparation = sampler = None
     try:
         with ExitStack() as stack:  # undone in reverse: the server, then the search engine and the database
             if url is None:
-                port = free_port()
-                url = f"http://127.0.0.1:{port}"
-                settings = {**os.environ, **SERVER_SETTINGS, "PORTAL_PUBLIC_URL": url}
-                preparation = stack.enter_context(
-                    prepared(work / "data", backend, records, requests, settings, cache, postgres))
-                log = work / "server.log"
-                with open(log, "wb") as out:
-                    server = subprocess.Popen([str(BIN / "portal"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                              env=preparation.env, stdout=out, stderr=subprocess.STDOUT,
-                                              start_new_session=True)
-                stack.callback(stop, server)
-                wait_until_healthy(url, server, log)
+                url, server, preparation = stack.enter_context(served(work, backend, records, requests, cache, postgres))
                 if sample_every:
                     sampler = Sampler(server.pid, sample_every)
                     sampler.start()
             try:
-                run_locust(url.rstrip("/"), users, duration, work / "locust")
+                run_locust(url.rstrip("/"), users, duration, work / "locust", locustfile, scenario_env)
             finally:
                 samples = sampler.stop() if sampler else []
             result = read_results(work / "locust")
