@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import meilisearch
 import requests
-from meilisearch.errors import MeilisearchApiError, MeilisearchError
+from meilisearch.errors import MeilisearchApiError, MeilisearchError, MeilisearchTimeoutError
 
 from . import synonyms
 from .base import (
@@ -93,9 +94,22 @@ class MeiliIndex(SearchIndex):
             raise SearchUnavailable(f"Meilisearch at {self.url} unavailable ({what}): {exc}") from exc
 
     def _wait(self, what: str, task_info: Any, tolerate: str | None = None) -> None:
-        """Wait for a task; raise unless it succeeded (or failed with ``tolerate``)."""
-        task = self._call(what, lambda: self.client.wait_for_task(
-            task_info.task_uid, timeout_in_ms=self.task_timeout_ms, interval_in_ms=20))
+        """Wait for a task; raise unless it succeeded (or failed with ``tolerate``).  A status
+        request that gets no answer in time (a busy machine, a kept-alive connection the server
+        dropped) is asked again, on a new connection, until the task's own time is up."""
+        deadline = time.monotonic() + self.task_timeout_ms / 1000
+        while True:
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            try:
+                task = self.client.wait_for_task(task_info.task_uid, timeout_in_ms=left_ms, interval_in_ms=20)
+                break
+            except MeilisearchTimeoutError as exc:
+                if time.monotonic() >= deadline:
+                    raise SearchUnavailable(f"Meilisearch at {self.url} unavailable ({what}): {exc}") from exc
+                log.warning("Meilisearch task %s (%s): no answer yet, asking again: %s", task_info.task_uid, what, exc)
+                self.session.close()
+            except (MeilisearchError, requests.RequestException) as exc:
+                raise SearchUnavailable(f"Meilisearch at {self.url} unavailable ({what}): {exc}") from exc
         if task.status != "succeeded" and not (task.error and task.error.get("code") == tolerate):
             raise SearchUnavailable(f"Meilisearch task {task.uid} ({what}) {task.status}: {task.error}")
 

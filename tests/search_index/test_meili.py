@@ -227,3 +227,19 @@ def test_a_rebuild_failing_midway_keeps_the_live_index_and_drops_the_partial_one
     assert index.search(Q(per_page=100)) == before
     uids = {i["uid"] for i in index.client.get_raw_indexes({"limit": 1000})["results"]}
     assert f"{index.name}__rebuild" not in uids
+
+
+def test_a_task_status_that_never_comes_is_asked_again_until_the_task_time_is_up(tmp_path, caplog):
+    """A server that takes the connection and never answers (a busy machine, a connection dropped
+    without a word): each status request times out, is sent again on a new connection, and the
+    wait ends with SearchUnavailable when the task's time is up, not at the first silence."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # accepted by the kernel, never read, never answered
+        index = meili_backend.MeiliIndex(f"http://127.0.0.1:{silent.getsockname()[1]}", "irrelevant", NAME_SECRET,
+                                         timeout=0.3, task_timeout_ms=1500)
+        task = type("TaskInfo", (), {"task_uid": 1})()
+        with pytest.raises(SearchUnavailable, match="unavailable"):
+            index._wait("test", task)
+        index.close()
+    assert caplog.text.count("no answer yet, asking again") >= 2
