@@ -56,6 +56,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MEILI_MASTER_KEY": env.get("MEILI_MASTER_KEY"),
         # How often a serving process retries changes queued while the search engine was down.
         "SEARCH_SYNC_INTERVAL": float(env.get("PORTAL_SEARCH_SYNC_INTERVAL", "5")),
+        # How long a serving process reuses the answer to a public search it gave (0: never).
+        "SEARCH_CACHE_SECONDS": float(env.get("PORTAL_SEARCH_CACHE_SECONDS", "5")),
         "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -287,6 +287,15 @@ def _shared_app(request, url: str):
     return _SHARED_APPS[url]
 
 
+@pytest.fixture(autouse=True)
+def _no_search_answers_of_other_tests():
+    """Each test's data is its own (rolled back after it): no search answer a test before it was given
+    (portal.catalog.search.ResultCache) may be reused."""
+    from portal.catalog.search import results
+
+    results.forget()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _dispose_shared_apps():
     yield

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
+from portal.catalog import search
 from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
@@ -126,6 +127,7 @@ def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int
             # Exactly the rows read: one committed meanwhile with a lower id waits for the next round.
             session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows])))
             session.commit()
+            search.results.forget()
             applied += len(rows)
 
 
@@ -149,6 +151,7 @@ def reindex(session: Session, index: SearchIndex, progress: Callable[[int], None
         covered = session.scalar(select(func.max(SearchOutbox.id))) or 0
         session.commit()  # read the catalog in a fresh transaction, after `covered`
         count = index.rebuild(_all_documents(session, batch), progress=progress)
+        search.results.forget()
         session.execute(delete(SearchOutbox).where(SearchOutbox.id <= covered))
         session.commit()
         return count

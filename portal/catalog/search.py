@@ -1,10 +1,14 @@
 """Public catalog search: validate what was asked, ask the index, hydrate hits from the database."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from cachetools import TTLCache
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -113,9 +117,57 @@ def parse_query(args, *, clamp: bool = False) -> SearchQuery:
                        page=page, per_page=per_page)
 
 
+class ResultCache:
+    """The answers to public searches a serving process gave in the last SEARCH_CACHE_SECONDS.
+
+    A public search answers everyone alike (open records, masked), and visitors ask the same few
+    words again and again; the engine's query and the hits' records cost about half of a search
+    page (docs/benchmarks.md). An answer is reused for a few seconds at most, like the index itself
+    lags the database by up to a sync round; this process forgets every answer at once when it
+    changes the index (sync_outbox, reindex). Answers are kept per page language. Throttles are
+    counted before the cache is asked, as before."""
+
+    MAX_ANSWERS = 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: TTLCache | None = None
+        self._ttl = 0.0
+
+    def get(self, key: tuple, compute):
+        ttl = float(current_app.config.get("SEARCH_CACHE_SECONDS") or 0)
+        if ttl <= 0:
+            return compute()
+        with self._lock:
+            if self._answers is None or self._ttl != ttl:
+                self._answers, self._ttl = TTLCache(self.MAX_ANSWERS, ttl), ttl
+            answers = self._answers
+            found = answers.get(key)
+        if found is not None:
+            return found
+        answer = compute()
+        with self._lock:
+            if answers is self._answers:  # not forgotten while it was computed
+                answers[key] = answer
+        return answer
+
+    def forget(self) -> None:
+        with self._lock:
+            self._answers = None
+
+
+results = ResultCache()
+
+
 def public_search(session: Session, index: SearchIndex, query: SearchQuery, *, clamp: bool = False) -> SearchPage:
     """Open records only, masked. Raises SearchUnavailable when the engine is down. With `clamp`, a
-    page past the last answers with the last page (and `asked_page` says which one was asked for)."""
+    page past the last answers with the last page (and `asked_page` says which one was asked for).
+    The answer may be one this process gave in the last few seconds (ResultCache)."""
+    key = (query, clamp, index.backend, str(get_locale()))
+    return results.get(key, lambda: _public_search(session, index, query, clamp=clamp))
+
+
+def _public_search(session: Session, index: SearchIndex, query: SearchQuery, *, clamp: bool) -> SearchPage:
     page = _search(session, index, query)
     deepest = min(page.pages, MAX_RESULTS // query.per_page)  # the engines page through 10,000 results at most
     if clamp and page.total and query.page > deepest:
