@@ -91,7 +91,11 @@ def test_gunicorn_workers_and_one_background_process_that_sends_the_mail(data):
     try:
         with urllib.request.urlopen(url + "/healthz") as answer:
             assert answer.status == 200 and answer.headers["Server"] == "portal"
-        children = _children(server.pid)
+        # gunicorn boots its workers one after the other: the first may answer before the second is up.
+        deadline, children = time.monotonic() + 30, _children(server.pid)
+        while sum("portal serve" in c for c in children) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            children = _children(server.pid)
         assert sum("portal serve" in c for c in children) == 2, children  # PORTAL_WORKERS
         assert sum(c.endswith("-m portal.server") for c in children) == 1, children
         assert "gthread" in log.read_text()
