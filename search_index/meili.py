@@ -66,7 +66,6 @@ class MeiliIndex(SearchIndex):
                  timeout: float = 10.0, task_timeout_ms: int = 600_000) -> None:
         self.url, self.name = url, index_name
         self.keys = NameKeys(name_secret)
-        self.api_key, self.timeout = api_key, timeout
         self.task_timeout_ms = task_timeout_ms
         self._ready = False
         self._clients = ThreadClients(url, api_key, timeout)
@@ -101,15 +100,14 @@ class MeiliIndex(SearchIndex):
         while True:
             left_ms = max(1, int((deadline - time.monotonic()) * 1000))
             try:
-                task = self.client.wait_for_task(task_info.task_uid, timeout_in_ms=left_ms, interval_in_ms=20)
+                task = self._call(what, lambda ms=left_ms: self.client.wait_for_task(
+                    task_info.task_uid, timeout_in_ms=ms, interval_in_ms=20))
                 break
-            except MeilisearchTimeoutError as exc:
-                if time.monotonic() >= deadline:
-                    raise SearchUnavailable(f"Meilisearch at {self.url} unavailable ({what}): {exc}") from exc
+            except SearchUnavailable as exc:
+                if not isinstance(exc.__cause__, MeilisearchTimeoutError) or time.monotonic() >= deadline:
+                    raise
                 log.warning("Meilisearch task %s (%s): no answer yet, asking again: %s", task_info.task_uid, what, exc)
                 self.session.close()
-            except (MeilisearchError, requests.RequestException) as exc:
-                raise SearchUnavailable(f"Meilisearch at {self.url} unavailable ({what}): {exc}") from exc
         if task.status != "succeeded" and not (task.error and task.error.get("code") == tolerate):
             raise SearchUnavailable(f"Meilisearch task {task.uid} ({what}) {task.status}: {task.error}")
 
@@ -362,8 +360,8 @@ class MeiliIndex(SearchIndex):
 
 
 def _ndjson(doc: dict) -> bytes:
-    """A document as one line of NDJSON in UTF-8 (the client's own JSON escapes every Chinese
-    character as \\uXXXX: twice the bytes)."""
+    """A document as one line of NDJSON in UTF-8 (the client's own JSON writes every Chinese
+    character as a six-byte escape sequence: twice the bytes of UTF-8)."""
     return _JSON.encode(doc).encode()
 
 
