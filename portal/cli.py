@@ -32,13 +32,13 @@ def init_db_command() -> None:
 
 
 @click.command("create-user")
-@click.option("--role", type=click.Choice(["citizen", "clerk", "reviewer", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["citizen", "clerk", "reviewer", "archive_admin", "admin"]), required=True)
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--name", required=True)
 @click.option("--id-number", default=None)
 @click.option("--phone", default="")
-@click.option("--archive", "archive_code", default=None, help="archive code, required for clerks and reviewers")
+@click.option("--archive", "archive_code", default=None, help="archive code, required for clerks, reviewers and archive admins")
 @click.option("--verified", is_flag=True, help="the citizen's identity was checked (ID card seen): verified at once")
 @with_appcontext
 def create_user_command(role, email, password, name, id_number, phone, archive_code, verified) -> None:

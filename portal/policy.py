@@ -7,12 +7,15 @@ Roles are held on an object, not in general:
   "admin";
 - on a verification task: "clerk"/"reviewer" of its holding archive, "admin";
 - on a record: "subject" (the verified person it is about), "staff" of its archive or an admin,
-  "public".
+  "public";
+- on an archive (its administration: portal.admin, statistics, appraisal, counter intake):
+  "admin" (the network's), "archive_admin", "clerk" or "reviewer" of that archive (ARCHIVE_RULES).
 Staff of other archives hold no role: to them the object does not exist (404)."""
 from __future__ import annotations
 
 from sqlalchemy import Select, false, or_, select
 
+from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.core.masking import same_name
 from portal.requests.models import (FILE_KINDS, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest,
@@ -47,12 +50,29 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     **{("request", action): roles for action, roles in TRANSITION_RULES.items()}, **PERMISSIONS}
 
 
+# An archive's own work: (object, action) → the roles on the archive that may (roles_on_archive).
+# Creating an archive is the network admin's alone (may_create_archive): there is no archive yet.
+ARCHIVE_RULES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("archive", "administer"): ("admin", "archive_admin"),       # its administration pages at all
+    ("archive", "edit"): ("admin", "archive_admin"),             # name, address, hours, due days, seal
+    ("archive", "manage_staff"): ("admin", "archive_admin"),     # invite, change role, disable
+    ("archive", "import_catalog"): ("admin", "archive_admin"),
+    ("archive", "edit_record"): ("admin", "archive_admin"),
+    ("archive", "attach_copies"): ("admin", "archive_admin", "clerk"),  # digitized copies
+    ("archive", "counter_intake"): ("clerk",),                  # walk-in requests at its counter
+    ("archive", "appraise"): ("archive_admin", "reviewer"),     # open appraisal stages
+    ("archive", "view_statistics"): ("admin", "archive_admin", "clerk", "reviewer"),
+}
+
+
 def kind_of(obj) -> str | None:
-    """"request" or "task": the kinds of object the rules speak of; None for anything else."""
+    """"request", "task" or "archive": the kinds of object the rules speak of; None for anything else."""
     if isinstance(obj, UtilizationRequest):
         return "request"
     if isinstance(obj, VerificationTask):
         return "task"
+    if isinstance(obj, Archive):
+        return "archive"
     return None
 
 
@@ -70,9 +90,23 @@ def staff_role(viewer, archive_ids) -> str | None:
     return None
 
 
+def roles_on_archive(viewer, archive_id: int | None) -> set[str]:
+    """"admin" for the network admin; "archive_admin", "clerk" or "reviewer" for that archive's own
+    (active) staff; nothing for anyone else."""
+    if not signed_in(viewer) or not viewer.is_active:
+        return set()
+    if viewer.role == "admin":
+        return {"admin"}
+    if viewer.role in ("archive_admin", "clerk", "reviewer") and archive_id is not None and viewer.archive_id == archive_id:
+        return {viewer.role}
+    return set()
+
+
 def roles_on(viewer, obj) -> set[str]:
-    """The roles `viewer` holds on a request (applicant, staff of the issuing archive, admin) or
-    on a task (staff of its holding archive, admin)."""
+    """The roles `viewer` holds on a request (applicant, staff of the issuing archive, admin), on
+    a task (staff of its holding archive, admin) or on an archive (roles_on_archive)."""
+    if isinstance(obj, Archive):
+        return roles_on_archive(viewer, obj.id)
     if isinstance(obj, VerificationTask):
         role = staff_role(viewer, {obj.holding_archive_id})
         return {role} if role else set()
@@ -91,8 +125,33 @@ def can(viewer, action: str, obj) -> bool:
 
 def roles_for(viewer, action: str, obj) -> set[str]:
     """The roles `viewer` holds on `obj` that the rule of `action` names (empty: may not)."""
-    rule = RULES.get((kind_of(obj), action))
+    key = (kind_of(obj), action)
+    rule = RULES.get(key) or ARCHIVE_RULES.get(key)
     return roles_on(viewer, obj).intersection(rule) if rule is not None else set()
+
+
+def may(viewer, action: str, archive_id: int | None) -> bool:
+    """`can` for an archive known by its id: may `viewer` do `action` of ARCHIVE_RULES there."""
+    rule = ARCHIVE_RULES[("archive", action)]
+    return bool(roles_on_archive(viewer, archive_id).intersection(rule))
+
+
+def may_create_archive(viewer) -> bool:
+    return signed_in(viewer) and viewer.is_active and viewer.role == "admin"
+
+
+def archives_where(viewer, action: str, column=None) -> list:
+    """`may` as SQL, for lists: the conditions on `column` (an archive id column, Archive.id by
+    default) that keep the archives where `viewer` may do `action`. The network admin: none (all)."""
+    column = Archive.id if column is None else column
+    rule = ARCHIVE_RULES[("archive", action)]
+    if not signed_in(viewer) or not viewer.is_active:
+        return [false()]
+    if viewer.role == "admin":
+        return [] if "admin" in rule else [false()]
+    if viewer.role in rule and viewer.archive_id is not None:
+        return [column == viewer.archive_id]
+    return [false()]
 
 
 def may_apply(user) -> bool:

@@ -10,7 +10,9 @@ from portal.archives.models import Archive
 from portal.db import Base, UTCDateTime
 from portal.core.clock import utcnow
 
-ROLES = ("citizen", "clerk", "reviewer", "admin")
+# "admin" runs the whole network; "archive_admin" runs one archive (its staff, catalog, appraisal:
+# portal.policy.ARCHIVE_RULES) and works no requests itself.
+ROLES = ("citizen", "clerk", "reviewer", "archive_admin", "admin")
 STAFF_ROLES = ("clerk", "reviewer", "admin")
 # Identity assurance: "unverified" is self-asserted at registration; "verified" was checked by a
 # clerk against the ID card, by an external real-name provider, or when a request was accepted.
@@ -21,8 +23,9 @@ VERIFY_METHODS = ("counter", "oidc", "request", "created")
 class User(UserMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('citizen', 'clerk', 'reviewer', 'admin')", name="role"),
-        CheckConstraint("role NOT IN ('clerk', 'reviewer') OR archive_id IS NOT NULL", name="staff_archive"),
+        CheckConstraint("role IN ('citizen', 'clerk', 'reviewer', 'archive_admin', 'admin')", name="role"),
+        CheckConstraint("role NOT IN ('clerk', 'reviewer', 'archive_admin') OR archive_id IS NOT NULL",
+                        name="staff_archive"),
         CheckConstraint("identity_level IN ('unverified', 'verified')", name="identity_level"),
         Index("uq_user_account_verified_id", "id_number_hash", unique=True,
               sqlite_where=text("identity_level = 'verified'"), postgresql_where=text("identity_level = 'verified'")),
@@ -33,7 +36,7 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     real_name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str] = mapped_column(String(20), default="")
-    role: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(20))
     archive_id: Mapped[int | None] = mapped_column(ForeignKey("archive.id"), index=True)
     # Encrypted resident ID number and its keyed hash (see portal.core.personal_data).
     id_number_enc: Mapped[str | None] = mapped_column(String(200))
@@ -72,7 +75,13 @@ class User(UserMixin, Base):
 
     @property
     def is_staff(self) -> bool:
+        """Works requests: clerks, reviewers and network admins (an archive admin does not)."""
         return self.role in STAFF_ROLES
+
+    @property
+    def runs_an_archive(self) -> bool:
+        """Has the administration pages (portal.admin): an archive admin, or the network admin."""
+        return self.role in ("archive_admin", "admin")
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -57,7 +57,7 @@ def _checked(session: Session, *, role: str, email: str, password: str, name: st
         except InvalidIdNumber as exc:
             errors["id_number"] = exc.args[0]
     archive = None
-    if role in ("clerk", "reviewer"):
+    if role in ("clerk", "reviewer", "archive_admin"):
         if not archive_code:
             errors["archive"] = _l("工作人员必须属于一个档案馆")
         elif not (archive := session.scalar(select(Archive).where(Archive.code == archive_code))):

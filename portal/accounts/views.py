@@ -75,8 +75,10 @@ def login():
         if user:
             sessions.start(db.session, user, ip=client_ip())
             # This browser may log in to this account even while strangers fill its per-email limit.
-            # Staff start at their queue; citizens at the home page (unless a page sent them here).
-            landing = url_for("review.queue_page") if user.is_staff else url_for("site.home")
+            # Staff start at their queue, archive admins at their administration pages; citizens at
+            # the home page (unless a page sent them here).
+            landing = (url_for("review.queue_page") if user.is_staff
+                       else url_for("admin.index") if user.runs_an_archive else url_for("site.home"))
             return remember_device(redirect(safe_next(form.next.data) or landing), user)
         # One message for a wrong email and a wrong password: do not reveal which accounts exist.
         form.password.errors.append(_("邮箱或密码不正确"))

@@ -20,7 +20,7 @@ from portal.accounts.service import create_user
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.catalog.demo_data import (
-    ADMIN, AGENCY_OF, ARCHIVES, CATEGORY_DATA, CITIZEN_BORN, CITIZEN_EMAIL, CITIZEN_NAME, CITIZEN_RECORDS,
+    ADMIN, AGENCY_OF, ARCHIVE_ADMINS, ARCHIVES, CATEGORY_DATA, CITIZEN_BORN, CITIZEN_EMAIL, CITIZEN_NAME, CITIZEN_RECORDS,
     CITIZEN_REGION, CITIZEN_SEQ, GIVEN_NAMES, HOURS, PASSWORD, PRIMARY_SCHOOLS, SCHOOLS, STAFF, SURNAMES, TREES, UNITS, VILLAGES,
     DemoArchive,
 )
@@ -76,6 +76,8 @@ def demo_accounts() -> list[DemoAccount]:
     for code, clerk, reviewer in STAFF:
         accounts.append(DemoAccount(f"clerk.{code}@demo.cn", "clerk", clerk, code, f"{names[code]} 查档接待员"))
         accounts.append(DemoAccount(f"reviewer.{code}@demo.cn", "reviewer", reviewer, code, f"{names[code]} 审核员"))
+    for code, name in ARCHIVE_ADMINS:
+        accounts.append(DemoAccount(f"manager.{code}@demo.cn", "archive_admin", name, code, f"{names[code]} 档案馆管理员"))
     accounts.append(DemoAccount(ADMIN[0], "admin", ADMIN[1], None, "系统管理员"))
     return accounts
 

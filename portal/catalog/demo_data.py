@@ -188,6 +188,8 @@ ADMIN = ("admin@demo.cn", "覃志强")
 STAFF = (("450100", "黄丽娟", "梁志明"), ("450110", "韦春燕", "覃建军"), ("450200", "刘海燕", "莫振华"),
          ("450206", "蓝小红", "潘永健"), ("451200", "陆晓燕", "蒙德明"), ("451202", "罗丽萍", "卢俊杰"),
          ("451203", "廖艳芳", "谢文博"))
+# (archive code, archive admin name): two archives have their own administrator in the demo.
+ARCHIVE_ADMINS = (("451200", "韦国栋"), ("451202", "黄美玲"))
 
 CITIZEN_EMAIL = "citizen@demo.cn"
 CITIZEN_NAME = "韦秀英"
