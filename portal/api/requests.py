@@ -144,7 +144,7 @@ def create_request():
     doc, uploads = read_submission()
     application = ApplicationDoc.model_validate(doc).application(user)
     try:
-        req, created = service.submit(db.session, user, application, uploads, idempotency_key=key)
+        req, created = service.submit(db.session, user, application, uploads, idempotency_key=key, channel="api")
     except service.ApplicationInvalid as exc:
         errors = map_fields(exc.errors)
         if "form" in errors:  # too many open requests: no correction of this body helps

@@ -112,7 +112,7 @@ def required_proofs(relation: str | None, applicant) -> tuple[str, ...]:
 # ---- applying -----------------------------------------------------------------------------------
 
 def submit(session: Session, applicant, application: Application, uploads: list[Upload] = (), *,
-           idempotency_key: str | None = None, kept_file_ids=(), keep_drafts: bool = False
+           idempotency_key: str | None = None, kept_file_ids=(), keep_drafts: bool = False, channel: str = "web"
            ) -> tuple[UtilizationRequest, bool]:
     """Create the request and commit; returns (request, created). The same idempotency key
     returns the request it created before, so retries and double clicks make one request.
@@ -149,6 +149,7 @@ def submit(session: Session, applicant, application: Application, uploads: list[
     folder = current_app.config["UPLOAD_FOLDER"]
     try:
         request = _create(session, applicant, values, key)
+        request.channel = channel
         for draft in kept:
             draft.request = request
         for kind, upload in checked:

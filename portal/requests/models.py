@@ -52,6 +52,8 @@ class UtilizationRequest(Base):
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     version: Mapped[int] = mapped_column(Integer, default=1)
     kind: Mapped[str] = mapped_column(String(10))  # "records" or "search" (please search for me)
+    # How it reached the archive (statistics): "web", "api", or "counter" (a walk-in a clerk registered).
+    channel: Mapped[str] = mapped_column(String(10), default="web", server_default="web")
     relation: Mapped[str] = mapped_column(String(12))
     purpose: Mapped[str] = mapped_column(String(12))
     purpose_note: Mapped[str] = mapped_column(String(200), default="")

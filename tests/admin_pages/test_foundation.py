@@ -99,3 +99,8 @@ def test_a_job_cut_short_by_a_restart_runs_again(session, factory, two):
     assert jobs.requeue_interrupted(session) == 1
     assert jobs.run_pending(session) == 1
     assert session.scalar(select(AdminJob.status).where(AdminJob.id == job.id)) == "done"
+
+
+def test_a_request_remembers_the_channel_it_came_by(session, factory, two):
+    request = factory.request(issuing=two[0])
+    assert request.channel == "web"

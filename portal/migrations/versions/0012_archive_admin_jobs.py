@@ -1,4 +1,4 @@
-"""archive admins (role archive_admin) and the administration pages' background jobs
+"""archive admins (role archive_admin), the administration pages' background jobs, and the channel a request came by
 
 Revision ID: 0012
 Revises: 0011
@@ -32,6 +32,7 @@ def _audit_role_length(length: int) -> None:
 
 def upgrade() -> None:
     _audit_role_length(20)
+    op.add_column('utilization_request', sa.Column('channel', sa.String(length=10), server_default='web', nullable=False))
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.alter_column('role', existing_type=sa.String(length=10), type_=sa.String(length=20))
         batch_op.drop_constraint(op.f('ck_user_account_role'), type_='check')
@@ -69,6 +70,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _audit_role_length(10)
+    with op.batch_alter_table('utilization_request', schema=None) as batch_op:
+        batch_op.drop_column('channel')
     op.drop_index('ix_admin_job_waiting', table_name='admin_job')
     op.drop_index(op.f('ix_admin_job_archive_id'), table_name='admin_job')
     op.drop_table('admin_job')
