@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # Links in emails and certificates point at the address the portal serves, unless told otherwise.
 export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup run test fonts browser-deps translations messages bench bench-load bench-focus bench-growth screenshots clean
+.PHONY: setup run test fonts ocr-deps browser-deps translations messages bench bench-load bench-focus bench-growth screenshots clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -47,13 +47,22 @@ fonts:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null; \
 	fi
 
+# Text of scanned digitized copies (OCR, simplified and traditional Chinese) and of PDFs (poppler-utils).
+ocr-deps:
+	@if [ -x /usr/bin/tesseract ] && [ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] \
+	   && [ -f /usr/share/tesseract-ocr/5/tessdata/chi_tra.traineddata ] && [ -x /usr/bin/pdftotext ]; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tesseract-ocr \
+	    tesseract-ocr-chi-sim tesseract-ocr-chi-tra poppler-utils >/dev/null; \
+	fi
+
 browser-deps: fonts
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/pdftoppm ]; then :; else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
 
-run: setup fonts
+run: setup fonts ocr-deps
 	$(BIN)/portal init-db
 	$(BIN)/portal seed-demo --if-empty
 	$(BIN)/portal keys init
@@ -63,7 +72,7 @@ run: setup fonts
 
 # One worker per core (pytest-xdist), each with its own databases, Meilisearch and Chromium; a test
 # file stays on one worker, so module-scoped servers start once.
-test: setup browser-deps
+test: setup browser-deps ocr-deps
 	$(BIN)/pytest -n auto --dist loadfile
 
 # The journey on a desktop and a phone-sized window, into docs/screenshots/ (README links them).
