@@ -23,7 +23,7 @@ from portal.requests.applying import REQUIRED_PROOFS, Application, ApplicationIn
 from portal.requests.models import FILE_KINDS
 from portal.web_util import client_ip, render, see_other
 
-section("admin.counter", _l("现场接待"), "counter_intake", order=30)
+section("admin.counter_page", _l("现场接待"), "counter_intake", order=30)
 
 INTAKE_FIELDS = ("relation", "subject_name", "subject_id_number", "records", "kind", "search_category", "year_from",
                  "year_to", "search_place", "purpose", "purpose_note", "delivery", "address")
