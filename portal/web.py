@@ -112,10 +112,10 @@ def init_web(app: Flask) -> None:
     # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.
     csrf.exempt(api_bp)
 
-    from portal.policy import may_verify_identity
+    from portal.policy import may, may_verify_identity
 
     app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale,
-                                 may_verify_identity=may_verify_identity, punct=punct)
+                                 may_verify_identity=may_verify_identity, punct=punct, may_on_archive=may)
     app.jinja_env.filters["paren"] = paren
 
     @app.before_request

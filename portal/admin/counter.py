@@ -30,7 +30,7 @@ from portal.audit.service import log
 from portal.catalog.models import Record
 from portal.core.errors import NotAllowed, ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
-from portal.core.masking import mask_id_number
+from portal.core.masking import mask_id_number, mask_name
 from portal.core.personal_data import cipher
 from portal.requests.applying import Application, Upload, submit
 from portal.requests.models import UtilizationRequest
@@ -195,12 +195,24 @@ def held_here(request: UtilizationRequest, archive: Archive) -> bool:
     return request.kind == "records" and all(item.record.archive_id == archive.id for item in request.items)
 
 
-def find_in_catalog(session: Session, text: str) -> list[Record]:
+def find_in_catalog(session: Session, clerk, archive: Archive, text: str) -> list[tuple[Record, str]]:
     """A staff look-up by reference code or title, across the network (the citizen may ask for
-    another archive's record: it verifies, this one issues)."""
+    another archive's record: it verifies, this one issues), as far as the clerk may see each
+    record (portal.policy: another archive's restricted and closed records are not listed); with
+    the subject's name as the clerk may see it (masked for other archives' records)."""
+    _allowed(clerk, archive)
     text = (text or "").strip()[:100]
     if not text:
         return []
+    rows = []
+    for record in _matching(session, text):
+        audience = policy.audience_for(clerk, record)
+        if policy.can_see(record, audience):
+            rows.append((record, record.subject_name if audience == "staff" else mask_name(record.subject_name)))
+    return rows
+
+
+def _matching(session: Session, text: str) -> list[Record]:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return list(session.scalars(select(Record).where(or_(
         Record.reference_code.ilike(f"{escaped}%", escape="\\"), Record.title.ilike(f"%{escaped}%", escape="\\")))

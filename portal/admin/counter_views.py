@@ -112,6 +112,17 @@ def _application(form) -> Application:
                        consent=form.get("consent") == "1")
 
 
+@bp.get("/<code>/counter/catalog")
+@login_required
+def counter_catalog(code: str):
+    """Find records by reference code or title (the intake form loads it with htmx)."""
+    archive = archive_for(code, "counter_intake")
+    q = request.args.get("q", "")
+    rows = counter.find_in_catalog(db.session, current_user, archive, q)
+    return render("admin/counter_catalog.html", "admin/partials/_counter_catalog.html", archive=archive, q=q,
+                  rows=rows)
+
+
 @bp.post("/<code>/counter/submit")
 @login_required
 def counter_submit(code: str):

@@ -260,3 +260,23 @@ def test_the_section_is_on_the_landing_page_for_clerks(client, desk):
     archive, _clerk = desk
     html = client.get("/admin/").get_data(as_text=True)
     assert _url(archive) in html
+
+
+def test_the_catalog_lookup_lists_what_the_clerk_may_see(client, desk, factory):
+    archive, _clerk = desk
+    other = factory.archive("450100", "南宁市档案馆")
+    factory.record(archive, reference_code="J001-1985-0001", subject_name="王秀英", access_level="restricted")
+    factory.record(other, reference_code="J001-1985-0002", subject_name="王秀英", access_level="open")
+    factory.record(other, reference_code="J001-1985-0003", subject_name="王秀英", access_level="restricted")
+    page = parse(client.get(_url(archive, "/catalog?q=J001-1985")))
+    rows = [text(li) for li in page.select(".counter-catalog li")]
+    assert len(rows) == 2
+    assert "J001-1985-0001" in rows[0] and "王秀英" in rows[0]       # own archive: the full name
+    assert "J001-1985-0002" in rows[1] and "王秀英" not in rows[1]   # another's open record: masked
+    assert [b["data-add-record"] for b in page.select("[data-add-record]")] == ["451200/J001-1985-0001",
+                                                                             "450100/J001-1985-0002"]
+
+
+def test_the_queue_links_to_the_counter_for_clerks(client, desk):
+    archive, _clerk = desk
+    assert _url(archive) in client.get("/staff/queue").get_data(as_text=True)
