@@ -103,6 +103,8 @@ def verify_found(session: Session, clerk, archive: Archive, account: User, raw_n
     name = (name or "").strip()
     if not name or len(name) > 50:
         raise ValidationFailed({"name": _l("请照证件填写姓名（不超过 50 个字）")})
+    if account.role != "citizen" or not account.is_active or account.id_number_hash != cipher().lookup_hash(number):
+        raise ValidationFailed({"form": _l("这个账号不是按此身份证号码找到的，请重新查找")})
     if account.is_verified:
         return account
     if not Found(account, number).may_verify:

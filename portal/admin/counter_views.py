@@ -19,7 +19,7 @@ from portal.core.categories import CATEGORIES
 from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.db import db
 from portal.requests import labels
-from portal.requests.applying import REQUIRED_PROOFS, Application, ApplicationInvalid, SearchSpec, Upload
+from portal.requests.applying import REQUIRED_PROOFS, Application, SearchSpec, Upload
 from portal.requests.models import FILE_KINDS
 from portal.web_util import client_ip, render, see_other
 
@@ -136,7 +136,7 @@ def counter_submit(code: str):
                                         idempotency_key=form.get("key"), ip=client_ip())
     except ValidationFailed as exc:  # ApplicationInvalid too
         errors = {k: str(v) for k, v in exc.errors.items()}
-        if isinstance(exc, ApplicationInvalid) and exc.kept:
+        if uploads:  # a file input cannot be filled again by the page
             errors.setdefault("files", _("请重新选择上传的文件"))
         return _intake(archive, citizen, 422, errors=errors, typed=form, key=form.get("key", ""))
     if created:

@@ -280,3 +280,13 @@ def test_the_catalog_lookup_lists_what_the_clerk_may_see(client, desk, factory):
 def test_the_queue_links_to_the_counter_for_clerks(client, desk):
     archive, _clerk = desk
     assert _url(archive) in client.get("/staff/queue").get_data(as_text=True)
+
+
+def test_only_the_account_the_number_found_can_be_verified(client, desk, factory, session):
+    archive, _clerk = desk
+    someone = factory.user(id_number=make_id_number(seq=999), name="赵六", verified=False, email="zhao@example.cn")
+    response = submit(client, _url(archive, "/citizen"), {"account": str(someone.id), "id_number": NUMBER,
+                                                          "name": "王秀英"}, form_url=_url(archive))
+    assert response.status_code == 422
+    session.refresh(someone)
+    assert not someone.is_verified and someone.real_name == "赵六"
