@@ -161,6 +161,13 @@ def may_apply(user) -> bool:
             and user.email_confirmed_at is not None)
 
 
+def may_apply_at_counter(user) -> bool:
+    """A walk-in a clerk registers at the counter (portal/admin/counter.py): a citizen's active
+    account whose identity the clerk checked (verified); no email needed (a walk-in may have none,
+    and follows the request with the receipt)."""
+    return (signed_in(user) and user.role == "citizen" and user.is_active and user.is_verified)
+
+
 def may_verify_identity(user) -> bool:
     """Checking a citizen's ID card at the counter (and so verifying their account): a clerk of any
     reading room, or an admin."""

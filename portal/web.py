@@ -58,6 +58,7 @@ def init_web(app: Flask) -> None:
     from portal.archives.views import bp as archives_bp
     from portal.audit.views import bp as audit_bp
     from portal.admin.views import bp as admin_bp
+    import portal.admin.counter_views  # noqa: F401  (counter intake routes on admin_bp)
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
@@ -111,10 +112,10 @@ def init_web(app: Flask) -> None:
     # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.
     csrf.exempt(api_bp)
 
-    from portal.policy import may_verify_identity
+    from portal.policy import may, may_verify_identity
 
     app.jinja_env.globals.update(CATEGORIES=CATEGORIES, select_locale=select_locale,
-                                 may_verify_identity=may_verify_identity, punct=punct)
+                                 may_verify_identity=may_verify_identity, punct=punct, may_on_archive=may)
     app.jinja_env.filters["paren"] = paren
 
     @app.before_request

@@ -19,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts import sessions
+from portal.accounts import links, sessions
 from portal.accounts.models import VERIFY_METHODS, User
 from portal.audit.service import log
 from portal.core.clock import utcnow
@@ -103,3 +103,17 @@ def claim_identity(session: Session, user: User, id_number: str, name: str, *, m
         user.identity_level = "unverified"
         user.id_number_enc, user.id_number_hash, user.real_name = cipher().encrypt(id_number), digest, name
     mark_verified(session, user, method=method, actor=actor, ip=ip)
+
+
+def verify_in_person(session: Session, user: User, id_number: str, name: str, *, actor: User | None,
+                     ip: str = "") -> None:
+    """A clerk saw the ID card in hand (现场核验): the account takes the card's identity and is
+    verified (claim_identity, method "counter"), and whoever else knew its password (it may have
+    been registered in this person's name before they came) is shut out: sessions and tokens end,
+    the password is void, a link to set it again goes to the account's confirmed address. In the
+    caller's transaction; raises as claim_identity. The identity page (portal/review/identity.py)
+    and counter intake (portal/admin/counter.py) both verify through here."""
+    claim_identity(session, user, id_number, name, method="counter", actor=actor, ip=ip)
+    sessions.revoke(session, user)
+    user.password_hash = "!reset"  # no password verifies against this
+    links.send_password_reset(session, user, verified_at_counter=True)

@@ -44,8 +44,11 @@ def queue_email(session: Session, to: str, subject: str, body: str) -> MailOutbo
     """Add a message to the caller's transaction; it is sent once that commits, never if it rolls back."""
     message = MailOutbox(to_address=to, subject=subject, body=body, attempts=0, next_attempt_at=utcnow(),
                          last_error="")
+    if to.endswith(".invalid"):  # reserved (RFC 2606): a walk-in without email (portal/admin/counter.py)
+        message.failed_at, message.last_error = utcnow(), "no address (.invalid)"
     session.add(message)
-    after_commit(session, kick)  # this process's sender wakes now instead of at its next tick
+    if message.failed_at is None:
+        after_commit(session, kick)  # this process's sender wakes now instead of at its next tick
     return message
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.archives.models import Archive
 from portal.accounts.models import lock_account
-from portal.policy import audience_for, can_see, may_apply
+from portal.policy import audience_for, can_see, may_apply, may_apply_at_counter
 from portal.catalog.models import Record
 from portal.catalog.service import find_records
 from portal.core.categories import CATEGORIES
@@ -112,15 +112,16 @@ def required_proofs(relation: str | None, applicant) -> tuple[str, ...]:
 # ---- applying -----------------------------------------------------------------------------------
 
 def submit(session: Session, applicant, application: Application, uploads: list[Upload] = (), *,
-           idempotency_key: str | None = None, kept_file_ids=(), keep_drafts: bool = False, channel: str = "web"
-           ) -> tuple[UtilizationRequest, bool]:
+           idempotency_key: str | None = None, kept_file_ids=(), keep_drafts: bool = False, channel: str = "web",
+           registered_by=None) -> tuple[UtilizationRequest, bool]:
     """Create the request and commit; returns (request, created). The same idempotency key
     returns the request it created before, so retries and double clicks make one request.
-    Raises ApplicationInvalid with every problem at once."""
+    Raises ApplicationInvalid with every problem at once. `registered_by`: the clerk who registered
+    a walk-in at the counter (channel "counter"): the timeline's first step is theirs."""
     key = (idempotency_key or "").strip()[:80] or None
     if key and (existing := _by_key(session, applicant, key)):
         return existing, False
-    if (refused := refusal(applicant)) is not None:
+    if (refused := refusal(applicant, channel)) is not None:
         raise ApplicationInvalid({"form": refused})
 
     errors: dict[str, str] = {}
@@ -155,7 +156,8 @@ def submit(session: Session, applicant, application: Application, uploads: list[
         for kind, upload in checked:
             session.add(file_row(applicant, kind, upload, store_with(session, upload.data, folder), request=request))
         session.flush()
-        notify_applicant(session, request, record_event(session, request, "submit", applicant, "applicant", None))
+        notify_applicant(session, request, record_event(session, request, "submit", registered_by or applicant,
+                                                        "clerk" if registered_by else "applicant", None))
         _purge_old_drafts(session, applicant)
         session.commit()
     except IntegrityError:
@@ -239,9 +241,10 @@ def _check_fields(session: Session, applicant, app: Application, errors: dict) -
     return values
 
 
-def refusal(applicant):
-    """Why this account may not apply (portal.policy.may_apply), in words; None when it may."""
-    if may_apply(applicant):
+def refusal(applicant, channel: str = "web"):
+    """Why this account may not apply (portal.policy.may_apply, at the counter
+    may_apply_at_counter), in words; None when it may."""
+    if may_apply(applicant) or (channel == "counter" and may_apply_at_counter(applicant)):
         return None
     if applicant.role == "citizen" and applicant.id_number_hash and applicant.email_confirmed_at is None:
         return _l("请先打开确认邮件中的链接确认邮箱，再提交申请")

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
-from portal.accounts import links, sessions
-from portal.accounts.identity import IdentityConflict, VerifiedAsSomeoneElse, claim_identity
+from portal.accounts.identity import IdentityConflict, VerifiedAsSomeoneElse, verify_in_person
 from portal.accounts.models import User
 from portal.accounts.service import normalize_email
 from portal.audit.service import log
@@ -89,8 +88,8 @@ def check():
             form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
         else:
             try:
-                claim_identity(db.session, account, found["number"], found["name"], method="counter",
-                               actor=current_user, ip=client_ip())
+                verify_in_person(db.session, account, found["number"], found["name"], actor=current_user,
+                                 ip=client_ip())
             except VerifiedAsSomeoneElse:
                 db.session.rollback()
                 form.id_number.errors.append(_("这个账号已核验为另一身份，不能在此更正，请联系管理员处理"))
@@ -98,12 +97,6 @@ def check():
                 db.session.rollback()
                 form.id_number.errors.append(_("这个身份证号码已在另一个账号上核验过，请联系管理员处理"))
             else:
-                # Whoever else knows the account's password (it may have been registered in this
-                # person's name before they came) is shut out: sessions and tokens end, and the
-                # password is set again through the confirmed address. One transaction with the check.
-                sessions.revoke(db.session, account)
-                account.password_hash = "!reset"  # no password verifies against this
-                links.send_password_reset(db.session, account, verified_at_counter=True)
                 db.session.commit()
                 flash(_("已核验 %(email)s 的身份。已向该邮箱发送设置密码的链接，市民需用它重新设置密码后登录。",
                         email=account.email), "success")
