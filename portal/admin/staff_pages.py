@@ -13,6 +13,7 @@ from portal.admin.sections import section
 from portal.admin.staff_forms import ConfirmForm, InviteForm, RoleForm
 from portal.admin.views import archive_for, bp
 from portal.core.errors import Conflict, ValidationFailed
+from portal.core.punctuation import punct
 from portal.db import db
 from portal.web_util import client_ip, render, see_other
 
@@ -69,7 +70,7 @@ def _after(archive, user, step: str, do):
                       status=409)
     except (Conflict, ValidationFailed) as exc:
         db.session.rollback()
-        message = exc.message if isinstance(exc, Conflict) else "；".join(map(str, exc.errors.values()))
+        message = exc.message if isinstance(exc, Conflict) else punct("semicolon").join(map(str, exc.errors.values()))
         return _list_page(archive, status=409 if isinstance(exc, Conflict) else 422, problem=str(message))
     return None
 
