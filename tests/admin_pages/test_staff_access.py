@@ -80,3 +80,11 @@ def test_the_network_admin_sees_every_archive_and_may_create_one(client, world):
     assert "/admin/network/archives/new" in page and f"/admin/{world.b.code}/staff" in page
     listing = client.get("/admin/network/archives").get_data(as_text=True)
     assert world.a.name in listing and world.b.name in listing
+
+
+def test_the_pages_speak_english_too(client, world):
+    sign_in(client, world.people["archive_admin"])
+    staff = client.get(f"/admin/{world.a.code}/staff?lang=en").get_data(as_text=True)
+    assert "Invite staff" in staff and "Last login" in staff
+    archive = client.get(f"/admin/{world.a.code}/archive?lang=en").get_data(as_text=True)
+    assert "Days to answer a verification task" in archive

@@ -1,5 +1,6 @@
 """The network admin creates an archive and invites its administrator; she sets her password from
-the email and invites a clerk; the clerk sets his from the email and lands on his queue. The
+the email and invites a clerk; the clerk sets his from the email and lands on his queue; disabled,
+he is signed out at his next click. The
 pages on the way have no serious accessibility violation (axe)."""
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ def test_an_archive_and_its_staff_are_set_up_in_the_browser(live_server, browser
         row = manager.locator("table.staff-table tr", has_text="韦志刚")
         assert "正常" in row.inner_text()
         assert violations(manager) == []
+
+        # He leaves: disabled, his open page is signed out at his next click.
+        row.get_by_role("button", name="停用").click()
+        manager.get_by_text("已停用韦志刚的账号").wait_for()
+        clerk.reload()
+        assert "/login" in clerk.url
     finally:
         for context in contexts:
             context.close()
