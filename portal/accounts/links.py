@@ -24,14 +24,14 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("ascii", "replace")).hexdigest()
 
 
-def issue(session: Session, user: User, purpose: str) -> str:
-    """A new link token for `purpose` (older unused ones of that purpose stop working). In the
-    caller's transaction."""
+def issue(session: Session, user: User, purpose: str, lifetime: timedelta | None = None) -> str:
+    """A new link token for `purpose` (older unused ones of that purpose stop working), good for
+    LIFETIMES[purpose] or `lifetime` (a staff invitation's first password). In the caller's transaction."""
     now = utcnow()
     session.execute(delete(AccountToken).where(AccountToken.user_id == user.id, AccountToken.purpose == purpose))
     raw = secrets.token_urlsafe(32)
     session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_digest(raw), created_at=now,
-                             expires_at=now + LIFETIMES[purpose]))
+                             expires_at=now + (lifetime or LIFETIMES[purpose])))
     return raw
 
 
