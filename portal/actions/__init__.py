@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import policy
 from portal.accounts.sessions import check_recent_password
 from portal.actions.table import ACTIONS, TRANSITIONS, Action
+from portal.appraisal.labels import ACTION_LABELS as BATCH_ACTION_LABELS, STATUS_LABELS as BATCH_STATUS_LABELS
 from portal.core.acting import Acting
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.requests.labels import ACTION_LABELS, STATUS_LABELS
@@ -40,7 +41,7 @@ def spec(target, action: str) -> Action:
 
 
 def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip: str = "") -> Acting:
-    """Take `action` on `target` (a request or a verification task) as `actor`, and commit.
+    """Take `action` on `target` (a request, a verification task or an appraisal batch) as `actor`, and commit.
     `inputs` is the action's input model, or a dict read into it. Returns what happened: the
     timeline event, and the step's result (the certificate of `issue`, the note of `note`)."""
     acting = check(session, target, action, actor, inputs, ip=ip)
@@ -90,8 +91,7 @@ def check(session: Session, target, action: str, actor, inputs: Any = None, *, i
     if version is not None and version != target.version:
         raise _conflict(declared, acting, stale=False)
     if not _state_allows(declared, target):
-        raise Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[target.status]),
-                          action=_l(ACTION_LABELS[action])), latest_event(session, acting.request))
+        raise _state_conflict(declared, acting)
     for guard in declared.guards:
         guard(acting)
     if errors := acting.inputs.problems(action):
@@ -104,6 +104,16 @@ def _state_allows(declared: Action, target) -> bool:
     if declared.from_states is None:
         return True
     return target.status in declared.from_states and (declared.when is None or declared.when(target))
+
+
+def _state_conflict(declared: Action, acting: Acting) -> Conflict:
+    """What someone is told when the target's state does not allow the action, in the words of its kind."""
+    status = acting.target.status
+    if declared.kind == "batch":
+        return Conflict(_l("鉴定批次当前状态为“%(status)s”，不能%(action)s", status=_l(BATCH_STATUS_LABELS[status]),
+                           action=_l(BATCH_ACTION_LABELS[declared.name])))
+    return Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[status]),
+                       action=_l(ACTION_LABELS[declared.name])), latest_event(acting.session, acting.request))
 
 
 def _conflict(declared: Action, acting: Acting, stale: bool) -> Conflict:
