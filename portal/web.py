@@ -58,6 +58,7 @@ def init_web(app: Flask) -> None:
     from portal.archives.views import bp as archives_bp
     from portal.audit.views import bp as audit_bp
     from portal.admin.views import bp as admin_bp
+    from portal.appraisal.views import bp as appraisal_bp
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
@@ -105,6 +106,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(archives_bp)
+    app.register_blueprint(appraisal_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     # The API authenticates by bearer token only, never by the session cookie (portal.api.auth),
