@@ -119,7 +119,7 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
     stage("appraise_decide", "decision", "decided", appraisal.apply_decision,
           effects=("the records decided open become open in the same transaction, queued for the search index, "
                    "each in the audit log; the batch is published in the open catalogue",)),
-    Action("batch", "cancel", inputs.NoteInput, _OPEN_BATCH, "cancelled", steps=(appraisal.cancelled,),
+    Action("batch", "cancel", inputs.RequiredNoteInput, _OPEN_BATCH, "cancelled", steps=(appraisal.cancelled,),
            conflict=appraisal.batch_conflict),
 )}
 # The request's state changes (a batch's are its own: portal.appraisal).

@@ -135,6 +135,10 @@ def batch_of(session: Session, archive: Archive, number: int) -> AppraisalBatch 
                                                        AppraisalBatch.number == number))
 
 
+def item_count(session: Session, batch: AppraisalBatch) -> int:
+    return session.scalar(select(func.count()).select_from(AppraisalItem).where(AppraisalItem.batch_id == batch.id))
+
+
 @dataclass(frozen=True)
 class ItemRow:
     item: AppraisalItem

@@ -68,8 +68,8 @@ def new_batch(code: str):
     if request.method == "POST" and not errors:
         try:
             batch = service.create_batch(db.session, archive, current_user, proposal, ip=client_ip())
-            flash(_("已建立第 %(number)s 批鉴定，共 %(n)s 条档案。", number=batch.number, n=len(service.items_of(db.session, batch))),
-                  "success")
+            flash(_("已建立第 %(number)s 批鉴定，共 %(n)s 条档案。", number=batch.number,
+                    n=service.item_count(db.session, batch)), "success")
             return see_other(url_for("appraisal.batch_page", code=code, number=batch.number))
         except ValidationFailed as exc:
             errors = {k: str(v) for k, v in exc.errors.items()}

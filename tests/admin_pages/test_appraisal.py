@@ -235,7 +235,7 @@ def test_two_stage_actions_at_once_one_gets_a_conflict(app, session, factory, ar
         stale = other.get(AppraisalBatch, batch.id)
         act(session, batch, "appraise_first", people["first"], {})
         with pytest.raises(Conflict) as raised:
-            act(other, stale, "cancel", people["admin"], {})
+            act(other, stale, "cancel", people["admin"], {"note": "范围选错了"})
         assert "另一人同时操作" in str(raised.value.message)
     session.expire_all()
     assert session.get(AppraisalBatch, batch.id).status == "second_review"

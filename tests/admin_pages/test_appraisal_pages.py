@@ -177,3 +177,12 @@ def test_a_stale_page_gets_a_conflict_not_a_second_change(client, session, world
     stale = _post(client, page + "/appraise_first", {"version": old}, page)
     assert stale.status_code == 409
     assert session.scalar(select(AppraisalBatch.status)) == "first_review"
+
+
+def test_cancelling_needs_a_reason_and_frees_the_records(client, session, world):
+    page = _make_batch(client, world[2])
+    refused = _stage(client, page, "cancel")
+    assert refused.status_code == 422 and "请填写说明" in refused.get_data(as_text=True)
+    assert _post(client, page + "/cancel", {"version": _version(client, page), "note": "范围选错了"}, page).status_code == 303
+    assert session.scalar(select(AppraisalBatch.status)) == "cancelled"
+    assert "到期待鉴定的档案：3 条" in client.get("/admin/451200/appraisal/new").get_data(as_text=True)
