@@ -27,6 +27,7 @@ from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 OPEN_AFTER_YEARS = 25     # Archives Law 2020, art. 27
 MAX_ITEMS = 2000          # one batch is what three people can read through; the rest waits for the next
 PREVIEW = 20
+PER_PAGE = 200          # items on one page of a batch (opinions in bulk reach them all)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,11 @@ def batches(session: Session, viewer, archive: Archive) -> list[tuple[AppraisalB
     return [(batch, n) for batch, n in rows]
 
 
+def categories_of(session: Session, batch: AppraisalBatch) -> list[str]:
+    return list(session.scalars(select(AppraisalItem.category).where(AppraisalItem.batch_id == batch.id)
+                                .distinct().order_by(AppraisalItem.category)))
+
+
 def batch_of(session: Session, archive: Archive, number: int) -> AppraisalBatch | None:
     return session.scalar(select(AppraisalBatch).where(AppraisalBatch.archive_id == archive.id,
                                                        AppraisalBatch.number == number))
@@ -146,14 +152,15 @@ class ItemRow:
     opinions: dict  # stage → AppraisalOpinion
 
 
-def items_of(session: Session, batch: AppraisalBatch) -> list[ItemRow]:
-    """Every item with its record and each stage's opinion, in the order of the catalog."""
+def items_of(session: Session, batch: AppraisalBatch, page: int = 1, per_page: int = PER_PAGE) -> list[ItemRow]:
+    """One page of the items, with their records and each stage's opinion, in the order of the catalog."""
     pairs = session.execute(select(AppraisalItem, Record).join(Record, Record.id == AppraisalItem.record_id)
                             .where(AppraisalItem.batch_id == batch.id)
-                            .order_by(AppraisalItem.category, Record.event_year, Record.reference_code)).all()
+                            .order_by(AppraisalItem.category, Record.event_year, Record.reference_code, AppraisalItem.id)
+                            .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     opinions: dict[int, dict] = {}
-    for opinion in session.scalars(select(AppraisalOpinion).join(AppraisalItem, AppraisalItem.id == AppraisalOpinion.item_id)
-                                   .where(AppraisalItem.batch_id == batch.id)):
+    for opinion in session.scalars(select(AppraisalOpinion)
+                                   .where(AppraisalOpinion.item_id.in_([item.id for item, _record in pairs]))):
         opinions.setdefault(opinion.item_id, {})[opinion.stage] = opinion
     return [ItemRow(item, record, opinions.get(item.id, {})) for item, record in pairs]
 

@@ -12,6 +12,7 @@ from portal.actions import act, allowed
 from portal.admin.sections import section
 from portal.admin.views import archive_for
 from portal.appraisal import service
+from portal.appraisal.stages import undecided_count
 from portal.appraisal.labels import ACTION_LABELS, DECISION_LABELS, STAGE_LABELS, STATUS_LABELS
 from portal.archives.models import Archive
 from portal.accounts.models import User
@@ -94,14 +95,19 @@ def _batch_or_404(archive: Archive, number: int):
 
 
 def _batch_page(archive, batch, status: int = 200, **extra):
-    rows = service.items_of(db.session, batch)
+    total = service.item_count(db.session, batch)
+    pages = max(1, -(-total // service.PER_PAGE))
+    page = min(max(_int(request.args.get("page")) or 1, 1), pages)
+    rows = service.items_of(db.session, batch, page)
+    undecided = undecided_count(db.session, batch, batch.stage) if batch.stage else 0
     buttons = [name for name in STAGE_ACTIONS if allowed(current_user, name, batch)]
     ids = {batch.first_reviewer_id, batch.second_reviewer_id, batch.final_reviewer_id} - {None}
     people = {user.id: user.real_name for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
     return render("appraisal/batch.html", "appraisal/partials/_batch.html", status=status, archive=archive,
                   batch=batch, rows=rows, buttons=buttons, people=people, may_decide=allowed(current_user, "decide", batch),
                   stage=batch.stage, errors=extra.pop("errors", {}), typed=extra.pop("typed", {}),
-                  conflict=extra.pop("conflict", None), in_batch=sorted({r.item.category for r in rows}), **_labels())
+                  conflict=extra.pop("conflict", None), in_batch=service.categories_of(db.session, batch),
+                  total=total, page=page, pages=pages, undecided=undecided, **_labels())
 
 
 @bp.get("/admin/<code>/appraisal/<int:number>")
@@ -137,7 +143,8 @@ def _take(archive, batch, action: str, data: dict):
         flash(_("已审定：%(n)s 条档案已开放，并已列入开放目录。", n=len(acting.result)), "success")
     else:
         flash(_("已%(action)s。", action=_(ACTION_LABELS[action])), "success")
-    return see_other(url_for("appraisal.batch_page", code=archive.code, number=batch.number))
+    page = _int(request.args.get("page"))
+    return see_other(url_for("appraisal.batch_page", code=archive.code, number=batch.number, page=page))
 
 
 @bp.post("/admin/<code>/appraisal/<int:number>/decide")
