@@ -186,3 +186,27 @@ def test_cancelling_needs_a_reason_and_frees_the_records(client, session, world)
     assert _post(client, page + "/cancel", {"version": _version(client, page), "note": "范围选错了"}, page).status_code == 303
     assert session.scalar(select(AppraisalBatch.status)) == "cancelled"
     assert "到期待鉴定的档案：3 条" in client.get("/admin/451200/appraisal/new").get_data(as_text=True)
+
+
+def test_a_long_batch_is_paged_and_bulk_opinions_reach_every_page(client, session, world):
+    from sqlalchemy import insert
+
+    from portal.appraisal.service import PER_PAGE
+    from portal.catalog.models import Record
+    from portal.core.clock import utcnow
+
+    mine = world[0]
+    session.execute(insert(Record), [dict(archive_id=mine.id, reference_code=f"L-{i:04d}", category="employment",
+                                          title="招工登记表", subject_name="", event_year=1970, place="", summary="",
+                                          access_level="closed", created_at=utcnow(), updated_at=utcnow())
+                                     for i in range(PER_PAGE)])
+    session.commit()
+    page = _make_batch(client, world[2])
+    first = client.get(page).get_data(as_text=True)
+    assert len(select_all(first, ".appraisal-items tbody tr")) == PER_PAGE
+    assert texts(first, ".pager a") == ["2"]
+    assert len(select_all(client.get(page + "?page=2").get_data(as_text=True), ".appraisal-items tbody tr")) == 3
+    assert client.get(page + "?page=99").status_code == 200  # the last page
+    _as(client, world[2], "first")
+    assert _decide(client, page, {"scope": "all", "decision": "keep"}).status_code == 303
+    assert "本阶段尚未作出意见的档案：0 条" in client.get(page + "?page=2").get_data(as_text=True)
