@@ -25,6 +25,7 @@ from portal.actions.table import ACTIONS, TRANSITIONS, Action
 from portal.appraisal.labels import ACTION_LABELS as BATCH_ACTION_LABELS, STATUS_LABELS as BATCH_STATUS_LABELS
 from portal.core.acting import Acting
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
+from portal.core.i18n import N_
 from portal.requests.labels import ACTION_LABELS, STATUS_LABELS
 from portal.requests.models import RequestEvent, UtilizationRequest
 from portal.requests.notifications import notify_applicant
@@ -106,14 +107,19 @@ def _state_allows(declared: Action, target) -> bool:
     return target.status in declared.from_states and (declared.when is None or declared.when(target))
 
 
+# What a refused state change says, per kind of target: the sentence, its states' and its actions' labels.
+STATE_WORDS = {
+    "request": (N_("申请当前状态为“%(status)s”，不能%(action)s"), STATUS_LABELS, ACTION_LABELS),
+    "batch": (N_("鉴定批次当前状态为“%(status)s”，不能%(action)s"), BATCH_STATUS_LABELS, BATCH_ACTION_LABELS),
+}
+
+
 def _state_conflict(declared: Action, acting: Acting) -> Conflict:
-    """What someone is told when the target's state does not allow the action, in the words of its kind."""
-    status = acting.target.status
-    if declared.kind == "batch":
-        return Conflict(_l("鉴定批次当前状态为“%(status)s”，不能%(action)s", status=_l(BATCH_STATUS_LABELS[status]),
-                           action=_l(BATCH_ACTION_LABELS[declared.name])))
-    return Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[status]),
-                       action=_l(ACTION_LABELS[declared.name])), latest_event(acting.session, acting.request))
+    """The target's state does not allow the action: said in the words of its kind (for a request,
+    with its latest timeline event, to say who acted)."""
+    sentence, states, actions = STATE_WORDS[declared.kind]
+    latest = latest_event(acting.session, acting.request) if isinstance(acting.request, UtilizationRequest) else None
+    return Conflict(_l(sentence, status=_l(states[acting.target.status]), action=_l(actions[declared.name])), latest)
 
 
 def _conflict(declared: Action, acting: Acting, stale: bool) -> Conflict:
