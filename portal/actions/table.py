@@ -123,4 +123,5 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
            conflict=appraisal.batch_conflict),
 )}
 # The request's state changes (a batch's are its own: portal.appraisal).
-TRANSITIONS = {name: action for (kind, name), action in ACTIONS.items() if kind == "request" and action.to_state is not None}
+TRANSITIONS = {name: action for (kind, name), action in ACTIONS.items()
+               if kind == "request" and action.to_state is not None}

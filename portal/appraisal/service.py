@@ -102,7 +102,8 @@ def create_batch(session: Session, archive: Archive, actor, proposal: Proposal, 
                            .order_by(Record.event_year, Record.category, Record.reference_code).limit(MAX_ITEMS)).all()
     if not rows:
         raise ValidationFailed({"category": _l("没有符合条件、到期待鉴定的档案")})
-    number = (session.scalar(select(func.max(AppraisalBatch.number)).where(AppraisalBatch.archive_id == archive.id)) or 0) + 1
+    last = session.scalar(select(func.max(AppraisalBatch.number)).where(AppraisalBatch.archive_id == archive.id))
+    number = (last or 0) + 1
     batch = AppraisalBatch(archive=archive, number=number, category=proposal.category, year_from=proposal.year_from,
                            year_to=proposal.year_to, as_of=as_of, created_by_id=actor.id)
     try:
@@ -156,7 +157,8 @@ def items_of(session: Session, batch: AppraisalBatch, page: int = 1, per_page: i
     """One page of the items, with their records and each stage's opinion, in the order of the catalog."""
     pairs = session.execute(select(AppraisalItem, Record).join(Record, Record.id == AppraisalItem.record_id)
                             .where(AppraisalItem.batch_id == batch.id)
-                            .order_by(AppraisalItem.category, Record.event_year, Record.reference_code, AppraisalItem.id)
+                            .order_by(AppraisalItem.category, Record.event_year, Record.reference_code,
+                                      AppraisalItem.id)
                             .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     opinions: dict[int, dict] = {}
     for opinion in session.scalars(select(AppraisalOpinion)

@@ -109,7 +109,8 @@ def write_opinions(acting: Acting) -> None:
 
 
 def _tally(session, batch, stage: str) -> dict[str, int]:
-    rows = session.scalars(select(AppraisalOpinion.decision).join(AppraisalItem, AppraisalItem.id == AppraisalOpinion.item_id)
+    rows = session.scalars(select(AppraisalOpinion.decision)
+                           .join(AppraisalItem, AppraisalItem.id == AppraisalOpinion.item_id)
                            .where(AppraisalItem.batch_id == batch.id, AppraisalOpinion.stage == stage))
     return dict(Counter(rows))
 
@@ -130,7 +131,8 @@ def apply_decision(acting: Acting) -> None:
     batch, session = acting.target, acting.session
     record_ids = list(session.scalars(
         select(AppraisalItem.record_id).join(AppraisalOpinion, AppraisalOpinion.item_id == AppraisalItem.id)
-        .where(AppraisalItem.batch_id == batch.id, AppraisalOpinion.stage == "final", AppraisalOpinion.decision == "open")
+        .where(AppraisalItem.batch_id == batch.id, AppraisalOpinion.stage == "final",
+               AppraisalOpinion.decision == "open")
         .order_by(AppraisalItem.record_id)))
     opened: list[int] = []
     for start in range(0, len(record_ids), CHUNK):

@@ -100,11 +100,15 @@ def _batch_page(archive, batch, status: int = 200, **extra):
     page = min(max(_int(request.args.get("page")) or 1, 1), pages)
     rows = service.items_of(db.session, batch, page)
     undecided = undecided_count(db.session, batch, batch.stage) if batch.stage else 0
-    buttons = [name for name in STAGE_ACTIONS if allowed(current_user, name, batch)]
+    # A stage this person took already: the dispatcher refuses them the others (one_person_per_stage).
+    took = [stage for stage in STAGE_LABELS
+            if stage != batch.stage and getattr(batch, f"{stage}_reviewer_id") == current_user.id]
+    buttons = [name for name in STAGE_ACTIONS if allowed(current_user, name, batch) and (name == "cancel" or not took)]
     ids = {batch.first_reviewer_id, batch.second_reviewer_id, batch.final_reviewer_id} - {None}
     people = {user.id: user.real_name for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
     return render("appraisal/batch.html", "appraisal/partials/_batch.html", status=status, archive=archive,
-                  batch=batch, rows=rows, buttons=buttons, people=people, may_decide=allowed(current_user, "decide", batch),
+                  batch=batch, rows=rows, buttons=buttons, people=people, took=took,
+                  may_decide=allowed(current_user, "decide", batch) and not took,
                   stage=batch.stage, errors=extra.pop("errors", {}), typed=extra.pop("typed", {}),
                   conflict=extra.pop("conflict", None), in_batch=service.categories_of(db.session, batch),
                   total=total, page=page, pages=pages, undecided=undecided, **_labels())
