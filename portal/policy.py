@@ -126,9 +126,9 @@ def roles_on(viewer, obj) -> set[str]:
 
 
 def can(viewer, action: str, obj) -> bool:
-    """May `viewer` take `action` on a request or a task, as far as roles go (the state is the
-    dispatcher's: portal.actions.allowed asks both, to hide useless buttons). Anything that is
-    neither a request nor a task: no."""
+    """May `viewer` take `action` on a request, a task, an archive or an appraisal batch, as far as
+    roles go (the state is the dispatcher's: portal.actions.allowed asks both, to hide useless
+    buttons). Anything else: no."""
     return bool(roles_for(viewer, action, obj))
 
 
