@@ -55,6 +55,7 @@ def test_three_people_take_a_batch_to_the_open_catalogue(live_server, browser, o
         manager.get_by_label("结束年份").fill("1901")
         manager.get_by_role("button", name="预览").click()
         manager.get_by_text("到期待鉴定的档案：2 条").wait_for()
+        assert violations(manager) == []
         manager.get_by_role("button", name="按此范围建立鉴定批次").click()
         manager.wait_for_url(re.compile(r"/admin/451200/appraisal/\d+$"))
         batch_page = manager.url
@@ -91,6 +92,7 @@ def test_three_people_take_a_batch_to_the_open_catalogue(live_server, browser, o
         rows = visitor.locator(".open-catalogue-records tbody tr")
         assert rows.count() == 2
         assert "蓝*芳山林执照存根 0" in rows.first.inner_text() and "蓝桂芳" not in visitor.content()
+        assert violations(visitor) == []
         with live_server["app"].app_context():
             sync_outbox(db.session, get_index())
         visitor.goto(url + "/search?q=山林执照存根")
