@@ -1,6 +1,7 @@
 """Every model, imported once so metadata (migrations, tests) sees all tables."""
 from portal.accounts.models import ApiToken, User
 from portal.admin.models import AdminJob
+from portal.appraisal.models import AppraisalBatch, AppraisalItem, AppraisalOpinion
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
 from portal.catalog.models import Record
@@ -12,5 +13,5 @@ from portal.mail.models import MailOutbox
 from portal.review.models import RequestNote, VerificationTask
 from portal.requests.models import RequestEvent, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest
 
-__all__ = ["AdminJob", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
+__all__ = ["AdminJob", "AppraisalBatch", "AppraisalItem", "AppraisalOpinion", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
            "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]

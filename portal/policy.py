@@ -9,12 +9,14 @@ Roles are held on an object, not in general:
 - on a record: "subject" (the verified person it is about), "staff" of its archive or an admin,
   "public";
 - on an archive (its administration: portal.admin, statistics, appraisal, counter intake):
-  "admin" (the network's), "archive_admin", "clerk" or "reviewer" of that archive (ARCHIVE_RULES).
+  "admin" (the network's), "archive_admin", "clerk" or "reviewer" of that archive (ARCHIVE_RULES);
+- on an open-appraisal batch: the roles on its archive.
 Staff of other archives hold no role: to them the object does not exist (404)."""
 from __future__ import annotations
 
 from sqlalchemy import Select, false, or_, select
 
+from portal.appraisal.models import AppraisalBatch
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.core.masking import same_name
@@ -63,16 +65,21 @@ ARCHIVE_RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("archive", "appraise"): ("archive_admin", "reviewer"),     # open appraisal stages
     ("archive", "view_statistics"): ("admin", "archive_admin", "clerk", "reviewer"),
 }
+# An open-appraisal batch's actions (portal.appraisal): whoever may appraise at its archive.
+RULES.update({("batch", action): ARCHIVE_RULES[("archive", "appraise")]
+              for action in ("decide", "appraise_first", "appraise_second", "appraise_decide", "cancel")})
 
 
 def kind_of(obj) -> str | None:
-    """"request", "task" or "archive": the kinds of object the rules speak of; None for anything else."""
+    """"request", "task", "archive" or "batch" (an appraisal batch): the kinds of object the rules speak of; None for anything else."""
     if isinstance(obj, UtilizationRequest):
         return "request"
     if isinstance(obj, VerificationTask):
         return "task"
     if isinstance(obj, Archive):
         return "archive"
+    if isinstance(obj, AppraisalBatch):
+        return "batch"
     return None
 
 
@@ -107,6 +114,8 @@ def roles_on(viewer, obj) -> set[str]:
     a task (staff of its holding archive, admin) or on an archive (roles_on_archive)."""
     if isinstance(obj, Archive):
         return roles_on_archive(viewer, obj.id)
+    if isinstance(obj, AppraisalBatch):
+        return roles_on_archive(viewer, obj.archive_id)
     if isinstance(obj, VerificationTask):
         role = staff_role(viewer, {obj.holding_archive_id})
         return {role} if role else set()
@@ -117,9 +126,9 @@ def roles_on(viewer, obj) -> set[str]:
 
 
 def can(viewer, action: str, obj) -> bool:
-    """May `viewer` take `action` on a request or a task, as far as roles go (the state is the
-    dispatcher's: portal.actions.allowed asks both, to hide useless buttons). Anything that is
-    neither a request nor a task: no."""
+    """May `viewer` take `action` on a request, a task, an archive or an appraisal batch, as far as
+    roles go (the state is the dispatcher's: portal.actions.allowed asks both, to hide useless
+    buttons). Anything else: no."""
     return bool(roles_for(viewer, action, obj))
 
 

@@ -60,6 +60,7 @@ def init_web(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.admin import archive_pages, counter_views, staff_pages  # noqa: F401 (their routes are on admin_bp)
     from portal.admin.invitation import bp as invitation_bp
+    from portal.appraisal.views import bp as appraisal_bp
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
@@ -107,6 +108,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(archives_bp)
+    app.register_blueprint(appraisal_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(invitation_bp)
     app.register_blueprint(api_bp)

@@ -22,8 +22,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import policy
 from portal.accounts.sessions import check_recent_password
 from portal.actions.table import ACTIONS, TRANSITIONS, Action
+from portal.appraisal.labels import ACTION_LABELS as BATCH_ACTION_LABELS, STATUS_LABELS as BATCH_STATUS_LABELS
 from portal.core.acting import Acting
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
+from portal.core.i18n import N_
 from portal.requests.labels import ACTION_LABELS, STATUS_LABELS
 from portal.requests.models import RequestEvent, UtilizationRequest
 from portal.requests.notifications import notify_applicant
@@ -40,7 +42,7 @@ def spec(target, action: str) -> Action:
 
 
 def act(session: Session, target, action: str, actor, inputs: Any = None, *, ip: str = "") -> Acting:
-    """Take `action` on `target` (a request or a verification task) as `actor`, and commit.
+    """Take `action` on `target` (a request, a verification task or an appraisal batch) as `actor`, and commit.
     `inputs` is the action's input model, or a dict read into it. Returns what happened: the
     timeline event, and the step's result (the certificate of `issue`, the note of `note`)."""
     acting = check(session, target, action, actor, inputs, ip=ip)
@@ -90,8 +92,7 @@ def check(session: Session, target, action: str, actor, inputs: Any = None, *, i
     if version is not None and version != target.version:
         raise _conflict(declared, acting, stale=False)
     if not _state_allows(declared, target):
-        raise Conflict(_l("申请当前状态为“%(status)s”，不能%(action)s", status=_l(STATUS_LABELS[target.status]),
-                          action=_l(ACTION_LABELS[action])), latest_event(session, acting.request))
+        raise _state_conflict(declared, acting)
     for guard in declared.guards:
         guard(acting)
     if errors := acting.inputs.problems(action):
@@ -104,6 +105,21 @@ def _state_allows(declared: Action, target) -> bool:
     if declared.from_states is None:
         return True
     return target.status in declared.from_states and (declared.when is None or declared.when(target))
+
+
+# What a refused state change says, per kind of target: the sentence, its states' and its actions' labels.
+STATE_WORDS = {
+    "request": (N_("申请当前状态为“%(status)s”，不能%(action)s"), STATUS_LABELS, ACTION_LABELS),
+    "batch": (N_("鉴定批次当前状态为“%(status)s”，不能%(action)s"), BATCH_STATUS_LABELS, BATCH_ACTION_LABELS),
+}
+
+
+def _state_conflict(declared: Action, acting: Acting) -> Conflict:
+    """The target's state does not allow the action: said in the words of its kind (for a request,
+    with its latest timeline event, to say who acted)."""
+    sentence, states, actions = STATE_WORDS[declared.kind]
+    latest = latest_event(acting.session, acting.request) if isinstance(acting.request, UtilizationRequest) else None
+    return Conflict(_l(sentence, status=_l(states[acting.target.status]), action=_l(actions[declared.name])), latest)
 
 
 def _conflict(declared: Action, acting: Acting, stale: bool) -> Conflict:

@@ -4,12 +4,15 @@ check; the rules a person can break (a required note, a reason from the list, th
 `problems()`, in the user's language, one message per field."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from portal.accounts.models import User
+from portal.appraisal.models import DECISIONS
+from portal.core.clock import china_today
 from portal.core.errors import ValidationFailed
 from portal.core.uploads import UploadRejected, check_upload
 from portal.requests.applying import Upload, check_uploads
@@ -174,3 +177,35 @@ class RevokeInput(Input):
 
     def timeline_note(self) -> str:
         return self.reason
+
+
+APPRAISAL_REASON_CHARS = 500
+
+
+class AppraiseInput(Input):
+    """A stage's opinion on some items of an appraisal batch (`decide`): those chosen (`items`),
+    every item of a category, or every item (`every`). `follow` takes the previous stage's
+    opinion of each. Postponing needs a reason and a later date to look again."""
+    items: list[int] = Field(default_factory=list, description="the items' ids")
+    category: str = Field("", description="every item of this category")
+    every: bool = Field(False, description="every item of the batch")
+    decision: str = Field("", description="open, postponed, keep, or follow (the previous stage's)")
+    reason: str = ""
+    review_on: date | None = Field(None, description="postponed: when to look again (YYYY-MM-DD)")
+
+    def problems(self, action: str) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        if not (self.items or self.category or self.every):
+            errors["items"] = _l("请选择要作出意见的档案")
+        if self.decision not in (*DECISIONS, "follow"):
+            errors["decision"] = _l("请选择鉴定意见")
+        if len(self.reason) > APPRAISAL_REASON_CHARS:
+            errors["reason"] = _l("理由不能超过 500 字")
+        elif self.decision == "postponed" and not self.reason:
+            errors["reason"] = _l("延期开放须说明理由")
+        if self.decision == "postponed":
+            if self.review_on is None:
+                errors["review_on"] = _l("延期开放须填写再次鉴定的日期")
+            elif self.review_on <= china_today():
+                errors["review_on"] = _l("再次鉴定的日期须晚于今天")
+        return errors

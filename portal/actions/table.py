@@ -8,6 +8,11 @@ The dispatcher (portal.actions.act) reads this table and nothing else.
         │                   │   └──resubmit── needs_supplement ◀──ask_supplement── in_review
         │                   └──reject──▶ rejected
         └──withdraw (applicant, until approved) ──▶ withdrawn
+
+An open-appraisal batch (portal.appraisal), each stage by a different person:
+
+    first_review ──appraise_first──▶ second_review ──appraise_second──▶ decision ──appraise_decide──▶ decided
+         └──────────────────────────────────┴──cancel──▶ cancelled ◀───────────┘
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from portal.actions import inputs
+from portal.appraisal import stages as appraisal
 from portal.certificates.service import has_certificate, keep_print_choice, revoke_certificate, write_certificate
 from portal.core.acting import Acting
 from portal.core.errors import Conflict
@@ -27,7 +33,7 @@ Step = Callable[[Acting], None]   # changes rows in the action's transaction
 
 @dataclass(frozen=True)
 class Action:
-    kind: str                                # "request" or "task"
+    kind: str                                # "request", "task" or "batch"
     name: str
     input: type[inputs.Input]
     from_states: tuple[str, ...] | None = None  # the target's status it starts from; None: guards decide
@@ -53,6 +59,14 @@ def transition(name: str, from_states: tuple[str, ...], to_state: str, input: ty
     return Action("request", name, input, from_states, to_state, timeline=_note, notify=notify, **more)
 
 
+def stage(name: str, from_state: str, to_state: str, *steps: Step, **more) -> Action:
+    """An appraisal batch's stage ends: by the one person who took it, once every item has its opinion."""
+    return Action("batch", name, inputs.Input, (from_state,), to_state, conflict=appraisal.batch_conflict,
+                  guards=(appraisal.one_person_per_stage, appraisal.every_item_decided),
+                  steps=(appraisal.close_stage, *steps), **more)
+
+
+_OPEN_BATCH = ("first_review", "second_review", "decision")
 _claims = dict(guards=(review.claimable,), steps=(review.set_claim,), conflict=review.claim_conflict)
 _answer = dict(guards=(review.task_is_open,), steps=(review.answer_task,), timeline=review.answer_note,
                conflict=review.task_conflict)
@@ -96,5 +110,18 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
     Action("task", "release", inputs.ClaimInput, **_claims),
     Action("task", "reassign", inputs.ReassignInput, guards=(review.claimable, review.assignee_works_there),
            steps=(review.set_claim,), conflict=review.claim_conflict),
+    # An open-appraisal batch: opinions per record or in bulk, then each stage closed by its person.
+    Action("batch", "decide", inputs.AppraiseInput, _OPEN_BATCH, guards=(appraisal.one_person_per_stage,),
+           steps=(appraisal.write_opinions,), conflict=appraisal.batch_conflict,
+           effects=("the actor becomes the stage's reviewer; someone who took another stage is refused (409)",)),
+    stage("appraise_first", "first_review", "second_review"),
+    stage("appraise_second", "second_review", "decision"),
+    stage("appraise_decide", "decision", "decided", appraisal.apply_decision,
+          effects=("the records decided open become open in the same transaction, queued for the search index, "
+                   "each in the audit log; the batch is published in the open catalogue",)),
+    Action("batch", "cancel", inputs.RequiredNoteInput, _OPEN_BATCH, "cancelled", steps=(appraisal.cancelled,),
+           conflict=appraisal.batch_conflict),
 )}
-TRANSITIONS = {name: action for (kind, name), action in ACTIONS.items() if action.to_state is not None}
+# The request's state changes (a batch's are its own: portal.appraisal).
+TRANSITIONS = {name: action for (kind, name), action in ACTIONS.items()
+               if kind == "request" and action.to_state is not None}

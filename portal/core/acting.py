@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 @dataclass
 class Acting:
     session: Session
-    target: Any           # the request or the verification task acted on
+    target: Any           # the request, the verification task or the appraisal batch acted on
     action: str
     actor: Any            # the signed-in user
     inputs: Any           # the action's typed input (portal.actions.inputs)
