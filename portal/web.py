@@ -58,6 +58,8 @@ def init_web(app: Flask) -> None:
     from portal.archives.views import bp as archives_bp
     from portal.audit.views import bp as audit_bp
     from portal.admin.views import bp as admin_bp
+    import portal.admin.copies_views  # noqa: F401  (digitized copies' pages on admin_bp)
+    from portal.catalog.copy_views import bp as copies_bp
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
@@ -106,6 +108,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(archives_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(copies_bp)
     app.register_blueprint(api_bp)
     # The API authenticates by bearer token only, never by the session cookie (portal.api.auth),
     # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.
