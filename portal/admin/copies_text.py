@@ -17,7 +17,6 @@ from portal.admin.models import AdminJob
 from portal.catalog.copies import TOOL_SECONDS, DigitizedCopy, copy_path, render_page
 from portal.catalog.indexing import sync_after_commit
 from portal.catalog.outbox import queue_index
-from portal.core.after_commit import after_commit
 from portal.core.masking import mask_contact_text
 
 OCR_LANGUAGES = "chi_sim+chi_tra"
@@ -43,7 +42,10 @@ def ocr_image(data: bytes) -> str:
 
     with Image.open(BytesIO(data)) as img:
         img.load()
-        text = pytesseract.image_to_string(img.convert("L"), lang=OCR_LANGUAGES, timeout=TOOL_SECONDS)
+        gray = img.convert("L")
+        text = pytesseract.image_to_string(gray, lang=OCR_LANGUAGES, timeout=TOOL_SECONDS)
+        if not text.strip():  # a strip of a page (one line): read as one block of text instead
+            text = pytesseract.image_to_string(gray, lang=OCR_LANGUAGES, config="--psm 6", timeout=TOOL_SECONDS)
     # Tesseract puts spaces between Chinese characters; the words are what people search for.
     return _SPACE_BETWEEN_CJK.sub("", text)
 
@@ -79,4 +81,5 @@ def run_ocr(session: Session, job: AdminJob, progress) -> None:
     copy.text_status = "done"
     queue_index(session, [copy.record_id])
     job.result = {"source": copy.text_source, "chars": len(copy.text)}
-    after_commit(session, sync_after_commit)
+    session.commit()
+    sync_after_commit()  # now if the engine is up; else the search worker applies it later

@@ -61,7 +61,7 @@ def mask_personal_text(text: str | None, name: str | None) -> str:
 
 # Phone numbers quoted in free text: mainland mobiles (11 digits from 13x-19x, optionally +86 or
 # split 3-4-4) and landlines (an area code 0xx or 0xxx, a dash or space or none, 7-8 digits).
-_MOBILE_IN_TEXT = re.compile(r"(?<![0-9*])(?:\+?86[- ]?)?(1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9*])((?:\+?86[- ]?)?1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
 _LANDLINE_IN_TEXT = re.compile(r"(?<![0-9*])(0[1-9][0-9]{1,2})([- ]?)([0-9]{7,8})(?![0-9])")
 
 
