@@ -3,6 +3,8 @@ the staff; closed: the staff), with private, uncached, inline answers and audite
 and who reaches each staff page and POST (an archive's own clerks and admin, the network admin)."""
 from __future__ import annotations
 
+from io import BytesIO
+
 import pytest
 from sqlalchemy import select
 
@@ -13,7 +15,6 @@ from tests.factories import PASSWORD, make_id_number
 from tests.files import png_bytes
 from tests.helpers import hx_csrf_token, login
 from tests.review_pages.conftest import post_multipart
-from io import BytesIO
 
 SUBJECT_ID = make_id_number(seq=777)
 WHO = ["anonymous", "citizen", "subject_unverified", "subject", "clerk_a", "reviewer_a", "manager_a",
