@@ -79,3 +79,19 @@ def render_page(path: Path, page: int, dpi: int = VIEW_DPI) -> bytes:
         subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-singlefile",
                         str(path), str(Path(tmp) / "page")], capture_output=True, timeout=TOOL_SECONDS, check=True)
         return (Path(tmp) / "page.png").read_bytes()
+
+
+def copies_for_task(task) -> list[DigitizedCopy]:
+    """The copies a holding archive's clerk may hand in as the certified copy of a verification
+    task (review "verify"): those of the request's records that archive holds."""
+    return [copy for item in task.request.items if item.record.archive_id == task.holding_archive_id
+            for copy in item.record.copies]
+
+
+def certified_copy_file(task, chosen: str) -> tuple[str, bytes] | None:
+    """(name, content) of the copy `chosen` (its id, as the verify form sends it) if it is one of
+    copies_for_task; None otherwise."""
+    if not (chosen.isascii() and chosen.isdigit() and len(chosen) < 10):
+        return None
+    copy = next((c for c in copies_for_task(task) if c.id == int(chosen)), None)
+    return (copy.original_name, copy_path(copy).read_bytes()) if copy is not None else None
