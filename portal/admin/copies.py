@@ -47,10 +47,14 @@ def _page_count(upload: CheckedUpload) -> int:
 
 
 def _attach(session: Session, record: Record, user, upload: CheckedUpload) -> DigitizedCopy:
-    """Store the file, add the copy and queue the job that reads its text (not committed)."""
+    """Store the file, add the copy and queue the job that reads its text (not committed). The
+    same file again (a double click, a ZIP sent twice) is the copy it already is."""
+    same = next((c for c in record.copies if c.sha256 == upload.sha256), None)
+    if same is not None:
+        return same
     stored = store_with(session, upload.data, copies_folder())
     copy = DigitizedCopy(record=record, stored_name=stored, content_type=upload.content_type,
-                         original_name=upload.original_name, size=upload.size, page_count=_page_count(upload),
+                         original_name=upload.original_name, size=upload.size, sha256=upload.sha256, page_count=_page_count(upload),
                          attached_by_id=getattr(user, "id", None))
     session.add(copy)
     session.flush()

@@ -48,7 +48,7 @@ def copies(code: str):
             return see_other(url_for("admin.record_copies", code=code, record_id=record.id))
         errors["reference_code"] = _("本馆没有档号为“%(code)s”的档案", code=reference)
     return render("admin/copies.html", archive=archive, recent=_recent(archive), errors=errors,
-                  reference=reference, report=None, limits=LIMITS, status=404 if errors else 200)
+                  reference=reference, report=None, limits=LIMITS)
 
 
 @bp.post("/<code>/copies/zip")

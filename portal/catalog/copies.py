@@ -40,6 +40,7 @@ class DigitizedCopy(Base):
     content_type: Mapped[str] = mapped_column(String(40))
     original_name: Mapped[str] = mapped_column(String(200))   # as uploaded (shown to staff only)
     size: Mapped[int] = mapped_column(default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")  # the same file twice is attached once
     page_count: Mapped[int] = mapped_column(default=1)
     text: Mapped[str] = mapped_column(Text, default="")       # masked before it is stored
     text_source: Mapped[str] = mapped_column(String(10), default="")

@@ -113,6 +113,13 @@ def test_a_file_that_fails_the_upload_checks_is_refused_next_to_the_field(client
     assert copies_of(session, record) == []
 
 
+def test_the_same_file_sent_twice_is_attached_once(client, session, factory, archive, manager):
+    record = factory.record(archive)
+    assert attach(client, record, text_pdf(), "a.pdf").status_code == 303
+    assert attach(client, record, text_pdf(), "a.pdf").status_code == 303
+    assert len(copies_of(session, record)) == 1 and jobs.run_pending(session) == 1
+
+
 def post_zip(client, archive, content: bytes, filename: str = "batch.zip"):
     url = f"/admin/{archive.code}/copies"
     return post_multipart(client, f"{url}/zip", {"csrf_token": csrf_token(client, url)}, zip=(content, filename))
@@ -126,7 +133,7 @@ def test_a_zip_is_matched_by_reference_code_with_page_suffixes(client, session, 
     response = post_zip(client, archive, zip_of({
         "J001-1985-0001.pdf": text_pdf(),
         "scans/J001-1985-0002_001.png": png_bytes(),
-        "scans/J001-1985-0002_002.png": png_bytes(),
+        "scans/J001-1985-0002_002.png": png_bytes(41, 30),
         "J009-1990-0001.pdf": text_pdf(),          # another archive's record: not matched here
         "../J001-1985-0001.pdf": text_pdf(),       # path traversal
         "/etc/J001-1985-0001.pdf": text_pdf(),     # absolute path

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column('content_type', sa.String(length=40), nullable=False),
         sa.Column('original_name', sa.String(length=200), nullable=False),
         sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
         sa.Column('page_count', sa.Integer(), nullable=False),
         sa.Column('text', sa.Text(), nullable=False),
         sa.Column('text_source', sa.String(length=10), nullable=False),
