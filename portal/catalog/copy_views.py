@@ -4,6 +4,8 @@ staff). Pages are rendered from PDFs by pdftoppm, never cached; staff views of r
 closed copies are in the audit log."""
 from __future__ import annotations
 
+import subprocess
+
 from flask import Blueprint, abort, make_response
 from flask_login import current_user
 
@@ -49,7 +51,11 @@ def page_image(record_id: int, copy_id: int, page: int):
         response = send_stored(copies_folder(), copy.stored_name, download_name=f"page-{page}.{copy.content_type[6:]}",
                                content_type=copy.content_type, inline=True)
     else:
-        response = make_response(render_page(copy_path(copy), page))
+        try:
+            png = render_page(copy_path(copy), page)
+        except (subprocess.SubprocessError, OSError):  # poppler-utils missing, or a page it cannot draw
+            abort(503)
+        response = make_response(png)
         response.headers.update({"Content-Type": "image/png", "X-Content-Type-Options": "nosniff",
                                  "Content-Security-Policy": "sandbox"})
     response.headers["Content-Disposition"] = f'inline; filename="page-{page}.{"png" if copy.is_pdf else copy.content_type[6:]}"'

@@ -9,6 +9,7 @@ from portal.admin import jobs
 from portal.admin.copies import COPY_MAX_BYTES, ZIP_MAX_ENTRIES, ZIP_MAX_TOTAL_BYTES
 from portal.catalog.copies import DigitizedCopy
 from portal.catalog.indexing import get_index, sync_outbox
+from portal.catalog.outbox import queue_index
 from portal.core.masking import mask_contact_text
 from portal.db import db
 from tests.admin_pages.copies_files import (ID_NUMBER, LANDLINE, MOBILE, scanned_pdf, scanned_png, text_pdf,
@@ -72,6 +73,12 @@ def test_a_pdf_text_layer_is_stored_masked_and_found_for_an_open_record_only(cli
     assert "Longtan" not in str(body["hits"]) and body["hits"][0]["highlight"] == "林权登记簿"
     assert "register" not in client.get("/search?q=Longtan").get_data(as_text=True)
     assert search_total(client, MOBILE) == 0 and search_total(client, ID_NUMBER) == 0
+    # A record opened later (appraisal, an edit: each queues it) brings its copy text along.
+    restricted.access_level = "open"
+    queue_index(session, [restricted.id])
+    session.commit()
+    sync_outbox(db.session, get_index())
+    assert search_total(client, "Longtan") == 2
     # The record page says the copy is there and links to its pages.
     page = client.get(f"/records/{archive.code}/{open_record.reference_code}").get_data(as_text=True)
     assert select_one(page, f'a[href="/copies/{open_record.id}"]') is not None
