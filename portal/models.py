@@ -5,6 +5,7 @@ from portal.appraisal.models import AppraisalBatch, AppraisalItem, AppraisalOpin
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
 from portal.catalog.models import Record
+from portal.catalog.copies import DigitizedCopy
 from portal.certificates.models import Certificate
 from portal.catalog.outbox import SearchOutbox
 from portal.core.sequences import NumberSequence
@@ -13,5 +14,5 @@ from portal.mail.models import MailOutbox
 from portal.review.models import RequestNote, VerificationTask
 from portal.requests.models import RequestEvent, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest
 
-__all__ = ["AdminJob", "AppraisalBatch", "AppraisalItem", "AppraisalOpinion", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
+__all__ = ["AdminJob", "AppraisalBatch", "AppraisalItem", "AppraisalOpinion", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "DigitizedCopy", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
            "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]

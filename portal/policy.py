@@ -302,3 +302,11 @@ def can_see(record: Record, audience: str) -> bool:
         return True
     return audience == "staff" or (audience == "subject" and record.access_level == "restricted")
 
+
+
+def copy_audience(viewer, record: Record) -> str | None:
+    """Who `viewer` is to the pages of a record's digitized copies, or None if they may not see
+    them: the record's own rules (audience_for, can_see), with the staff who attach copies there
+    (its archive admin too) counted as staff."""
+    seen_as = "staff" if may(viewer, "attach_copies", record.archive_id) else audience_for(viewer, record)
+    return seen_as if can_see(record, seen_as) else None

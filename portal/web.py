@@ -58,9 +58,10 @@ def init_web(app: Flask) -> None:
     from portal.archives.views import bp as archives_bp
     from portal.audit.views import bp as audit_bp
     from portal.admin.views import bp as admin_bp
-    from portal.admin import archive_pages, counter_views, staff_pages  # noqa: F401 (their routes are on admin_bp)
+    from portal.admin import archive_pages, copies_views, counter_views, staff_pages  # noqa: F401 (routes on admin_bp)
     from portal.admin.invitation import bp as invitation_bp
     from portal.appraisal.views import bp as appraisal_bp
+    from portal.catalog.copy_views import bp as copies_bp
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
@@ -111,6 +112,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(appraisal_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(invitation_bp)
+    app.register_blueprint(copies_bp)
     app.register_blueprint(api_bp)
     # The API authenticates by bearer token only, never by the session cookie (portal.api.auth),
     # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 ACCESS_LEVELS = ("open", "restricted", "closed")
 
-# Exactly the keys a document handed to the index has.  subject_name is the full name (found,
+# The keys a document handed to the index must have (copy_text, the masked text of an open
+# record's digitized copies, may come too: found like the summary, never shown).  subject_name is the full name (found,
 # never stored or shown: see names.py); subject_mask is how the public sees it (王*英).
 DOC_FIELDS = (
     "id", "reference_code", "title", "category", "category_label", "archive_code",

@@ -32,7 +32,8 @@ from .text import fts_quote
 # an index built differently is re-indexed on open (see store.fingerprint).
 # 4: the meta column also holds the year, so that "结婚 1985" finds it.
 # 5: the name column holds name and mask tokens (names.py), not the name.
-LAYOUT_VERSION = "5"
+# 6: the summary column also holds the text of a record's digitized copies (copy_text).
+LAYOUT_VERSION = "6"
 
 SEQ_BITS = 27
 ACC_SHIFT, ACC_BITS = 27, 2

@@ -35,13 +35,13 @@ from .text import normalize, runs
 DISPLAYED = ["id", "title", "summary", "category", "archive_code", "year", "access_level"]
 # Rank order of the attribute ranking rule (hidden normalised copies).
 SEARCHABLE = ["s_title", "s_ref", "s_label", "s_place", "s_archive", "s_year", "s_summary",
-              "s_syn"]
+              "s_copy", "s_syn"]
 # Where a character pair must occur not to cut a query word (see query.py):
 # the documents' own text, as in the embedded backend, not synonym expansions.
 PROBED = [a for a in SEARCHABLE if a != "s_syn"]
 SOURCES = {"s_title": "title", "s_ref": "reference_code",
            "s_label": "category_label", "s_place": "place", "s_archive": "archive_name",
-           "s_summary": "summary"}
+           "s_summary": "summary", "s_copy": "copy_text"}
 FACETS = {"category": "category", "archive_code": "archive", "decade": "decade"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,400}")
 

@@ -65,7 +65,9 @@ def fts_columns(doc: dict) -> tuple[str, ...]:
         doc["name_tokens"],
         index_tokens(doc.get("reference_code")),
         fts.ALL_TOKEN + " " + index_tokens(meta),
-        index_tokens(doc.get("summary")),
+        # A digitized copy's text is found like the summary (never shown: highlights read the
+        # title and summary only).
+        " ".join(filter(None, (index_tokens(doc.get("summary")), index_tokens(doc.get("copy_text"))))),
     )
 
 

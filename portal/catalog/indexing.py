@@ -10,9 +10,10 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from portal.catalog import search
+from portal.catalog.copies import copy_text
 from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
@@ -67,6 +68,8 @@ def record_document(record: Record) -> dict:
         "subject_name": name,
         "subject_mask": mask_name(name),
         "access_level": record.access_level,
+        # Masked text of its digitized copies, for open records only (found, never shown).
+        "copy_text": mask_personal_text(copy_text(record), name),  # names masked like the summary
     }
 
 
@@ -118,7 +121,7 @@ def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int
                 return applied
             record_ids = {rid for _, rid in rows}
             # What the database holds now, not what this session loaded earlier.
-            records = session.scalars(select(Record).where(Record.id.in_(record_ids))
+            records = session.scalars(select(Record).where(Record.id.in_(record_ids)).options(selectinload(Record.copies))
                                       .execution_options(populate_existing=True)).all()
             index.upsert([record_document(r) for r in records])
             gone = record_ids - {r.id for r in records}
@@ -134,7 +137,8 @@ def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int
 def _all_documents(session: Session, batch: int) -> Iterator[dict]:
     last_id = 0
     while True:
-        records = session.scalars(select(Record).where(Record.id > last_id).order_by(Record.id).limit(batch)).all()
+        records = session.scalars(select(Record).where(Record.id > last_id).options(selectinload(Record.copies))
+                                  .order_by(Record.id).limit(batch)).all()
         if not records:
             return
         for record in records:

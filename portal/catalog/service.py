@@ -37,6 +37,7 @@ class RecordView:
     access_label: str
     has_copy: bool
     full_personal_data: bool
+    record_id: int = 0
 
 
 def present(record: Record, audience: str = "public") -> RecordView:
@@ -64,6 +65,7 @@ def present(record: Record, audience: str = "public") -> RecordView:
         access_label=ACCESS_LEVELS[record.access_level],
         has_copy=bool(record.copy_path),
         full_personal_data=full,
+        record_id=record.id,
     )
 
 

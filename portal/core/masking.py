@@ -57,3 +57,18 @@ def mask_personal_text(text: str | None, name: str | None) -> str:
             if spelling in text:
                 text = text.replace(spelling, mask_name(spelling))
     return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+
+
+# Phone numbers quoted in free text: mainland mobiles (11 digits from 13x-19x, optionally +86 or
+# split 3-4-4) and landlines (an area code 0xx or 0xxx, a dash or space or none, 7-8 digits).
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9*])((?:\+?86[- ]?)?1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
+_LANDLINE_IN_TEXT = re.compile(r"(?<![0-9*])(0[1-9][0-9]{1,2})([- ]?)([0-9]{7,8})(?![0-9])")
+
+
+def mask_contact_text(text: str | None) -> str:
+    """Text read from a digitized copy as it may be stored and indexed: every ID number
+    (451200********1234), mobile number (138****5678) and landline number (0778-********) in it
+    masked. Runs before anything else sees the text, so the full numbers are never kept."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text or "")
+    text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), text)

@@ -7,6 +7,8 @@ button. Plain forms work without JavaScript (success → 303 back to the page); 
 refreshed page body plus the queue's tab counts as an out-of-band swap, with the real status."""
 from __future__ import annotations
 
+from io import BytesIO
+
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,6 +19,7 @@ from portal.accounts.models import User
 from portal.accounts.service import id_number_of
 from portal.actions import act, allowed, check, spec
 from portal.archives.service import list_archives
+from portal.catalog.copies import certified_copy_file, copies_for_task
 from portal.certificates.service import CertificateUnavailable, NoCertificate
 from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFailed
 from portal.db import db
@@ -109,7 +112,7 @@ def queue_url(**changes) -> str:
 def _shared() -> dict:
     """What the queue, the request page and the out-of-band counts all use."""
     return {"TABS": review_queue.TABS, "TASK_STATUS_LABELS": TASK_STATUS_LABELS,
-            "holding_archives": holding_archives}
+            "holding_archives": holding_archives, "copies_for_task": copies_for_task}
 
 
 # ---- the staff request page ---------------------------------------------------------------------
@@ -225,6 +228,10 @@ def _inputs(obj, action: str) -> dict:
         data["archives"] = form.getlist("archives")
     if "certified_copy" in fields and (sent := request.files.get("copy")) is not None and sent.filename:
         data["copy"] = requests_service.Upload("certified_copy", sent.filename, sent.stream)
+    elif "certified_copy" in fields and (chosen := form.get("digitized_copy", "")):  # a digitized copy instead
+        if (found := certified_copy_file(obj, chosen)) is None:
+            abort(400)  # the page offers only the task's own copies
+        data["copy"] = requests_service.Upload("certified_copy", found[0], BytesIO(found[1]))
     if "to" in fields:
         data["to"] = _staff_member(form.get("to", "").strip())
     return data
