@@ -102,7 +102,7 @@ def compute(session: Session, archive_id: int | None, period: Period, calendar: 
     """Every figure of `period` for one archive (or the network), with the months the range touches."""
     today = today or china_today()
     months = {m: dict.fromkeys(MONTH_KEYS, 0) for m in period.months()}
-    received = _received(session, archive_id, period, months)
+    received, purposes = _received(session, archive_id, period, months)
     cross = _cross(session, archive_id, period, months, today)
     received["other_archive"] = cross["received"]
     received["total"] = sum(received[c] for c in (*CHANNELS, "other_archive"))
@@ -118,7 +118,7 @@ def compute(session: Session, archive_id: int | None, period: Period, calendar: 
         "cross_archive": cross,
         "turnaround_working_days": _turnaround(session, archive_id, period, calendar),
         "by_category": _by_category(session, archive_id, period),
-        "by_purpose": _by_purpose(session, archive_id, period),
+        "by_purpose": purposes,
         "rejections_by_reason": _rejections(session, archive_id, period, months),
         "by_month": [{"month": m, **figures} for m, figures in months.items()],
     }
@@ -132,16 +132,19 @@ def _events(session: Session, action: str, archive_id: int | None, period: Perio
                    _scope(UtilizationRequest.issuing_archive_id, archive_id)))
 
 
-def _received(session, archive_id, period, months) -> dict:
+def _received(session, archive_id, period, months) -> tuple[dict, dict]:
+    """Submit events by month, channel and purpose, in one pass: (by channel, by purpose)."""
     month = _month(session, RequestEvent.at).label("month")
-    query = _events(session, "submit", archive_id, period, month, UtilizationRequest.channel, func.count())
-    totals = dict.fromkeys(CHANNELS, 0)
-    for m, channel, n in session.execute(query.group_by(BY_1_2)):
-        totals[channel] = totals.get(channel, 0) + n
+    query = _events(session, "submit", archive_id, period, month, UtilizationRequest.channel,
+                    UtilizationRequest.purpose, func.count())
+    channels, purposes = dict.fromkeys(CHANNELS, 0), dict.fromkeys(PURPOSE_LABELS, 0)
+    for m, channel, purpose, n in session.execute(query.group_by(text("1, 2, 3"))):
+        channels[channel] = channels.get(channel, 0) + n
+        purposes[purpose] = purposes.get(purpose, 0) + n
         months[m]["requests_received"] += n
         if channel == "counter":
             months[m]["persons_served"] += n
-    return totals
+    return channels, purposes
 
 
 def _cross(session, archive_id, period, months, today: date) -> dict:
@@ -237,14 +240,6 @@ def _by_category(session, archive_id, period) -> dict:
     for query in (records, searches):
         for category, n in session.execute(query):
             counts[category or "unspecified"] = counts.get(category or "unspecified", 0) + n
-    return counts
-
-
-def _by_purpose(session, archive_id, period) -> dict:
-    counts = dict.fromkeys(PURPOSE_LABELS, 0)
-    query = _events(session, "submit", archive_id, period, UtilizationRequest.purpose, func.count())
-    for purpose, n in session.execute(query.group_by(UtilizationRequest.purpose)):
-        counts[purpose] = counts.get(purpose, 0) + n
     return counts
 
 
