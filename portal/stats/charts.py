@@ -1,7 +1,8 @@
 """Charts drawn on the server as SVG with pygal, from the same tables the page shows. Each chart is
 its own response, shown by an <img>: pygal is told to emit no script (js=[]) and no XML
-declaration, and its configuration script is taken out; its stylesheet stays inline in the SVG, which the chart response's own
-Content-Security-Policy allows (portal.stats.views.SVG_CSP) and nothing else."""
+declaration, and its configuration script is taken out; its stylesheet stays inline in the SVG,
+which the chart response's own Content-Security-Policy allows (portal.stats.views.SVG_CSP) and
+nothing else."""
 from __future__ import annotations
 
 import pygal
@@ -28,7 +29,8 @@ def svg(table: Table) -> str:
             chart.add(header, [row[column] for row in table.rows])
     else:
         height = max(200, 60 + 34 * len(table.rows))
-        chart = pygal.HorizontalBar(**{**CONFIG, "height": height}, show_legend=False)
+        # margin_left: Chinese labels are wider than pygal guesses.
+        chart = pygal.HorizontalBar(**{**CONFIG, "height": height}, show_legend=False, margin_left=48)
         chart.x_labels = [row[0] for row in table.rows]
         chart.add(table.headers[1], [row[1] for row in table.rows])
     chart.title = table.caption

@@ -56,7 +56,8 @@ def _task(session, request, archive, *, answered: datetime | None = None, due: d
 def build(session, factory):
     a = factory.archive("451200", "河池市档案馆")
     b = factory.archive("451202", "金城江区档案馆", region="金城江区")
-    citizen = factory.user(email="stats-citizen@example.cn", name="韦秀英", id_number=make_id_number("451202", "19470316", 62))
+    citizen = factory.user(email="stats-citizen@example.cn", name="韦秀英",
+                           id_number=make_id_number("451202", "19470316", 62))
     a1 = factory.record(a, reference_code="A-1", category="marriage", subject_name="韦秀英")
     a2 = factory.record(a, reference_code="A-2", category="social_insurance", subject_name="韦秀英")
     b1 = factory.record(b, reference_code="B-1", category="land_contract", subject_name="韦秀英")
