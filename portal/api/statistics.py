@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal import policy
 from portal.api.bodies import read_query
 from portal.api.errors import BadInput, api_error
-from portal.api.fields import Strict
+from portal.api.fields import Strict, clean_text
 from portal.api.responses import Answer
 from portal.api.routing import Routes
 from portal.archives.models import Archive
@@ -101,7 +101,8 @@ def statistics_view():
     query = read_query(StatisticsQuery)
     archive = None
     if query.archive:
-        archive = db.session.scalar(select(Archive).where(Archive.code == query.archive))
+        archive = (db.session.scalar(select(Archive).where(Archive.code == query.archive))
+                   if clean_text(query.archive) else None)  # a NUL: no archive (PostgreSQL refuses it)
         if archive is None or not policy.can(user, ACTION, archive):
             return api_error(_("档案馆不存在，或者您无权查看其统计 (no such archive, or not yours to see)"), 404)
     elif not policy.may_everywhere(user, ACTION):

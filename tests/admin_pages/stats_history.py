@@ -24,9 +24,9 @@ def cst(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=CHINA_TIME)
 
 
-def _submit(session, applicant, issuing, records, channel: str, purpose: str):
+def _submit(session, applicant, issuing, records, channel: str, purpose: str, search=None):
     application = applying.Application(relation="self", purpose=purpose, issuing_archive=issuing.code,
-                                       delivery="download", consent=True,
+                                       delivery="download", consent=True, search=search,
                                        purpose_note="核对工龄" if purpose == "other" else "",
                                        records=[(r.archive.code, r.reference_code) for r in records])
     request, _created = applying.submit(session, applicant, application, [], channel=channel)
@@ -129,6 +129,14 @@ def build(session, factory):
     walk(r, [("accept", clerk_b, None)])
     _date(session, r, {"submit": cst("2026-01-26 09:00"), "accept": cst("2026-01-26 10:00")})
     _task(session, r, a, due=date(2026, 1, 30))
+    # R12: A, counter, "please search for me" in A's housing records: A's clerk finds and verifies
+    # (one retrieval); not yet approved.
+    made["r12"] = r = _submit(session, citizen, a, [], "counter", "pension",
+                              search=applying.SearchSpec(category="housing", archives=[a.code]))
+    walk(r, [("accept", clerk_a, None), ("verify", clerk_a, None)])
+    _date(session, r, {"submit": cst("2026-02-24 09:00"), "accept": cst("2026-02-24 09:30"),
+                       "verify": cst("2026-02-25 09:00")})
+    _task(session, r, a, answered=cst("2026-02-25 09:00"), due=date(2026, 3, 3))
     session.flush()
     session.expire_all()
     return {"a": a, "b": b, "citizen": citizen, "clerk_a": clerk_a, "reviewer_a": reviewer_a, "clerk_b": clerk_b,
@@ -158,20 +166,20 @@ def month(name, **figures) -> dict:
 
 EXPECTED_A = {
     "archive": "451200", "from": "2026-01-01", "to": "2026-02-28",
-    "requests_received": {"web": 4, "counter": 2, "api": 1, "other_archive": 1, "total": 8},
-    "persons_served": 2,
-    "records_retrieved": 3,
+    "requests_received": {"web": 4, "counter": 3, "api": 1, "other_archive": 1, "total": 9},
+    "persons_served": 3,
+    "records_retrieved": 4,
     "certificates_issued": {"found": 3, "not_found": 1},
     "cross_archive": {"sent": 2, "received": 1, "on_time": 0, "late": 1, "on_time_share": 0.0},
     "turnaround_working_days": {"median": 3.5, "p90": 4.0, "count": 4},
-    "by_category": {**zeros(CATEGORIES), "marriage": 4, "social_insurance": 2, "land_contract": 2},
-    "by_purpose": {**zeros(PURPOSES), "pension": 5, "inheritance": 1, "property": 1},
+    "by_category": {**zeros(CATEGORIES), "marriage": 4, "social_insurance": 2, "land_contract": 2, "housing": 1},
+    "by_purpose": {**zeros(PURPOSES), "pension": 6, "inheritance": 1, "property": 1},
     "rejections_by_reason": {**zeros(REASONS), "no_right": 1},
     "by_month": [
         month("2026-01", requests_received=4, persons_served=1, records_retrieved=3, certificates_found=2,
               cross_archive_received=1),
-        month("2026-02", requests_received=4, persons_served=1, certificates_found=1, certificates_not_found=1,
-              cross_archive_sent=2, rejections=1),
+        month("2026-02", requests_received=5, persons_served=2, records_retrieved=1, certificates_found=1,
+              certificates_not_found=1, cross_archive_sent=2, rejections=1),
     ],
 }
 EXPECTED_B = {
@@ -192,19 +200,19 @@ EXPECTED_B = {
 }
 EXPECTED_NETWORK = {
     "archive": None, "from": "2026-01-01", "to": "2026-02-28",
-    "requests_received": {"web": 6, "counter": 2, "api": 1, "other_archive": 3, "total": 12},
-    "persons_served": 2,
-    "records_retrieved": 4,
+    "requests_received": {"web": 6, "counter": 3, "api": 1, "other_archive": 3, "total": 13},
+    "persons_served": 3,
+    "records_retrieved": 5,
     "certificates_issued": {"found": 3, "not_found": 1},
     "cross_archive": {"sent": 3, "received": 3, "on_time": 1, "late": 2, "on_time_share": 0.3333},
     "turnaround_working_days": {"median": 3.5, "p90": 4.0, "count": 4},
-    "by_category": {**zeros(CATEGORIES), "marriage": 5, "social_insurance": 2, "land_contract": 3},
-    "by_purpose": {**zeros(PURPOSES), "pension": 5, "inheritance": 1, "property": 1, "other": 1, "household": 1},
+    "by_category": {**zeros(CATEGORIES), "marriage": 5, "social_insurance": 2, "land_contract": 3, "housing": 1},
+    "by_purpose": {**zeros(PURPOSES), "pension": 6, "inheritance": 1, "property": 1, "other": 1, "household": 1},
     "rejections_by_reason": {**zeros(REASONS), "no_right": 1, "proof": 1},
     "by_month": [
         month("2026-01", requests_received=6, persons_served=1, records_retrieved=3, certificates_found=2,
               cross_archive_sent=1, cross_archive_received=1, rejections=1),
-        month("2026-02", requests_received=6, persons_served=1, records_retrieved=1, certificates_found=1,
+        month("2026-02", requests_received=7, persons_served=2, records_retrieved=2, certificates_found=1,
               certificates_not_found=1, cross_archive_sent=2, cross_archive_received=2, rejections=1),
     ],
 }

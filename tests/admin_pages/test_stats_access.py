@@ -117,3 +117,10 @@ def test_the_default_range_is_this_month_so_far(client, world):
     html = client.get("/admin/451200/statistics").get_data(as_text=True)
     today = china_today()
     assert f'value="{today.replace(day=1).isoformat()}"' in html and f'value="{today.isoformat()}"' in html
+
+
+def test_an_archive_code_with_a_nul_is_no_archive(client, world):
+    token = client.post("/api/v1/tokens", json={"email": world["admin"].email, "password": PASSWORD}).get_json()["token"]
+    response = client.get("/api/v1/statistics", query_string={"archive": "4512\x0000"},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
