@@ -145,6 +145,13 @@ def may(viewer, action: str, archive_id: int | None) -> bool:
     return bool(roles_on_archive(viewer, archive_id).intersection(rule))
 
 
+def may_everywhere(viewer, action: str) -> bool:
+    """`may` in every archive at once (the whole network's statistics): the network admin, where
+    the rule names them."""
+    return (signed_in(viewer) and viewer.is_active and viewer.role == "admin"
+            and "admin" in ARCHIVE_RULES[("archive", action)])
+
+
 def may_create_archive(viewer) -> bool:
     return signed_in(viewer) and viewer.is_active and viewer.role == "admin"
 

@@ -62,6 +62,7 @@ def init_web(app: Flask) -> None:
     from portal.admin.invitation import bp as invitation_bp
     from portal.appraisal.views import bp as appraisal_bp
     from portal.catalog.copy_views import bp as copies_bp
+    from portal.stats import views as stats_views  # noqa: F401 (the statistics pages, on admin_bp)
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp

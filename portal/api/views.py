@@ -11,14 +11,14 @@ from functools import cache
 
 from flask import Blueprint, jsonify, render_template
 
-from portal.api import catalog, certificates, requests, review
+from portal.api import catalog, certificates, requests, review, statistics
 from portal.api.docs_page import page_context
 from portal.api.errors import register_error_handlers
 from portal.api.openapi import document
 from portal.api.routing import Content, Routes
 
 routes = Routes("about", "本接口的说明 (this API's description)")
-GROUPS = (catalog.routes, requests.routes, review.routes, certificates.routes, routes)
+GROUPS = (catalog.routes, requests.routes, review.routes, certificates.routes, statistics.routes, routes)
 
 
 @cache

@@ -23,6 +23,7 @@ class Certificate(Base):
         # A request holds revoked certificates and their replacements, but one valid one at most.
         Index("uq_certificate_one_valid", "request_id", unique=True, sqlite_where=text("status = 'valid'"),
               postgresql_where=text("status = 'valid'")),
+        Index("ix_certificate_issued_at", "issued_at"),  # statistics (portal.stats)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

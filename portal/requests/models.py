@@ -134,6 +134,8 @@ class RequestEvent(Base):
     """One step on a request's timeline: who (and in which role) moved it from where to where, and why."""
 
     __tablename__ = "request_event"
+    # The statistics count events of one action in a date range (portal.stats.figures).
+    __table_args__ = (Index("ix_request_event_action_at", "action", "at", "request_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id", ondelete="CASCADE"), index=True)

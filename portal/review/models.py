@@ -25,6 +25,8 @@ class VerificationTask(Base):
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in TASK_STATUSES)})", name="status"),
         UniqueConstraint("request_id", "holding_archive_id", name="uq_verification_task_request_archive"),
         Index("ix_verification_task_queue", "holding_archive_id", "status", "due_date"),
+        Index("ix_verification_task_created_at", "created_at"),  # statistics (portal.stats)
+        Index("ix_verification_task_answered_at", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,258 @@
+"""The figures, counted in the database with one grouped query each (never a loop over requests),
+from the request timeline (request_event), the verification tasks and the certificates, so that
+they match what each request's page shows. Every figure is defined in docs/admin-stats.md.
+
+`archive_id` None: the whole network. Times are grouped by their month in China time."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from functools import lru_cache
+
+from sqlalchemy import and_, case, func, literal, select, text, true
+from sqlalchemy.orm import Session, aliased
+
+from portal.catalog.models import Record
+from portal.certificates.models import Certificate
+from portal.core import workdays
+from portal.core.categories import CATEGORIES
+from portal.core.clock import china_today
+from portal.requests.labels import PURPOSE_LABELS, REJECT_REASONS
+from portal.requests.models import RequestEvent, RequestRecord, UtilizationRequest
+from portal.review.models import VerificationTask
+from portal.stats.period import Period
+
+CHANNELS = ("web", "counter", "api")
+ANSWERED = ("verified", "not_found")
+# Grouping by position: an expression with bound parameters (a format, a time zone) in both SELECT
+# and GROUP BY would be two different expressions to PostgreSQL.
+BY_1, BY_1_2 = text("1"), text("1, 2")
+MONTH_KEYS = ("requests_received", "persons_served", "records_retrieved", "certificates_found",
+              "certificates_not_found", "cross_archive_sent", "cross_archive_received", "rejections")
+
+
+# ---- dialects: China-time months and days of stored UTC times ------------------------------------
+
+def _month(session: Session, column):
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+8 hours")
+
+
+def _day(session: Session, column):
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column, "+8 hours")
+
+
+def _due_text(session: Session, column):
+    """A Date column as YYYY-MM-DD text, to compare with _day."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return column
+
+
+def _scope(column, archive_id: int | None):
+    return true() if archive_id is None else column == archive_id
+
+
+# ---- percentiles ---------------------------------------------------------------------------------
+
+def median(histogram: Counter) -> float | None:
+    """The middle value (the mean of the two middle values for an even count), from value → count."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    lower, upper = _nth(histogram, (n - 1) // 2), _nth(histogram, n // 2)
+    return (lower + upper) / 2
+
+
+def p90(histogram: Counter) -> float | None:
+    """The nearest-rank 90th percentile: the smallest value that at least 90% of values do not exceed."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    rank = -(-9 * n // 10)  # ceil(0.9 n), 1-based
+    return float(_nth(histogram, rank - 1))
+
+
+def _nth(histogram: Counter, index: int) -> int:
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+@lru_cache(maxsize=4096)
+def _working_days(calendar: workdays.Calendar, start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (the same day: 0)."""
+    days, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        days += calendar.is_working_day(day)
+    return days
+
+
+# ---- the figures ---------------------------------------------------------------------------------
+
+def compute(session: Session, archive_id: int | None, period: Period, calendar: workdays.Calendar,
+            today: date | None = None) -> dict:
+    """Every figure of `period` for one archive (or the network), with the months the range touches."""
+    today = today or china_today()
+    months = {m: dict.fromkeys(MONTH_KEYS, 0) for m in period.months()}
+    received, purposes = _received(session, archive_id, period, months)
+    cross = _cross(session, archive_id, period, months, today)
+    received["other_archive"] = cross["received"]
+    received["total"] = sum(received[c] for c in (*CHANNELS, "other_archive"))
+    for month in months.values():
+        month["requests_received"] += month["cross_archive_received"]
+    certificates = _certificates(session, archive_id, period, months)
+    return {
+        "from": period.start.isoformat(), "to": period.end.isoformat(),
+        "requests_received": received,
+        "persons_served": received["counter"],
+        "records_retrieved": _retrieved(session, archive_id, period, months),
+        "certificates_issued": certificates,
+        "cross_archive": cross,
+        "turnaround_working_days": _turnaround(session, archive_id, period, calendar),
+        "by_category": _by_category(session, archive_id, period),
+        "by_purpose": purposes,
+        "rejections_by_reason": _rejections(session, archive_id, period, months),
+        "by_month": [{"month": m, **figures} for m, figures in months.items()],
+    }
+
+
+def _events(session: Session, action: str, archive_id: int | None, period: Period, *columns):
+    """`columns` of the requests (made at the archive) whose `action` event lies in the range."""
+    return (select(*columns).select_from(RequestEvent)
+            .join(UtilizationRequest, UtilizationRequest.id == RequestEvent.request_id)
+            .where(RequestEvent.action == action, RequestEvent.at >= period.lo, RequestEvent.at < period.hi,
+                   _scope(UtilizationRequest.issuing_archive_id, archive_id)))
+
+
+def _received(session, archive_id, period, months) -> tuple[dict, dict]:
+    """Submit events by month, channel and purpose, in one pass: (by channel, by purpose)."""
+    month = _month(session, RequestEvent.at).label("month")
+    query = _events(session, "submit", archive_id, period, month, UtilizationRequest.channel,
+                    UtilizationRequest.purpose, func.count())
+    channels, purposes = dict.fromkeys(CHANNELS, 0), dict.fromkeys(PURPOSE_LABELS, 0)
+    for m, channel, purpose, n in session.execute(query.group_by(text("1, 2, 3"))):
+        channels[channel] = channels.get(channel, 0) + n
+        purposes[purpose] = purposes.get(purpose, 0) + n
+        months[m]["requests_received"] += n
+        if channel == "counter":
+            months[m]["persons_served"] += n
+    return channels, purposes
+
+
+def _cross(session, archive_id, period, months, today: date) -> dict:
+    """Tasks of a request at one archive for records another holds: sent by the one, received by
+    the other; the received ones answered on time, late, or still open past their due date."""
+    task, req = VerificationTask, UtilizationRequest
+    month = _month(session, task.created_at).label("month")
+    incoming = (literal(True) if archive_id is None else task.holding_archive_id == archive_id).label("incoming")
+    answered_day = _day(session, task.answered_at)
+    due = _due_text(session, task.due_date)
+    on_time = func.sum(case((and_(task.status.in_(ANSWERED), answered_day <= due), 1), else_=0))
+    late = func.sum(case((and_(task.status.in_(ANSWERED), answered_day > due), 1),
+                         (and_(task.status == "open", task.due_date < today), 1), else_=0))
+    where = [task.holding_archive_id != req.issuing_archive_id, task.created_at >= period.lo,
+             task.created_at < period.hi]
+    if archive_id is not None:
+        where.append((task.holding_archive_id == archive_id) | (req.issuing_archive_id == archive_id))
+    query = (select(month, incoming, func.count(), on_time, late).select_from(task)
+             .join(req, req.id == task.request_id).where(*where).group_by(BY_1_2))
+    sent = received = punctual = overdue = 0
+    for m, is_incoming, n, n_on_time, n_late in session.execute(query):
+        if archive_id is None or not is_incoming:
+            sent += n
+            months[m]["cross_archive_sent"] += n
+        if archive_id is None or is_incoming:
+            received += n
+            months[m]["cross_archive_received"] += n
+            punctual, overdue = punctual + (n_on_time or 0), overdue + (n_late or 0)
+    share = round(punctual / (punctual + overdue), 4) if punctual + overdue else None
+    return {"sent": sent, "received": received, "on_time": punctual, "late": overdue, "on_time_share": share}
+
+
+def _retrieved(session, archive_id, period, months) -> int:
+    """调卷: the records an archive's verified tasks cover that it holds; a verified "search for
+    me" task counts one."""
+    task = VerificationTask
+    month = _month(session, task.answered_at).label("month")
+    where = [task.status == "verified", task.answered_at >= period.lo, task.answered_at < period.hi,
+             _scope(task.holding_archive_id, archive_id)]
+    records = (select(month, func.count()).select_from(task)
+               .join(RequestRecord, RequestRecord.request_id == task.request_id)
+               .join(Record, and_(Record.id == RequestRecord.record_id, Record.archive_id == task.holding_archive_id))
+               .where(*where).group_by(BY_1))
+    searches = (select(month, func.count()).select_from(task)
+                .join(UtilizationRequest, UtilizationRequest.id == task.request_id)
+                .where(*where, UtilizationRequest.kind == "search").group_by(BY_1))
+    total = 0
+    for query in (records, searches):
+        for m, n in session.execute(query):
+            months[m]["records_retrieved"] += n
+            total += n
+    return total
+
+
+def _certificates(session, archive_id, period, months) -> dict:
+    month = _month(session, Certificate.issued_at).label("month")
+    query = (select(month, Certificate.kind, func.count()).select_from(Certificate)
+             .join(UtilizationRequest, UtilizationRequest.id == Certificate.request_id)
+             .where(Certificate.issued_at >= period.lo, Certificate.issued_at < period.hi,
+                    _scope(UtilizationRequest.issuing_archive_id, archive_id))
+             .group_by(BY_1_2))
+    totals = {"found": 0, "not_found": 0}
+    for m, kind, n in session.execute(query):
+        totals[kind] += n
+        months[m][f"certificates_{kind}"] += n
+    return totals
+
+
+def _turnaround(session, archive_id, period, calendar) -> dict:
+    """Working days from the submit event to each issue event in the range: grouped by the pair of
+    days in SQL, counted in working days here (a few hundred pairs a month, not the requests)."""
+    submitted = aliased(RequestEvent)
+    issued_day, submitted_day = _day(session, RequestEvent.at), _day(session, submitted.at)
+    query = (_events(session, "issue", archive_id, period, submitted_day, issued_day, func.count())
+             .join(submitted, and_(submitted.request_id == RequestEvent.request_id, submitted.action == "submit"))
+             .group_by(BY_1_2))
+    histogram: Counter = Counter()
+    for start, end, n in session.execute(query):
+        histogram[_working_days(calendar, date.fromisoformat(start), date.fromisoformat(end))] += n
+    return {"median": median(histogram), "p90": p90(histogram), "count": sum(histogram.values())}
+
+
+def _by_category(session, archive_id, period) -> dict:
+    """Requests received in the range by the category of their records (a request with records of
+    two categories counts in each) or, for "search for me", of what they ask to search."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    records = (_events(session, "submit", archive_id, period, Record.category,
+                       func.count(func.distinct(UtilizationRequest.id)))
+               .join(RequestRecord, RequestRecord.request_id == UtilizationRequest.id)
+               .join(Record, Record.id == RequestRecord.record_id).group_by(Record.category))
+    searches = (_events(session, "submit", archive_id, period, UtilizationRequest.search_category, func.count())
+                .where(UtilizationRequest.kind == "search").group_by(UtilizationRequest.search_category))
+    for query in (records, searches):
+        for category, n in session.execute(query):
+            counts[category or "unspecified"] = counts.get(category or "unspecified", 0) + n
+    return counts
+
+
+def _rejections(session, archive_id, period, months) -> dict:
+    """Reject events by reason: the timeline note begins with the reason's Chinese label
+    (portal.actions.inputs.RejectInput.timeline_note)."""
+    reason = case(*((RequestEvent.note.like(f"{label}%"), literal(code)) for code, label in REJECT_REASONS.items()),
+                  else_=literal("unspecified")).label("reason")
+    month = _month(session, RequestEvent.at).label("month")
+    query = _events(session, "reject", archive_id, period, month, reason, func.count()).group_by(BY_1_2)
+    counts = dict.fromkeys(REJECT_REASONS, 0)
+    for m, code, n in session.execute(query):
+        counts[code] = counts.get(code, 0) + n
+        months[m]["rejections"] += n
+    return counts
+
