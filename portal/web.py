@@ -58,6 +58,8 @@ def init_web(app: Flask) -> None:
     from portal.archives.views import bp as archives_bp
     from portal.audit.views import bp as audit_bp
     from portal.admin.views import bp as admin_bp
+    import portal.admin.imports  # noqa: F401,E402  (catalog import pages, on admin_bp)
+    import portal.admin.records  # noqa: F401,E402  (catalog list and record edit, on admin_bp)
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.requests.views import bp as requests_bp
