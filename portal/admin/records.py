@@ -29,12 +29,12 @@ PAGE = 50
 class RecordForm(FlaskForm):
     title = StringField(_l("题名"))
     event_date = StringField(_l("形成日期"))
-    category = SelectField(_l("档案类别"), choices=[])
+    category = SelectField(_l("档案类别"), choices=[], validate_choice=False)  # the service checks it
     subject_name = StringField(_l("当事人姓名"))
     subject_id_number = StringField(_l("当事人身份证号码"))
     clear_id_number = BooleanField(_l("删除已登记的身份证号码"))
     summary = TextAreaField(_l("内容摘要"))
-    access_level = SelectField(_l("开放状态"), choices=[])
+    access_level = SelectField(_l("开放状态"), choices=[], validate_choice=False)
     version = HiddenField()
 
 
