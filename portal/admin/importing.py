@@ -49,8 +49,9 @@ def start(session: Session, archive: Archive, user, stream, file_name: str, loca
     path = folder / f"{secrets.token_hex(16)}{suffix}"
     try:
         _save(stream, path)
-        with ExitStack() as stack:  # the encoding, the kind of file and the header, before any job
-            column_layout(open_table(path, file_name, stack).header, HEADER)
+        with ExitStack() as stack:  # the kind of file; a CSV file's encoding and header, before any job
+            if (table := open_table(path, file_name, stack, quick=True)) is not None:
+                column_layout(table.header, HEADER)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -146,8 +147,11 @@ def run_check(session: Session, job: AdminJob, progress) -> None:
         try:
             table = open_table(target.file_path, target.file_name, stack)
             report = import_rows(session, table, _progress(progress), dry_run=True, archive_code=archive.code)
-        except ImportFileError as exc:
+        except ImportFileError as exc:  # (found past the header: too many rows) it can never be confirmed
             job.result = {"file_error": str(exc)}
+            session.execute(update(AdminJob).where(AdminJob.id == target.id, AdminJob.status == "draft")
+                            .values(status="cancelled", finished_at=utcnow(), updated_at=utcnow()))
+            _remove(target.file_path)
             return
     job.result = _report(report)
 

@@ -4,6 +4,7 @@ header; a too-long cell refuses its row only."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 
 import pytest
@@ -68,7 +69,13 @@ def test_a_file_over_the_size_limit_is_refused(client, session, admin, monkeypat
 def test_a_file_over_the_row_limit_is_refused(client, session, admin, monkeypatch, kind):
     monkeypatch.setattr(xlsx_input, "MAX_ROWS", 3)
     response = upload(client, OWN, table([row(reference_code=f"R-{i}") for i in range(5)], kind), f"c.{kind}")
-    assert "超过 3 行" in refused(response)
+    if kind == "csv":
+        assert "超过 3 行" in refused(response)
+    else:  # a workbook is opened by the dry run, which refuses the file and drops the import
+        assert response.status_code == 303
+        run_jobs(session)
+        assert "超过 3 行" in latest_job(session, "import_check").result["file_error"]
+        assert latest_job(session).status == "cancelled"
 
 
 def test_a_too_long_cell_refuses_its_row_only(client, session, admin):
@@ -95,3 +102,36 @@ def test_a_workbook_whose_rows_cannot_be_read_reports_where_it_stopped(client, s
     run_jobs(session)
     check = latest_job(session, "import_check")
     assert check.status == "done" and (check.result.get("file_error") or check.result["errors"])
+
+
+def test_a_workbook_over_the_row_limit_without_a_dimension_is_refused_by_the_dry_run(client, session, admin,
+                                                                                      monkeypatch):
+    from openpyxl import Workbook
+    book = Workbook(write_only=True)  # writes no <dimension>: the row count is known only by reading
+    sheet = book.create_sheet()
+    from portal.catalog.importer import HEADER
+    sheet.append(HEADER)
+    for i in range(5):
+        sheet.append([row(reference_code=f"R-{i}")[c] for c in HEADER])
+    out = io.BytesIO()
+    book.save(out)
+    monkeypatch.setattr(xlsx_input, "MAX_ROWS", 3)
+    response = upload(client, OWN, out.getvalue(), "catalog.xlsx")
+    if response.status_code == 422:
+        assert "超过 3 行" in refused(response)
+        return
+    run_jobs(session)
+    check, job = latest_job(session, "import_check"), latest_job(session)
+    assert "超过 3 行" in check.result["file_error"]
+    assert job.status == "cancelled" and not os.path.exists(job.file_path)
+    page = client.get(f"/admin/{OWN}/import/{job.id}").get_data(as_text=True)
+    assert "超过 3 行" in page and "确认导入" not in page
+
+
+def test_a_workbook_with_a_wrong_header_is_refused_by_the_dry_run_with_its_message(client, session, admin):
+    assert upload(client, OWN, table([["451202", "R-1"]], "xlsx", header=["archive_code", "档号"]),
+                  "catalog.xlsx").status_code == 303
+    run_jobs(session)
+    job = latest_job(session)
+    page = client.get(f"/admin/{OWN}/import/{job.id}").get_data(as_text=True)
+    assert "表头不正确" in page and "确认导入" not in page and job.status == "cancelled"
