@@ -1,11 +1,12 @@
-"""Importing catalog records from a CSV file (`portal import`), as archives export them from their
-own systems or from spreadsheets.
+"""Importing catalog records from a CSV or XLSX file (`portal import`, and the import pages of
+portal.admin.importing), as archives export them from their own systems or from spreadsheets.
 
 A file that cannot be read as a whole (not UTF-8, wrong header) is refused before anything is
 written. Otherwise each bad row is reported with its line number and skipped, and the good rows
 are written in batches, one transaction each with their search-outbox rows, so that 100,000 rows
 take seconds. Rows are matched on (archive code, reference code): importing the same file again
-changes nothing."""
+changes nothing. A dry run (the import page's report) goes through the same checks and writes
+nothing."""
 from __future__ import annotations
 
 import os
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.catalog.csv_input import ImportFileError, Rows, column_layout, csv_rows
+from portal.catalog.xlsx_input import open_table
 from portal.core.punctuation import punct
 from portal.catalog.models import Record
 from portal.catalog.outbox import queue_index
@@ -33,7 +35,7 @@ from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
 from portal.core.clock import utcnow
 
-__all__ = ["HEADER", "ImportFileError", "ImportReport", "import_csv", "import_rows"]
+__all__ = ["HEADER", "ImportFileError", "ImportReport", "import_csv", "import_file", "import_rows"]
 
 HEADER = ("archive_code", "archive_name", "reference_code", "category", "title", "subject_name",
           "subject_id_number", "event_date", "place", "summary", "access_level")
@@ -83,6 +85,14 @@ def import_csv(session: Session, source: str | os.PathLike | BinaryIO | TextIO, 
     Raises ImportFileError, before writing anything, when the file cannot be read at all."""
     with ExitStack() as stack:
         return import_rows(session, csv_rows(source, stack), progress, actor=actor, source_name=source_name)
+
+
+def import_file(session: Session, path: str | os.PathLike, progress: Progress | None = None, *, actor=None,
+                source_name: str = "") -> ImportReport:
+    """Import a CSV or XLSX file (what it holds decides, not its name); no row limit."""
+    with ExitStack() as stack:
+        table = open_table(path, str(path), stack, capped=False)
+        return import_rows(session, table, progress, actor=actor, source_name=source_name)
 
 
 def import_rows(session: Session, rows: Rows, progress: Progress | None = None, *, actor=None, source_name: str = "",

@@ -26,17 +26,19 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc)
 _BINARY = (b"\x89PNG", b"\xff\xd8\xff", b"%PDF", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
 
 
-def open_table(path: str | Path, name: str, stack: ExitStack, *, quick: bool = False) -> Rows | None:
+def open_table(path: str | Path, name: str, stack: ExitStack, *, quick: bool = False,
+               capped: bool = True) -> Rows | None:
     """The rows of the uploaded file at `path` (`name` is what it was called on the person's disk).
     `quick` (an upload's request): a workbook's zip is checked but not opened (None), as openpyxl
-    reads its whole shared-strings part first, seconds for 100,000 rows; the dry run reads it."""
+    reads its whole shared-strings part first, seconds for 100,000 rows; the dry run reads it.
+    `capped`: at most MAX_ROWS rows (the browser's limit; `portal import` has none)."""
     with open(path, "rb") as f:
         head = f.read(4096)
     if head.startswith(_ZIP):
         if quick:
             _check_zip(path)
             return None
-        return xlsx_rows(path, stack)
+        return xlsx_rows(path, stack, capped)
     if head.startswith(_OLE) or name.lower().endswith(".xls"):
         raise ImportFileError(_("不支持旧版 Excel（.xls）文件，请在 Excel 或 WPS 中另存为 .xlsx 或“CSV UTF-8”后重新上传。"))
     if name.lower().endswith(".xlsx"):
@@ -44,12 +46,12 @@ def open_table(path: str | Path, name: str, stack: ExitStack, *, quick: bool = F
     if head.startswith(_BINARY):
         raise ImportFileError(_("文件不是 CSV 或 XLSX 表格（看起来是图片、PDF 或压缩包），请上传目录表格。"))
     rows = csv_rows(path, stack)
-    if rows.total is not None and rows.total - 1 > MAX_ROWS:
+    if capped and rows.total is not None and rows.total - 1 > MAX_ROWS:
         raise ImportFileError(_too_many())
     return rows
 
 
-def xlsx_rows(path: str | Path, stack: ExitStack) -> Rows:
+def xlsx_rows(path: str | Path, stack: ExitStack, capped: bool = True) -> Rows:
     _check_zip(path)
     from openpyxl import load_workbook  # a heavy import, needed only here
 
@@ -68,7 +70,7 @@ def xlsx_rows(path: str | Path, stack: ExitStack) -> Rows:
         raise ImportFileError(_broken()) from None
     header = [_text(v) for v in header] if header is not None else None
     total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
-    if total and total - 1 > MAX_ROWS:
+    if capped and total and total - 1 > MAX_ROWS:
         raise ImportFileError(_too_many())
 
     def rows() -> Iterator[Row]:
@@ -82,7 +84,7 @@ def xlsx_rows(path: str | Path, stack: ExitStack) -> Rows:
             except Exception:  # noqa: BLE001 — a damaged sheet part: stop here, say where
                 yield line, None, _("第 %(line)s 行起无法读取（表格文件已损坏）；已停止读取后续内容", line=line)
                 return
-            if line - 1 > MAX_ROWS:  # a sheet without a <dimension>: found by reading (the dry run)
+            if capped and line - 1 > MAX_ROWS:  # a sheet without a <dimension>: found by reading (the dry run)
                 raise ImportFileError(_too_many())
             yield line, [_text(v) for v in cells], None
 

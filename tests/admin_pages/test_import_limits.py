@@ -135,3 +135,15 @@ def test_a_workbook_with_a_wrong_header_is_refused_by_the_dry_run_with_its_messa
     job = latest_job(session)
     page = client.get(f"/admin/{OWN}/import/{job.id}").get_data(as_text=True)
     assert "表头不正确" in page and "确认导入" not in page and job.status == "cancelled"
+
+
+def test_portal_import_reads_a_workbook_too_through_the_same_path(app, session, tmp_path):
+    from portal.catalog.models import Record
+    from tests.factories import Factory
+    Factory(session).archive(OWN, "河池市金城江区档案馆")
+    path = tmp_path / "目录.xlsx"
+    path.write_bytes(table([row(), row(reference_code="R-2", event_date="1985/3/5")], "xlsx"))
+    result = app.test_cli_runner().invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "新增 2 条" in result.output
+    assert session.scalar(select(func.count()).select_from(Record)) == 2
