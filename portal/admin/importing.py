@@ -13,13 +13,14 @@ import csv
 import io
 import os
 import secrets
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
@@ -134,6 +135,17 @@ def _remove(path: str) -> None:
         Path(path).unlink(missing_ok=True)
 
 
+@contextmanager
+def _plain_errors():
+    """A database error's text holds its statement's parameters (names, ID numbers): the job's
+    stored error and the log get its kind only (e.g. two imports writing the same rows at once)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise RuntimeError(f"database error while importing ({type(exc.orig).__name__}); run the import again") \
+            from None
+
+
 def _progress(progress):
     return lambda done, total: progress(done, total or max(done, 1))
 
@@ -143,7 +155,7 @@ def run_check(session: Session, job: AdminJob, progress) -> None:
     """The dry run: what the import would add, update, leave and refuse."""
     target = session.get(AdminJob, job.params["import_job"])
     archive = session.get(Archive, job.archive_id)
-    with ExitStack() as stack, force_locale(job.params.get("locale") or "zh_Hans_CN"):
+    with ExitStack() as stack, force_locale(job.params.get("locale") or "zh_Hans_CN"), _plain_errors():
         try:
             table = open_table(target.file_path, target.file_name, stack)
             report = import_rows(session, table, _progress(progress), dry_run=True, archive_code=archive.code)
@@ -163,7 +175,7 @@ def run_import(session: Session, job: AdminJob, progress) -> None:
     user = session.get(User, job.created_by_id) if job.created_by_id else None
     path = job.file_path
     try:
-        with ExitStack() as stack, force_locale(job.params.get("locale") or "zh_Hans_CN"):
+        with ExitStack() as stack, force_locale(job.params.get("locale") or "zh_Hans_CN"), _plain_errors():
             table = open_table(path, job.file_name, stack)
             report = import_rows(session, table, _progress(progress), actor=user, archive_code=archive.code,
                                  source_name=f"admin_job:{job.id}")

@@ -27,8 +27,8 @@ def record(archive_code: str, reference_code: str):
     except RecordNotFound:
         abort(404)
     archive_id = db.session.scalar(select(Archive.id).where(Archive.code == archive_code)) \
-        if current_user.is_authenticated and current_user.role != "citizen" else None
-    may_edit = policy.may(current_user, "edit_record", archive_id) if archive_id else False
+        if current_user.is_authenticated else None
+    may_edit = archive_id is not None and policy.may(current_user, "edit_record", archive_id)
     response = render_template("catalog/record.html", record=view, may_edit=may_edit)
     if view.full_personal_data:
         # Personal data must not linger in shared caches or the browser's back-forward cache.

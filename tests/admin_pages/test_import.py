@@ -132,3 +132,13 @@ def test_the_landing_page_lists_the_import_and_catalog_sections(client, factory,
     signed_in(client, factory, archive=archives[0])
     links = [a["href"] for a in parse(client.get("/admin/")).select(".admin-sections a")]
     assert f"/admin/{OWN}/import" in links and f"/admin/{OWN}/records" in links
+
+
+def test_a_database_error_leaves_no_row_data_in_the_jobs_error_or_the_log():
+    from sqlalchemy.exc import IntegrityError
+
+    from portal.admin import importing
+    with pytest.raises(RuntimeError) as raised, importing._plain_errors():
+        raise IntegrityError("INSERT INTO record (subject_name) VALUES (?)", {"subject_name": "韦秀英"},
+                             ValueError("duplicate key"))
+    assert "韦秀英" not in str(raised.value) and raised.value.__suppress_context__
