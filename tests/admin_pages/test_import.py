@@ -142,3 +142,17 @@ def test_a_database_error_leaves_no_row_data_in_the_jobs_error_or_the_log():
         raise IntegrityError("INSERT INTO record (subject_name) VALUES (?)", {"subject_name": "韦秀英"},
                              ValueError("duplicate key"))
     assert "韦秀英" not in str(raised.value) and raised.value.__suppress_context__
+
+
+def test_a_dry_run_that_failed_can_be_cancelled_and_its_file_goes(client, factory, session, archives):
+    signed_in(client, factory, archive=archives[0])
+    upload(client, OWN, table([row(reference_code="R-9")]))
+    job = latest_job(session)
+    check = latest_job(session, "import_check")
+    check.status, check.error = "failed", "OSError: disk"
+    session.commit()
+    url = f"/admin/{OWN}/import/{job.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "检查文件时出错" in page and "OSError" not in page
+    post(client, f"{url}/cancel", url)
+    assert latest_job(session).status == "cancelled" and not os.path.exists(job.file_path)
