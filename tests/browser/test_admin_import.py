@@ -1,6 +1,7 @@
 """An archive admin imports a catalog file in the browser: uploads it, reads the dry run's report
-of refused rows, downloads them, confirms, and watches the progress bar reach 100 % (the live
-server runs the job worker, as `make run` does), then the page announces the result."""
+of refused rows, downloads them, confirms, and watches the progress bar reach 100 % (the test
+starts the job worker `make run` starts), then the page announces the result; then edits one of
+the imported records."""
 from __future__ import annotations
 
 import csv
@@ -87,5 +88,16 @@ def test_an_archive_admin_imports_a_file_with_refused_rows(browser, live_server,
         assert page.locator("progress").get_attribute("value") == "100"
         assert page.get_by_role("button", name="确认导入").count() == 0
         assert violations(page) == []
+
+        # The imported record, found in the catalog list and edited by hand.
+        page.goto(live_server["url"] + "/admin/451200/records")
+        page.get_by_label("按档号或题名查找").fill("T-1990-0007")
+        page.get_by_role("button", name="查找").click()
+        page.get_by_role("link", name="T-1990-0007").click()
+        assert violations(page) == []
+        page.get_by_label("题名").fill("结婚登记审查处理表（补）")
+        page.get_by_role("button", name="保存").click()
+        page.get_by_text("已保存").wait_for()
+        assert page.get_by_label("题名").input_value() == "结婚登记审查处理表（补）"
     finally:
         context.close()
