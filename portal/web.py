@@ -58,7 +58,8 @@ def init_web(app: Flask) -> None:
     from portal.archives.views import bp as archives_bp
     from portal.audit.views import bp as audit_bp
     from portal.admin.views import bp as admin_bp
-    from portal.admin import archive_pages, copies_views, counter_views, staff_pages  # noqa: F401 (routes on admin_bp)
+    from portal.admin import (archive_pages, copies_views, counter_views, imports, records,  # noqa: F401 (routes on admin_bp)
+                              staff_pages)
     from portal.admin.invitation import bp as invitation_bp
     from portal.appraisal.views import bp as appraisal_bp
     from portal.catalog.copy_views import bp as copies_bp

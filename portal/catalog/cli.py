@@ -40,19 +40,19 @@ def _sync_index() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_command(path: Path) -> None:
-    """Import catalog records from a UTF-8 CSV file.
+    """Import catalog records from a UTF-8 CSV file or an Excel workbook (.xlsx, first sheet).
 
     Header: archive_code,archive_name,reference_code,category,title,subject_name,
     subject_id_number,event_date,place,summary,access_level. Bad rows are listed and skipped;
     exit status 1 if there were any, 2 if the file could not be read at all."""
     from sqlalchemy.exc import IntegrityError
 
-    from portal.catalog.importer import ImportFileError, import_csv
+    from portal.catalog.importer import ImportFileError, import_file
 
     bar, update = _progress_bar("行", "导入")
     try:
         with bar:
-            report = import_csv(db.session, path, progress=update, source_name=path.name)
+            report = import_file(db.session, path, progress=update, source_name=path.name)
     except ImportFileError as exc:
         click.echo(f"无法导入 {path.name}：{exc}", err=True)
         sys.exit(2)

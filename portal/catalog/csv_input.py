@@ -1,12 +1,18 @@
 """Opening a CSV file someone uploaded or named on the command line: check the whole file is UTF-8
-and the header is right before a single row is used, so a refused file imports nothing."""
+and the header is right before a single row is used, so a refused file imports nothing.
+
+A table's rows reach the importer as `Rows` (portal.catalog.xlsx_input makes them from a
+spreadsheet): the header, how many lines there are if known, and each row as (line, cells,
+problem) where a problem (the rest cannot be read) ends the rows."""
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
 from flask_babel import gettext as _
@@ -16,6 +22,39 @@ from portal.core.punctuation import punct
 
 class ImportFileError(Exception):
     """The file as a whole cannot be imported (encoding, header); nothing was written."""
+
+
+Row = tuple[int, list[str] | None, str | None]  # (line, cells, why the rest cannot be read)
+
+
+@dataclass
+class Rows:
+    header: list[str] | None
+    total: int | None       # lines in the file (progress), None when unknown
+    rows: Iterator[Row]
+
+
+def csv_rows(source: str | os.PathLike | BinaryIO | TextIO, stack: ExitStack) -> Rows:
+    text, total = open_text(source, stack)
+    # strict: an unclosed quote must be an error, not swallow the rest of the file into one field.
+    reader = csv.reader(text, strict=True)
+    header = next(reader, None)
+
+    def rows() -> Iterator[Row]:
+        line = reader.line_num
+        while True:
+            start = line + 1  # a quoted field may span lines: the row starts after the previous one
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, None, _("无法解析（%(error)s），请检查英文双引号是否成对；已停止读取后续内容", error=exc)
+                return
+            line = reader.line_num
+            yield start, cells, None
+
+    return Rows(header, total, rows())
 
 
 def open_text(source: str | os.PathLike | BinaryIO | TextIO, stack: ExitStack) -> tuple[Iterable[str], int | None]:
