@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # Links in emails and certificates point at the address the portal serves, unless told otherwise.
 export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup run test fonts ocr-deps browser-deps translations messages bench bench-load bench-focus bench-growth screenshots clean
+.PHONY: setup run test fonts ocr-deps browser-deps translations messages bench bench-load bench-focus bench-growth bench-stats screenshots clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -95,6 +95,10 @@ bench-focus: setup
 # (about an hour and 15 GB the first time; the data is kept in bench/out/load for the next run).
 bench-growth: setup
 	$(BIN)/python -m bench.load.growth --sizes 10000 100000 --write-docs
+
+# The statistics dashboard at 100,000 requests, SQLite and PostgreSQL (figures: docs/admin-stats.md).
+bench-stats: setup
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf $(VENV) node_modules .tools static/vendor .pytest_cache
