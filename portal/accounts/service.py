@@ -229,14 +229,13 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
     session.commit()
 
 
-def reset_password(session: Session, raw: str | None, password: str, ip: str = "") -> User | None:
-    """Set a new password with a reset link (once, within 30 minutes); every session and token of
-    the account ends. None for a wrong, used or expired link; ValidationFailed for a weak password
-    (the link still works then)."""
-    from portal.accounts import sessions
-
+def password_from_link(session: Session, raw: str | None, password: str, *, active_only: bool = False) -> User | None:
+    """The password set from an emailed link (a reset link, a staff invitation): once, while the link
+    lasts; the address is confirmed by it. None for a wrong, used or expired link (or, with
+    `active_only`, a disabled account); ValidationFailed for a weak password (the link still works
+    then). Not committed: the caller logs and ends sessions."""
     user = links.peek(session, raw, "reset_password")
-    if user is None:
+    if user is None or (active_only and not user.is_active):
         return None
     if problem := password_problem(password or "", user.email):
         raise ValidationFailed({"password": problem})
@@ -247,6 +246,18 @@ def reset_password(session: Session, raw: str | None, password: str, ip: str = "
     user.password_hash = password_hash
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()  # the link reached this address
+    return user
+
+
+def reset_password(session: Session, raw: str | None, password: str, ip: str = "") -> User | None:
+    """Set a new password with a reset link (once, within 30 minutes); every session and token of
+    the account ends. None for a wrong, used or expired link; ValidationFailed for a weak password
+    (the link still works then)."""
+    from portal.accounts import sessions
+
+    user = password_from_link(session, raw, password)
+    if user is None:
+        return None
     log(session, "password_reset", actor=user, object_type="user", object_id=user.id, ip=ip)
     sessions.end_all(session, user)  # commits
     return user

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from portal import policy
 from portal.accounts import links, sessions
 from portal.accounts.models import User
-from portal.accounts.passwords import hash_password, password_problem
-from portal.accounts.service import _EMAIL, _PHONE, normalize_email
+from portal.accounts.service import _EMAIL, _PHONE, normalize_email, password_from_link
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.core.clock import utcnow
@@ -224,17 +223,9 @@ def accept_invitation(session: Session, raw: str | None, password: str, ip: str 
     """The first password, set from the invitation link (once, while it lasts): the address is
     confirmed by it. None for a wrong, used or expired link, or a disabled account;
     ValidationFailed for a weak password (the link still works then)."""
-    user = links.peek(session, raw, "reset_password")
-    if user is None or not user.is_active:
+    user = password_from_link(session, raw, password, active_only=True)
+    if user is None:
         return None
-    if problem := password_problem(password or "", user.email):
-        raise ValidationFailed({"password": problem})
-    password_hash = hash_password(password)
-    if links.use(session, raw, "reset_password") is None:  # used at this very moment
-        session.rollback()
-        return None
-    user.password_hash = password_hash
-    user.email_confirmed_at = user.email_confirmed_at or utcnow()
     user.last_login_at = utcnow()
     log(session, "staff_invitation_accepted", actor=user, object_type="user", object_id=user.id, ip=ip)
     sessions.revoke(session, user)
