@@ -93,6 +93,16 @@ def _sync_index(live_server) -> None:
         sync_outbox(db.session, get_index())
 
 
+def _search(page, url: str, words: str):
+    """A visitor types in the public search box; the hits come as they type (htmx)."""
+    page.goto(url + "/search")
+    page.get_by_label("检索关键词").fill(words)
+    page.wait_for_url(re.compile(r"/search\?.*q="))
+    page.get_by_role("heading", name=re.compile("共找到")).wait_for()
+    page.wait_for_load_state("networkidle")
+    return page.locator("#results .hit")
+
+
 def _summary(page, url: str) -> dict[str, int]:
     """The statistics page's main figures, as the admin reads them."""
     page.goto(url + "/admin/")
@@ -102,6 +112,14 @@ def _summary(page, url: str) -> dict[str, int]:
     rows.first.wait_for()
     return {rows.nth(i).locator("th").inner_text(): int(rows.nth(i).locator("td").inner_text())
             for i in range(rows.count()) if rows.nth(i).locator("td").inner_text().isdigit()}
+
+
+def _open_batch(page, url: str, batch: str) -> None:
+    """A member of staff goes to the batch from the archive's pages."""
+    page.goto(url + "/admin/")
+    page.get_by_role("link", name="开放鉴定").first.click()
+    page.get_by_role("link", name=batch, exact=True).click()
+    page.wait_for_url(re.compile(rf"/admin/{CODE}/appraisal/\d+$"))
 
 
 def _bulk(page, decision: str) -> None:
@@ -169,9 +187,7 @@ def test_an_archives_own_work_from_import_to_statistics(browser, live_server, se
         admin.get_by_role("button", name="上传", exact=True).click()
         admin.locator("#record-copies").get_by_text("已 OCR 识别").wait_for(timeout=90_000)
         _sync_index(live_server)
-        visitor.goto(url + "/search?q=" + SCAN_WORD)
-        hits = visitor.locator("#results .hit")
-        hits.first.wait_for()
+        hits = _search(visitor, url, SCAN_WORD)
         assert hits.count() == 1
         assert hits.first.get_by_role("link").first.get_attribute("href").endswith(f"/records/{CODE}/{SCANNED}")
 
@@ -185,40 +201,43 @@ def test_an_archives_own_work_from_import_to_statistics(browser, live_server, se
         admin.get_by_text(f"到期待鉴定的档案：{len(DUE)} 条").wait_for()
         admin.get_by_role("button", name="按此范围建立鉴定批次").click()
         admin.wait_for_url(re.compile(rf"/admin/{CODE}/appraisal/\d+$"))
-        batch_page = admin.url
+        batch = re.match(r"第 \d+ 批", admin.get_by_role("heading", level=1).inner_text()).group(0)
         items = admin.locator(".appraisal-items tbody tr")
         assert sorted(ref for ref in DUE if any(ref in t for t in items.all_inner_texts())) == sorted(DUE)
 
         first = person(REVIEWER)
-        first.goto(batch_page)
+        _open_batch(first, url, batch)
         _bulk(first, "开放")
         first.get_by_role("button", name="完成初审").click()
         first.get_by_text("复审中").first.wait_for()
 
         second = person(SECOND_REVIEWER)
-        second.goto(batch_page)
+        _open_batch(second, url, batch)
         _bulk(second, "同意上一阶段的意见")
         second.get_by_role("button", name="完成复审").click()
         second.get_by_text("审定中").first.wait_for()
 
-        admin.goto(batch_page)
+        _open_batch(admin, url, batch)
         _bulk(admin, "同意上一阶段的意见")
         admin.get_by_role("button", name="审定并公布").click()
         admin.get_by_text(f"已审定：{len(DUE)} 条档案已开放，并已列入开放目录。").wait_for()
         admin.get_by_role("link", name="开放目录").last.click()
         admin.wait_for_url(re.compile(rf"/archives/{CODE}/open-catalogue/\d+$"))
 
-        visitor.goto(f"{url}/archives/{CODE}/open-catalogue")
+        # The visitor finds them in public search, and from a record its archive's open catalogue.
+        _sync_index(live_server)
+        hits = _search(visitor, url, "民国山林执照存根")
+        found = " ".join(hits.all_inner_texts())
+        assert "民国山林执照存根 1" in found and "民国山林执照存根 2" in found
+        hits.first.get_by_role("link").first.click()
+        visitor.wait_for_url(re.compile(rf"/records/{CODE}/J-1936-000\d$"))
+        visitor.get_by_role("link", name="开放目录").click()
+        visitor.wait_for_url(f"{url}/archives/{CODE}/open-catalogue")
         visitor.locator(".open-catalogue a").first.click()
         visitor.wait_for_url(admin.url)
         listed = visitor.locator(".open-catalogue-records tbody tr td:first-child").all_inner_texts()
         assert sorted(listed) == sorted(DUE)
         assert "韦国安" not in visitor.content()  # names are masked in public
-        _sync_index(live_server)
-        visitor.goto(url + "/search?q=民国山林执照存根")
-        visitor.locator("#results .hit").first.wait_for()
-        found = " ".join(visitor.locator("#results .hit").all_inner_texts())
-        assert "民国山林执照存根 1" in found and "民国山林执照存根 2" in found
 
         # 4. + 5. The month's figures before the walk-in; the walk-in; the figures after.
         before = _summary(admin, url)
@@ -249,7 +268,8 @@ def test_an_archives_own_work_from_import_to_statistics(browser, live_server, se
         clerk.get_by_role("button", name="核实并提交复制件").click()
         clerk.get_by_text("本馆已核实").wait_for()
 
-        first.goto(f"{url}/staff/requests/{number}")
+        first.get_by_role("link", name="审批队列").click()
+        first.get_by_role("link", name=number).click()
         first.get_by_role("button", name="审核通过").click()
         first.locator(".status-panel .badge", has_text="已通过").wait_for()
         first.get_by_role("button", name="出具证明").click()
