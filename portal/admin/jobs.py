@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import select, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from portal.admin.models import AdminJob
@@ -97,11 +98,21 @@ def run(session: Session, job: AdminJob) -> None:
         session.commit()
     except Exception as exc:  # noqa: BLE001 — the job fails, the worker goes on
         session.rollback()
-        log.exception("admin job %s (%s) failed", job_id, job.kind)
+        error = _described(exc)
+        # A database error's text quotes the row's values (names, ID numbers): no traceback of it.
+        log.error("admin job %s (%s) failed: %s", job_id, job.kind, error, exc_info=not isinstance(exc, StatementError))
         session.execute(update(AdminJob).where(AdminJob.id == job_id)
-                        .values(status="failed", error=f"{type(exc).__name__}: {exc}"[:500], finished_at=utcnow(),
+                        .values(status="failed", error=error[:500], finished_at=utcnow(),
                                 updated_at=utcnow()))
         session.commit()
+
+
+def _described(exc: Exception) -> str:
+    """What a failed job shows: the error, but of a database error only its kind and the database's
+    own words (never the statement's parameters)."""
+    if isinstance(exc, StatementError):
+        return f"{type(exc).__name__}: {type(exc.orig).__name__}: {str(exc.orig).splitlines()[0][:200]}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def requeue_interrupted(session: Session) -> int:
