@@ -39,9 +39,18 @@ INVITATION_LIFETIME = timedelta(hours=72)
 NO_PASSWORD = "!invited"
 
 
-def _check(actor, archive: Archive) -> None:
+def _check(actor, archive: Archive, session: Session | None = None) -> None:
+    """May `actor` manage the staff of `archive`; with `session`, as their account is now, read
+    under a lock on the archive's row (two admins demoting or disabling each other at once: the
+    second is no admin any more by then, and the archive keeps one)."""
     if not policy.can(actor, "manage_staff", archive):
         raise NotAllowed("manage_staff")
+    if session is not None and actor.role != "admin":
+        session.execute(select(Archive.id).where(Archive.id == archive.id).with_for_update())
+        now = session.execute(select(User.role, User.archive_id, User.is_active_account)
+                              .where(User.id == actor.id)).one_or_none()
+        if now is None or tuple(now) != (actor.role, actor.archive_id, True):
+            raise NotAllowed("manage_staff")
 
 
 def staff_of(session: Session, archive: Archive) -> list[User]:
@@ -178,7 +187,7 @@ def change_role(session: Session, archive: Archive, user: User, role: str, actor
                 ip: str = "") -> None:
     """A new role in the same archive. Nobody changes their own (an archive would lose its last
     admin by a slip); open work the person holds goes back to the queue, once `release` confirms it."""
-    _check(actor, archive)
+    _check(actor, archive, session)
     if problem := _role_problem(role):
         raise ValidationFailed({"role": problem})
     if user.id == actor.id:
@@ -196,7 +205,7 @@ def disable(session: Session, archive: Archive, user: User, actor, *, release: b
     """The account stops working now: its sessions, API tokens and links end in the same
     transaction. Open work it holds goes back to the queue, once `release` confirms it (else
     HoldsClaims says what it holds). Returns how many sessions ended."""
-    _check(actor, archive)
+    _check(actor, archive, session)
     if user.id == actor.id:
         raise Conflict(_l("不能停用自己的账号"))
     if not user.is_active_account:

@@ -3,7 +3,7 @@ that are not on offer."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.accounts.models import User
 from portal.archives.models import Archive
@@ -63,3 +63,24 @@ def test_the_network_admin_account_is_not_staff_an_archive_admin_may_disable(cli
     assert post(client, f"/admin/{world.a.code}/staff/{admin.id}/role", {"role": "clerk"}).status_code == 404
     session.expire_all()
     assert session.get(User, admin.id).role == "admin" and session.get(User, admin.id).is_active_account
+
+
+@pytest.mark.real_commits
+def test_two_archive_admins_demoting_each_other_at_once_leave_one(app, session, world, factory):
+    """X demotes Y while Y demotes X: whichever comes second is no admin any more by then (its
+    own account is read again under a lock on the archive, not from the start of its request)."""
+    from portal.admin import staff_service as staff
+    from portal.core.errors import NotAllowed
+    from portal.db import db
+
+    x = world.people["archive_admin"]
+    y = factory.user("archive_admin", archive=world.a, email="second.a@example.cn", name="覃二")
+    session.commit()
+    y_as_loaded = session.get(User, y.id)  # Y's request began: its account read as an admin
+    with db.engine.begin() as other:       # X's request commits first: Y is a clerk now
+        other.execute(update(User).where(User.id == y.id).values(role="clerk"))
+    with pytest.raises(NotAllowed):
+        staff.change_role(session, world.a, session.get(User, x.id), "clerk", y_as_loaded)
+    session.rollback()
+    session.expire_all()
+    assert session.get(User, x.id).role == "archive_admin"
