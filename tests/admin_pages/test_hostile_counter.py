@@ -56,3 +56,28 @@ def test_the_citizen_found_in_archive_a_is_not_chosen_at_archive_b(client, facto
     data = {"citizen": str(citizen.id), "key": "k", "kind": "search", "relation": "self", "purpose": "pension",
             "delivery": "pickup", "consent": "1", "search_category": "marriage", "year_from": "1980"}
     assert submit(client, f"{form_url}/submit", data, form_url=form_url).status_code == 404
+
+
+def test_a_double_click_on_create_account_shows_the_intake_form_twice(client, factory, session):
+    """The browser shows the second answer: it is the same account's intake form, not "this
+    number already has a verified account"; one account is made."""
+    from portal.accounts.models import User
+    from portal.core.personal_data import cipher
+
+    archive = _desk(factory, client)
+    form_url = f"/admin/{archive.code}/counter"
+    data = {"id_number": NUMBER, "name": "王秀英", "phone": "13800138000", "email": "wang.new@example.cn"}
+    first = submit(client, f"{form_url}/citizen", data, form_url=form_url)
+    second = submit(client, f"{form_url}/citizen", data, form_url=form_url)
+    assert first.status_code == second.status_code == 200
+    assert 'name="citizen"' in second.get_data(as_text=True)
+    made = session.scalars(select(User).where(User.id_number_hash == cipher().lookup_hash(NUMBER))).all()
+    assert len(made) == 1
+
+
+def test_another_clerks_account_for_the_number_is_not_returned_by_create(client, factory, session):
+    archive = _desk(factory, client)
+    factory.user(id_number=NUMBER, name="王秀英")  # registered and verified elsewhere
+    form_url = f"/admin/{archive.code}/counter"
+    response = submit(client, f"{form_url}/citizen", {"id_number": NUMBER, "name": "王秀英"}, form_url=form_url)
+    assert response.status_code == 422 and 'name="citizen"' not in response.get_data(as_text=True)
