@@ -4,12 +4,16 @@ queued rows in `admin_job`, and one worker that runs them one at a time.
 A handler `run(session, job, progress)` does the job's work, calls `progress(done, total)` as it
 goes (each call commits the count, so the page's progress bar moves) and finally sets `job.result`.
 It must be safe to run again from the start: a job cut short by a restart goes back to the queue
-("running" jobs of a process that died are queued again when the next worker starts), and a
-failing job is marked failed with its error, its own writes rolled back."""
+(a "running" job whose progress has been silent for STALE_AFTER is queued again by the next
+worker round: its process died; one of a live process, which may be another gunicorn worker,
+stays its own), and a failing job is marked failed with its error, its own writes rolled back.
+So a handler calls `progress` at least every few minutes."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -26,6 +30,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 Handler = Callable[[Session, AdminJob, Progress], None]
 _HANDLERS: dict[str, Handler] = {}
+# A running job reports progress at least this often (one page's OCR takes minutes at most): one
+# silent for longer was cut short with its process, and is queued again.
+STALE_AFTER = timedelta(minutes=15)
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -116,8 +123,11 @@ def _described(exc: Exception) -> str:
 
 
 def requeue_interrupted(session: Session) -> int:
-    """Jobs left "running" by a process that stopped: queued again (handlers may run again)."""
-    moved = session.execute(update(AdminJob).where(AdminJob.status == "running").values(status="queued")).rowcount
+    """Jobs left "running" by a process that stopped (no progress for STALE_AFTER): queued again
+    (handlers may run again). A job another live process runs is left to it."""
+    moved = session.execute(update(AdminJob).where(AdminJob.status == "running",
+                                                   AdminJob.updated_at < utcnow() - STALE_AFTER)
+                            .values(status="queued", updated_at=utcnow())).rowcount
     session.commit()
     return moved
 
@@ -126,9 +136,12 @@ class JobWorker(Worker):
     name = "admin-jobs"
     failure = "an admin job round failed"
 
+    _requeued_at = 0.0
+
     def start(self) -> None:
         with self.app.app_context():
             requeue_interrupted(db.session)
+            self._requeued_at = time.monotonic()
         _running.add(self)
         self.wake()
         super().start()
@@ -138,6 +151,9 @@ class JobWorker(Worker):
         super().stop()
 
     def work(self) -> None:
+        if time.monotonic() - self._requeued_at > 60:  # a job whose process died meanwhile
+            self._requeued_at = time.monotonic()
+            requeue_interrupted(db.session)
         while not self._stop.is_set() and run_next(db.session) is not None:
             pass
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select, update
+
 from portal.accounts.models import User
 from portal.admin import jobs
 from portal.admin.models import AdminJob
@@ -31,3 +33,22 @@ def test_a_failed_write_does_not_put_the_rows_values_in_the_error_or_the_log(ses
     assert SECRET_NAME not in job.error and "taken@example.cn" not in job.error
     assert SECRET_NAME not in caplog.text and "taken@example.cn" not in caplog.text
     assert any("test-dup" in r.getMessage() for r in caplog.records)
+
+
+def test_a_job_another_process_is_running_is_not_queued_again_when_a_worker_starts(session, factory):
+    """Under plain gunicorn every worker process runs jobs, and each starts its job worker on its
+    first request: a job running in another, live process (its progress is recent) stays its own,
+    else it would run twice at once. One whose progress stopped long ago was cut short: queued."""
+    from datetime import timedelta
+
+    from portal.core.clock import utcnow
+
+    archive = factory.archive("451200", "河池市档案馆")
+    live = jobs.create(session, "test-dup", archive.id, None, status="running")
+    dead = jobs.create(session, "test-dup", archive.id, None, status="running")
+    session.commit()
+    session.execute(update(AdminJob).where(AdminJob.id == dead.id).values(updated_at=utcnow() - timedelta(hours=1)))
+    session.commit()
+    assert jobs.requeue_interrupted(session) == 1
+    assert session.scalar(select(AdminJob.status).where(AdminJob.id == live.id)) == "running"
+    assert session.scalar(select(AdminJob.status).where(AdminJob.id == dead.id)) == "queued"
