@@ -22,6 +22,7 @@ from portal.accounts.models import User
 from portal.accounts.passwords import hash_password, password_problem
 from portal.accounts.service import _EMAIL, _PHONE, normalize_email
 from portal.archives.models import Archive
+from portal.audit.models import AuditLog
 from portal.audit.service import log
 from portal.core.clock import utcnow
 from portal.core.errors import Conflict, NotAllowed, ValidationFailed
@@ -97,6 +98,8 @@ def invite(session: Session, archive: Archive, typed: dict, actor, ip: str = "")
     if problem := _role_problem(role):
         errors["role"] = problem
     if errors:
+        if set(errors) == {"email"} and (again := _just_invited(session, archive, actor, email, name, role)):
+            return again
         raise ValidationFailed(errors)
     user = User(email=email, password_hash=NO_PASSWORD, real_name=name, phone=phone, role=role, archive_id=archive.id)
     session.add(user)
@@ -104,12 +107,29 @@ def invite(session: Session, archive: Archive, typed: dict, actor, ip: str = "")
         session.flush()
     except IntegrityError:  # the same address, invited at this very moment
         session.rollback()
+        if again := _just_invited(session, archive, actor, email, name, role):
+            return again
         raise ValidationFailed({"email": _l("这个邮箱已有账号，不能再邀请")}) from None
     log(session, "staff_invited", actor=actor, object_type="user", object_id=user.id, ip=ip,
         archive=archive.code, after={"email": email, "name": name, "role": role})
     _send_invitation(session, user, archive)
     session.commit()
     return user
+
+
+DOUBLE_CLICK = timedelta(minutes=2)
+
+
+def _just_invited(session: Session, archive: Archive, actor, email: str, name: str, role: str) -> User | None:
+    """The same invitation this admin sent a moment ago (a double click: the browser shows the
+    second answer, which says it was sent, not that the address is taken); no second email."""
+    user = session.scalar(select(User).where(User.email == email))
+    if (user is None or (user.archive_id, user.role, user.real_name) != (archive.id, role, name) or not invited(user)
+            or user.created_at < utcnow() - DOUBLE_CLICK):
+        return None
+    sent_by = session.scalar(select(AuditLog.actor_id).where(AuditLog.action == "staff_invited",
+                                                              AuditLog.object_id == str(user.id)))
+    return user if sent_by == actor.id else None
 
 
 def _send_invitation(session: Session, user: User, archive: Archive) -> None:

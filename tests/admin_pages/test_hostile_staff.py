@@ -84,3 +84,18 @@ def test_two_archive_admins_demoting_each_other_at_once_leave_one(app, session, 
     session.rollback()
     session.expire_all()
     assert session.get(User, x.id).role == "archive_admin"
+
+
+def test_a_double_click_on_invite_says_sent_not_already_registered(client, session, world):
+    from portal.mail.models import MailOutbox
+
+    sign_in(client, world.people["archive_admin"])
+    data = {"name": "农小红", "email": "nong@example.cn", "phone": "", "role": "clerk"}
+    first = post(client, f"/admin/{world.a.code}/staff/invite", data)
+    second = post(client, f"/admin/{world.a.code}/staff/invite", data)
+    assert first.status_code == second.status_code == 303
+    assert len(session.scalars(select(User).where(User.email == "nong@example.cn")).all()) == 1
+    assert len(session.scalars(select(MailOutbox).where(MailOutbox.to_address == "nong@example.cn")).all()) == 1
+    # someone else's address is still refused
+    other = post(client, f"/admin/{world.a.code}/staff/invite", {**data, "email": "clerk.b@example.cn"})
+    assert other.status_code == 422
