@@ -14,9 +14,9 @@ def test_an_impossible_date_is_a_field_problem(client, world, session, review_on
     mine, theirs, people = world
     page = _make_batch(client, people)
     items = session.scalars(select(AppraisalItem.id)).all()
-    response = _post(client, f"{page}/decide", {"decision": "postponed", "reason": "尚有敏感信息", "review_on": review_on,
-                                                "scope": "selected", "items": items[:1], "version": _version(client, page)},
-                     page)
+    data = {"decision": "postponed", "reason": "尚有敏感信息", "review_on": review_on, "scope": "selected",
+            "items": items[:1], "version": _version(client, page)}
+    response = _post(client, f"{page}/decide", data, page)
     assert response.status_code == 422, review_on
     assert session.scalar(select(AppraisalOpinion)) is None
 
@@ -25,7 +25,8 @@ def test_items_of_another_batch_are_refused(client, world, session, factory):
     mine, theirs, people = world
     page = _make_batch(client, people, category="marriage")
     others = _make_batch(client, people, category="housing")
-    theirs_items = session.scalars(select(AppraisalItem.id).join(AppraisalBatch, AppraisalBatch.id == AppraisalItem.batch_id)
+    theirs_items = session.scalars(select(AppraisalItem.id)
+                                   .join(AppraisalBatch, AppraisalBatch.id == AppraisalItem.batch_id)
                                    .where(AppraisalBatch.number == int(others.rsplit("/", 1)[1]))).all()
     assert theirs_items
     response = _post(client, f"{page}/decide", {"decision": "open", "reason": "", "scope": "selected",

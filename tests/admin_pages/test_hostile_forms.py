@@ -8,7 +8,8 @@ from tests.admin_pages.staff_world import post, sign_in, world  # noqa: F401 (fi
 
 NONSENSE = {"role": "\u202eadmin", "name": "\x00", "email": "a@b", "phone": "１３８", "code": "../x",
             "region": "r" * 10000, "task_due_working_days": "-0", "id_number": "４５１２" * 10, "account": "-1",
-            "citizen": "1e3", "key": "k" * 5000, "kind": "records", "records": "/\n/\n" * 1000, "version": "99999999999",
+            "citizen": "1e3", "key": "k" * 5000, "kind": "records", "records": "/\n/\n" * 1000,
+            "version": "99999999999",
             "decision": "open", "items": "-5", "scope": "category", "category": "<b>", "review_on": "2023-02-30",
             "year_from": "١٩٨٠", "year_to": "0", "release": "1", "note": "x" * 100000, "q": "%_\\"}
 
