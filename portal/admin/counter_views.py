@@ -134,12 +134,13 @@ def _application(form) -> Application:
                        consent=form.get("consent") == "1")
 
 
-@bp.get("/<code>/counter/catalog")
+@bp.route("/<code>/counter/catalog", methods=["GET", "POST"])
 @login_required
 def counter_catalog(code: str):
-    """Find records by reference code or title (the intake form loads it with htmx)."""
+    """Find records by reference code or title (the intake form loads it with htmx). What was
+    typed comes in a POST body: titles carry people's names, which go in no URL."""
     archive = archive_for(code, "counter_intake")
-    q = request.args.get("q", "")
+    q = request.form.get("q", "") if request.method == "POST" else ""
     rows = counter.find_in_catalog(db.session, current_user, archive, q)
     return render("admin/counter_catalog.html", "admin/partials/_counter_catalog.html", archive=archive, q=q,
                   rows=rows)

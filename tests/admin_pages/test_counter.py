@@ -269,7 +269,7 @@ def test_the_catalog_lookup_lists_what_the_clerk_may_see(client, desk, factory):
     factory.record(archive, reference_code="J001-1985-0001", subject_name="王秀英", access_level="restricted")
     factory.record(other, reference_code="J001-1985-0002", subject_name="王秀英", access_level="open")
     factory.record(other, reference_code="J001-1985-0003", subject_name="王秀英", access_level="restricted")
-    page = parse(client.get(_url(archive, "/catalog?q=J001-1985")))
+    page = parse(submit(client, _url(archive, "/catalog"), {"q": "J001-1985"}, form_url=_url(archive, "/catalog")))
     rows = [text(li) for li in page.select(".counter-catalog li")]
     assert len(rows) == 2
     assert "J001-1985-0001" in rows[0] and "王秀英" in rows[0]       # own archive: the full name

@@ -81,3 +81,18 @@ def test_another_clerks_account_for_the_number_is_not_returned_by_create(client,
     form_url = f"/admin/{archive.code}/counter"
     response = submit(client, f"{form_url}/citizen", {"id_number": NUMBER, "name": "王秀英"}, form_url=form_url)
     assert response.status_code == 422 and 'name="citizen"' not in response.get_data(as_text=True)
+
+
+def test_the_catalog_look_up_takes_what_was_typed_in_a_post_body_only(client, factory):
+    """Titles carry names ("韦秀英结婚登记审查处理表"): what a clerk types goes in no URL."""
+    from tests.helpers import hx_csrf_token
+
+    archive = _desk(factory, client)
+    factory.record(archive, reference_code="J001-1985-0001", title="韦秀英结婚登记审查处理表")
+    url = f"/admin/{archive.code}/counter/catalog"
+    assert "J001-1985-0001" not in client.get(f"{url}?q=韦秀英").get_data(as_text=True)
+    found = client.post(url, data={"q": "韦秀英"}, headers={"HX-Request": "true",
+                                                         "X-CSRFToken": hx_csrf_token(client, "/")})
+    assert found.status_code == 200 and "J001-1985-0001" in found.get_data(as_text=True)
+    page = client.get(f"/admin/{archive.code}/counter/catalog").get_data(as_text=True)
+    assert 'method="post"' in page
