@@ -1,6 +1,7 @@
 """Hostile uploads of digitized copies: markup in file names, another archive's record ids."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from portal.catalog.copies import DigitizedCopy
@@ -44,3 +45,30 @@ def test_a_record_of_another_archive_takes_no_copy(client, factory, session):
         assert response.status_code == 404
         assert client.get(url).status_code == 404 and client.get(f"{url}/progress").status_code == 404
     assert session.scalar(select(DigitizedCopy)) is None
+
+
+@pytest.mark.real_commits
+def test_the_same_file_sent_twice_at_once_is_attached_once(app, session, factory):
+    """Two uploads of one file at the same moment (two tabs, a double click): the second, reading
+    the record's copies again under a lock on its row, finds the first's."""
+    import hashlib
+
+    from portal.admin.copies import attach_file
+    from portal.db import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite runs one writer at a time)")
+    archive = factory.archive("451200", "河池市档案馆")
+    user = factory.user("archive_admin", archive=archive)
+    record = factory.record(archive, reference_code="J-1")
+    session.commit()
+    content = text_pdf()
+    assert record.copies == []  # this request has read the record's copies: none yet
+    with db.engine.begin() as other:  # the other request commits its copy of the same file first
+        other.execute(DigitizedCopy.__table__.insert().values(
+            record_id=record.id, stored_name="x", content_type="application/pdf", original_name="a.pdf",
+            size=len(content), sha256=hashlib.sha256(content).hexdigest(), page_count=1, text="",
+            text_source="", text_status="pending"))
+    attach_file(session, record, user, "a.pdf", __import__("io").BytesIO(content))
+    session.commit()
+    assert len(session.scalars(select(DigitizedCopy).where(DigitizedCopy.record_id == record.id)).all()) == 1
