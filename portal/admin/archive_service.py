@@ -25,6 +25,7 @@ CODE = re.compile(r"^[0-9A-Z]{2,12}$")
 TEXT_FIELDS = {"name": (100, True), "region": (100, True), "address": (200, False), "opening_hours": (200, False),
                "phone": (40, False)}
 EDITABLE = (*TEXT_FIELDS, "task_due_working_days")
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")  # a Chinese input method's digits
 
 
 def _checked(typed: dict, errors: dict) -> dict:
@@ -41,8 +42,8 @@ def _checked(typed: dict, errors: dict) -> dict:
         elif name == "phone" and value and not PHONE.match(value):
             errors[name] = _l("请填写有效的手机号或固定电话（如 0778-2222222）")
         fields[name] = value
-    days = str(typed.get("task_due_working_days") or "").strip()
-    if not days.isdigit() or not 1 <= int(days) <= 30:
+    days = str(typed.get("task_due_working_days") or "").strip().translate(_FULLWIDTH_DIGITS)
+    if not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= 30:  # "²".isdigit(), int("²") fails
         errors["task_due_working_days"] = _l("协办时限应为 1 到 30 个工作日")
     else:
         fields["task_due_working_days"] = int(days)

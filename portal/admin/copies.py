@@ -48,7 +48,10 @@ def _page_count(upload: CheckedUpload) -> int:
 
 def _attach(session: Session, record: Record, user, upload: CheckedUpload) -> DigitizedCopy:
     """Store the file, add the copy and queue the job that reads its text (not committed). The
-    same file again (a double click, a ZIP sent twice) is the copy it already is."""
+    same file again (a double click, a ZIP sent twice) is the copy it already is: read again under a
+    lock on the record's row, so two uploads at the same moment attach it once."""
+    session.execute(select(Record.id).where(Record.id == record.id).with_for_update())
+    session.expire(record, ["copies"])
     same = next((c for c in record.copies if c.sha256 == upload.sha256), None)
     if same is not None:
         return same

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -26,8 +27,10 @@ from portal.accounts.models import User
 from portal.accounts.notice import NOTICE
 from portal.accounts.service import _checked
 from portal.archives.models import Archive
+from portal.audit.models import AuditLog
 from portal.audit.service import log
 from portal.catalog.models import Record
+from portal.core.clock import utcnow
 from portal.core.errors import NotAllowed, ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.masking import mask_id_number, mask_name
@@ -139,6 +142,8 @@ def create_walk_in(session: Session, clerk, archive: Archive, *, name: str, id_n
                                                 User.identity_level == "verified").limit(1)) is not None:
             errors["id_number"] = _l("这个身份证号码已有实名核验的账号，请按身份证号码查找")
     if errors:
+        if again := _just_made(session, clerk, fields, errors):
+            return again
         raise ValidationFailed(errors)
     number = normalize_id_number(id_number)
     fields.pop("archive", None)
@@ -156,6 +161,26 @@ def create_walk_in(session: Session, clerk, archive: Archive, *, name: str, id_n
         session.rollback()
         raise ValidationFailed({"id_number": _l("这个身份证号码已有实名核验的账号，请按身份证号码查找")}) from None
     return user
+
+
+DOUBLE_CLICK = timedelta(minutes=2)
+
+
+def _just_made(session: Session, clerk, fields: dict, errors: dict) -> User | None:
+    """The account this clerk made a moment ago with the same ID number and name: a double click
+    on "create" (the browser shows the second answer) gets its intake form, not a refusal."""
+    if set(errors) - {"id_number", "email"} or not fields.get("id_number_hash"):
+        return None
+    user = session.scalar(select(User).where(User.id_number_hash == fields["id_number_hash"],
+                                             User.identity_level == "verified", User.role == "citizen"))
+    if user is None or user.real_name != fields.get("real_name") or user.created_at < utcnow() - DOUBLE_CLICK:
+        return None
+    if "email" in errors and user.email != fields.get("email"):
+        return None
+    made_by = session.scalar(select(AuditLog.actor_id).where(AuditLog.action == "user_created",
+                                                              AuditLog.object_type == "user",
+                                                              AuditLog.object_id == str(user.id)))
+    return user if made_by == clerk.id else None
 
 
 def register(session: Session, clerk, archive: Archive, citizen: User, application: Application,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, request, url_for
+from flask import abort, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -57,6 +57,8 @@ def counter_lookup(code: str):
         return _page(archive, 422, errors={k: str(v) for k, v in exc.errors.items()}, typed=typed)
     if found.account is not None and found.account.is_verified:
         return _intake(archive, found.account)
+    if found.account is not None:
+        _vouch(archive, found.account)
     return _page(archive, found=found, typed=typed)
 
 
@@ -68,7 +70,7 @@ def counter_citizen(code: str):
     typed = request.form
     try:
         if typed.get("account"):
-            account = _account(typed.get("account", ""))
+            account = _vouched(archive, typed.get("account", ""))
             citizen = counter.verify_found(db.session, current_user, archive, account, typed.get("id_number", ""),
                                            typed.get("name", ""), ip=client_ip())
         else:
@@ -76,7 +78,7 @@ def counter_citizen(code: str):
                                              id_number=typed.get("id_number", ""), phone=typed.get("phone", ""),
                                              email=typed.get("email", ""), ip=client_ip())
     except ValidationFailed as exc:
-        found = counter.Found(_account(typed["account"]) if typed.get("account") else None, "")
+        found = counter.Found(_vouched(archive, typed["account"]) if typed.get("account") else None, "")
         return _page(archive, 422, errors={k: str(v) for k, v in exc.errors.items()}, typed=typed, found=found)
     return _intake(archive, citizen)
 
@@ -88,7 +90,27 @@ def _account(raw: str) -> User:
     return account
 
 
+# The citizens this clerk reached at this archive by an ID number (look-up, new account): only
+# they may be chosen by the form's hidden field (else any account id would show its name, and
+# a request could be made in anyone's name). Kept in the signed session cookie, the last few.
+_VOUCHED = "counter_citizens"
+
+
+def _vouch(archive, citizen) -> None:
+    entry = [current_user.id, archive.id, citizen.id]
+    session[_VOUCHED] = [e for e in session.get(_VOUCHED, []) if e != entry][-9:] + [entry]
+
+
+def _vouched(archive, raw: str) -> User:
+    """The account of the hidden field, if this clerk reached it here; else 404."""
+    account = _account(raw)
+    if [current_user.id, archive.id, account.id] not in session.get(_VOUCHED, []):
+        abort(404)
+    return account
+
+
 def _intake(archive, citizen, status: int = 200, **extra):
+    _vouch(archive, citizen)
     typed = extra.pop("typed", {"kind": "records", "relation": "self", "delivery": "pickup"})
     return _page(archive, status, citizen=citizen, typed=typed, key=extra.pop("key", secrets.token_urlsafe(16)),
                  **extra)
@@ -112,12 +134,13 @@ def _application(form) -> Application:
                        consent=form.get("consent") == "1")
 
 
-@bp.get("/<code>/counter/catalog")
+@bp.route("/<code>/counter/catalog", methods=["GET", "POST"])
 @login_required
 def counter_catalog(code: str):
-    """Find records by reference code or title (the intake form loads it with htmx)."""
+    """Find records by reference code or title (the intake form loads it with htmx). What was
+    typed comes in a POST body: titles carry people's names, which go in no URL."""
     archive = archive_for(code, "counter_intake")
-    q = request.args.get("q", "")
+    q = request.form.get("q", "") if request.method == "POST" else ""
     rows = counter.find_in_catalog(db.session, current_user, archive, q)
     return render("admin/counter_catalog.html", "admin/partials/_counter_catalog.html", archive=archive, q=q,
                   rows=rows)
@@ -128,7 +151,7 @@ def counter_catalog(code: str):
 def counter_submit(code: str):
     archive = archive_for(code, "counter_intake")
     form = request.form
-    citizen = _account(form.get("citizen", ""))
+    citizen = _vouched(archive, form.get("citizen", ""))
     uploads = [Upload(kind, f.filename or "", f.stream) for kind in FILE_KINDS
                for f in request.files.getlist(kind) if f and f.filename]
     try:

@@ -4,15 +4,20 @@ queued rows in `admin_job`, and one worker that runs them one at a time.
 A handler `run(session, job, progress)` does the job's work, calls `progress(done, total)` as it
 goes (each call commits the count, so the page's progress bar moves) and finally sets `job.result`.
 It must be safe to run again from the start: a job cut short by a restart goes back to the queue
-("running" jobs of a process that died are queued again when the next worker starts), and a
-failing job is marked failed with its error, its own writes rolled back."""
+(a "running" job whose progress has been silent for STALE_AFTER is queued again by the next
+worker round: its process died; one of a live process, which may be another gunicorn worker,
+stays its own), and a failing job is marked failed with its error, its own writes rolled back.
+So a handler calls `progress` at least every few minutes."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from portal.admin.models import AdminJob
@@ -25,6 +30,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 Handler = Callable[[Session, AdminJob, Progress], None]
 _HANDLERS: dict[str, Handler] = {}
+# A running job reports progress at least this often (one page's OCR takes minutes at most): one
+# silent for longer was cut short with its process, and is queued again.
+STALE_AFTER = timedelta(minutes=15)
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -97,16 +105,29 @@ def run(session: Session, job: AdminJob) -> None:
         session.commit()
     except Exception as exc:  # noqa: BLE001 — the job fails, the worker goes on
         session.rollback()
-        log.exception("admin job %s (%s) failed", job_id, job.kind)
+        error = _described(exc)
+        # A database error's text quotes the row's values (names, ID numbers): no traceback of it.
+        log.error("admin job %s (%s) failed: %s", job_id, job.kind, error, exc_info=not isinstance(exc, StatementError))
         session.execute(update(AdminJob).where(AdminJob.id == job_id)
-                        .values(status="failed", error=f"{type(exc).__name__}: {exc}"[:500], finished_at=utcnow(),
+                        .values(status="failed", error=error[:500], finished_at=utcnow(),
                                 updated_at=utcnow()))
         session.commit()
 
 
+def _described(exc: Exception) -> str:
+    """What a failed job shows: the error, but of a database error only its kind and the database's
+    own words (never the statement's parameters)."""
+    if isinstance(exc, StatementError):
+        return f"{type(exc).__name__}: {type(exc.orig).__name__}: {str(exc.orig).splitlines()[0][:200]}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def requeue_interrupted(session: Session) -> int:
-    """Jobs left "running" by a process that stopped: queued again (handlers may run again)."""
-    moved = session.execute(update(AdminJob).where(AdminJob.status == "running").values(status="queued")).rowcount
+    """Jobs left "running" by a process that stopped (no progress for STALE_AFTER): queued again
+    (handlers may run again). A job another live process runs is left to it."""
+    moved = session.execute(update(AdminJob).where(AdminJob.status == "running",
+                                                   AdminJob.updated_at < utcnow() - STALE_AFTER)
+                            .values(status="queued", updated_at=utcnow())).rowcount
     session.commit()
     return moved
 
@@ -115,9 +136,12 @@ class JobWorker(Worker):
     name = "admin-jobs"
     failure = "an admin job round failed"
 
+    _requeued_at = 0.0
+
     def start(self) -> None:
         with self.app.app_context():
             requeue_interrupted(db.session)
+            self._requeued_at = time.monotonic()
         _running.add(self)
         self.wake()
         super().start()
@@ -127,6 +151,9 @@ class JobWorker(Worker):
         super().stop()
 
     def work(self) -> None:
+        if time.monotonic() - self._requeued_at > 60:  # a job whose process died meanwhile
+            self._requeued_at = time.monotonic()
+            requeue_interrupted(db.session)
         while not self._stop.is_set() and run_next(db.session) is not None:
             pass
 

@@ -12,7 +12,7 @@ from portal.admin import staff_service as staff
 from portal.admin.sections import section
 from portal.admin.staff_forms import ConfirmForm, InviteForm, RoleForm
 from portal.admin.views import archive_for, bp
-from portal.core.errors import Conflict, ValidationFailed
+from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.core.punctuation import punct
 from portal.db import db
 from portal.web_util import client_ip, render, see_other
@@ -68,6 +68,9 @@ def _after(archive, user, step: str, do):
         return render("admin/staff_release.html", archive=archive, person=user, claims=exc.claims, step=step,
                       form=ConfirmForm(), role=request.form.get("role", ""), role_labels=staff.ROLE_LABELS,
                       status=409)
+    except NotAllowed:  # the actor's own role or account changed meanwhile (staff.change_role)
+        db.session.rollback()
+        abort(403)
     except (Conflict, ValidationFailed) as exc:
         db.session.rollback()
         message = exc.message if isinstance(exc, Conflict) else punct("semicolon").join(map(str, exc.errors.values()))

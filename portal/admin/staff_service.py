@@ -21,6 +21,7 @@ from portal.accounts import links, sessions
 from portal.accounts.models import User
 from portal.accounts.service import _EMAIL, _PHONE, normalize_email, password_from_link
 from portal.archives.models import Archive
+from portal.audit.models import AuditLog
 from portal.audit.service import log
 from portal.core.clock import utcnow
 from portal.core.errors import Conflict, NotAllowed, ValidationFailed
@@ -38,9 +39,18 @@ INVITATION_LIFETIME = timedelta(hours=72)
 NO_PASSWORD = "!invited"
 
 
-def _check(actor, archive: Archive) -> None:
+def _check(actor, archive: Archive, session: Session | None = None) -> None:
+    """May `actor` manage the staff of `archive`; with `session`, as their account is now, read
+    under a lock on the archive's row (two admins demoting or disabling each other at once: the
+    second is no admin any more by then, and the archive keeps one)."""
     if not policy.can(actor, "manage_staff", archive):
         raise NotAllowed("manage_staff")
+    if session is not None and actor.role != "admin":
+        session.execute(select(Archive.id).where(Archive.id == archive.id).with_for_update())
+        now = session.execute(select(User.role, User.archive_id, User.is_active_account)
+                              .where(User.id == actor.id)).one_or_none()
+        if now is None or tuple(now) != (actor.role, actor.archive_id, True):
+            raise NotAllowed("manage_staff")
 
 
 def staff_of(session: Session, archive: Archive) -> list[User]:
@@ -87,6 +97,8 @@ def invite(session: Session, archive: Archive, typed: dict, actor, ip: str = "")
     if problem := _role_problem(role):
         errors["role"] = problem
     if errors:
+        if set(errors) == {"email"} and (again := _just_invited(session, archive, actor, email, name, role)):
+            return again
         raise ValidationFailed(errors)
     user = User(email=email, password_hash=NO_PASSWORD, real_name=name, phone=phone, role=role, archive_id=archive.id)
     session.add(user)
@@ -94,12 +106,29 @@ def invite(session: Session, archive: Archive, typed: dict, actor, ip: str = "")
         session.flush()
     except IntegrityError:  # the same address, invited at this very moment
         session.rollback()
+        if again := _just_invited(session, archive, actor, email, name, role):
+            return again
         raise ValidationFailed({"email": _l("这个邮箱已有账号，不能再邀请")}) from None
     log(session, "staff_invited", actor=actor, object_type="user", object_id=user.id, ip=ip,
         archive=archive.code, after={"email": email, "name": name, "role": role})
     _send_invitation(session, user, archive)
     session.commit()
     return user
+
+
+DOUBLE_CLICK = timedelta(minutes=2)
+
+
+def _just_invited(session: Session, archive: Archive, actor, email: str, name: str, role: str) -> User | None:
+    """The same invitation this admin sent a moment ago (a double click: the browser shows the
+    second answer, which says it was sent, not that the address is taken); no second email."""
+    user = session.scalar(select(User).where(User.email == email))
+    if (user is None or (user.archive_id, user.role, user.real_name) != (archive.id, role, name) or not invited(user)
+            or user.created_at < utcnow() - DOUBLE_CLICK):
+        return None
+    sent_by = session.scalar(select(AuditLog.actor_id).where(AuditLog.action == "staff_invited",
+                                                              AuditLog.object_id == str(user.id)))
+    return user if sent_by == actor.id else None
 
 
 def _send_invitation(session: Session, user: User, archive: Archive) -> None:
@@ -177,7 +206,7 @@ def change_role(session: Session, archive: Archive, user: User, role: str, actor
                 ip: str = "") -> None:
     """A new role in the same archive. Nobody changes their own (an archive would lose its last
     admin by a slip); open work the person holds goes back to the queue, once `release` confirms it."""
-    _check(actor, archive)
+    _check(actor, archive, session)
     if problem := _role_problem(role):
         raise ValidationFailed({"role": problem})
     if user.id == actor.id:
@@ -195,7 +224,7 @@ def disable(session: Session, archive: Archive, user: User, actor, *, release: b
     """The account stops working now: its sessions, API tokens and links end in the same
     transaction. Open work it holds goes back to the queue, once `release` confirms it (else
     HoldsClaims says what it holds). Returns how many sessions ended."""
-    _check(actor, archive)
+    _check(actor, archive, session)
     if user.id == actor.id:
         raise Conflict(_l("不能停用自己的账号"))
     if not user.is_active_account:

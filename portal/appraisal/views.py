@@ -25,6 +25,9 @@ from portal.web_util import client_ip, render, see_other
 
 bp = Blueprint("appraisal", __name__)
 STAGE_ACTIONS = ("appraise_first", "appraise_second", "appraise_decide", "cancel")
+# Items chosen in one post: far more than a page's checkboxes (service.PER_PAGE); a flood of ids
+# would exceed the database's bound parameters (PostgreSQL: 65535).
+MAX_CHOSEN = 1000
 section("appraisal.batches", N_("开放鉴定"), "appraise", order=40)
 
 
@@ -158,7 +161,14 @@ def decide(code: str, number: int):
     batch = _batch_or_404(archive, number)
     form = request.form
     scope = form.get("scope", "selected")
-    items = [i for i in (_int(v) for v in form.getlist("items")) if i is not None]
+    typed_items = form.getlist("items")
+    if len(typed_items) > MAX_CHOSEN:
+        return _batch_page(archive, batch, 422, errors={"items": _("一次最多选择 %(n)s 条档案", n=MAX_CHOSEN)},
+                           typed=form)
+    # Item ids grow with every batch: more digits than _int's (a 6-digit id was dropped unsaid).
+    items = [int(v) for v in typed_items if v.isascii() and v.isdigit() and len(v) < 10]
+    if len(items) < len(typed_items):
+        return _batch_page(archive, batch, 422, errors={"items": _("所选档案不在本批次中")}, typed=form)
     data = {"decision": form.get("decision", ""), "reason": form.get("reason", ""),
             "review_on": form.get("review_on") or None,
             "items": items if scope == "selected" else [], "every": scope == "all",

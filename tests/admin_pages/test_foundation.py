@@ -2,6 +2,8 @@
 archive and as SQL), the landing page, and background jobs that survive a restart."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -9,6 +11,7 @@ from portal import policy
 from portal.admin import jobs
 from portal.admin.models import AdminJob
 from portal.archives.models import Archive
+from portal.core.clock import utcnow
 from tests.factories import PASSWORD
 from tests.helpers import login, texts
 
@@ -94,6 +97,8 @@ def test_a_job_runs_reports_progress_and_fails_cleanly(session, factory, two):
 def test_a_job_cut_short_by_a_restart_runs_again(session, factory, two):
     job = jobs.create(session, "test-count", two[0].id, None, params={"n": 1})
     job.status = "running"
+    session.commit()
+    job.updated_at = utcnow() - jobs.STALE_AFTER - timedelta(seconds=1)  # its process died: no progress since
     session.commit()
     assert jobs.run_pending(session) == 0
     assert jobs.requeue_interrupted(session) == 1
