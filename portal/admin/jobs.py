@@ -3,14 +3,17 @@ queued rows in `admin_job`, and one worker that runs them one at a time.
 
 A handler `run(session, job, progress)` does the job's work, calls `progress(done, total)` as it
 goes (each call commits the count, so the page's progress bar moves) and finally sets `job.result`.
-It must be safe to run again from the start: a job cut short by a restart goes back to the queue
-(a "running" job whose progress has been silent for STALE_AFTER is queued again by the next
-worker round: its process died; one of a live process, which may be another gunicorn worker,
-stays its own), and a failing job is marked failed with its error, its own writes rolled back.
-So a handler calls `progress` at least every few minutes."""
+It must be safe to run again from the start: a job cut short by a restart goes back to the queue.
+Each running job names its runner (host and process id): a worker queues again, at once, the
+jobs of a process of its own host that is gone, and any job whose progress has been silent for
+STALE_AFTER (a runner on another host that died); a job of a live process, which may be another
+gunicorn worker, stays its own. A failing job is marked failed with its error, its own writes
+rolled back. So a handler calls `progress` at least every few minutes."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -69,7 +72,7 @@ def run_next(session: Session) -> AdminJob | None:
     and run it; None when nothing waits."""
     for job_id in session.scalars(select(AdminJob.id).where(AdminJob.status == "queued").order_by(AdminJob.id).limit(5)):
         taken = session.execute(update(AdminJob).where(AdminJob.id == job_id, AdminJob.status == "queued")
-                                .values(status="running", updated_at=utcnow())).rowcount
+                                .values(status="running", runner=runner(), updated_at=utcnow())).rowcount
         session.commit()
         if taken:
             job = session.get(AdminJob, job_id)
@@ -122,12 +125,33 @@ def _described(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def runner() -> str:
+    """Who runs a job: this host and process."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def requeue_interrupted(session: Session) -> int:
-    """Jobs left "running" by a process that stopped (no progress for STALE_AFTER): queued again
-    (handlers may run again). A job another live process runs is left to it."""
-    moved = session.execute(update(AdminJob).where(AdminJob.status == "running",
-                                                   AdminJob.updated_at < utcnow() - STALE_AFTER)
-                            .values(status="queued", updated_at=utcnow())).rowcount
+    """Jobs left "running" by a process that stopped, queued again (handlers may run again): at
+    once when it was a process of this host that is gone, else after STALE_AFTER without progress.
+    A job another live process runs is left to it."""
+    host = runner().rsplit(":", 1)[0] + ":"
+    running = session.execute(select(AdminJob.id, AdminJob.runner).where(AdminJob.status == "running")).all()
+    gone = [job_id for job_id, name in running
+            if name.startswith(host) and name[len(host):].isdigit() and not _alive(int(name[len(host):]))]
+    stale = AdminJob.updated_at < utcnow() - STALE_AFTER
+    condition = stale if not gone else (stale | AdminJob.id.in_(gone))
+    moved = session.execute(update(AdminJob).where(AdminJob.status == "running", condition)
+                            .values(status="queued", runner="", updated_at=utcnow())).rowcount
     session.commit()
     return moved
 

@@ -37,6 +37,7 @@ class AdminJob(Base):
     params_json: Mapped[str] = mapped_column(Text, default="{}")    # what the handler needs
     result_json: Mapped[str] = mapped_column(Text, default="{}")    # what it found or did (the report)
     error: Mapped[str] = mapped_column(String(500), default="")
+    runner: Mapped[str] = mapped_column(String(80), default="")  # "host:pid" of the process running it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -106,6 +106,22 @@ def test_a_job_cut_short_by_a_restart_runs_again(session, factory, two):
     assert session.scalar(select(AdminJob.status).where(AdminJob.id == job.id)) == "done"
 
 
+def test_a_job_whose_process_on_this_host_is_gone_runs_again_at_once(session, factory, two):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive = (jobs.create(session, "test-count", two[0].id, None, params={"n": 1}) for _ in range(2))
+    host = jobs.runner().rsplit(":", 1)[0]
+    dead.status, dead.runner = "running", f"{host}:{gone.stdout.strip()}"
+    alive.status, alive.runner = "running", jobs.runner()  # this very process: still at it
+    session.commit()
+    assert jobs.requeue_interrupted(session) == 1
+    session.refresh(dead)
+    session.refresh(alive)
+    assert (dead.status, dead.runner, alive.status) == ("queued", "", "running")
+
+
 def test_a_request_remembers_the_channel_it_came_by(session, factory, two):
     request = factory.request(issuing=two[0])
     assert request.channel == "web"

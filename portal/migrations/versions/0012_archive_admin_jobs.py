@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column('params_json', sa.Text(), nullable=False),
         sa.Column('result_json', sa.Text(), nullable=False),
         sa.Column('error', sa.String(length=500), nullable=False),
+        sa.Column('runner', sa.String(length=80), nullable=False),
         sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column('updated_at', portal.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column('finished_at', portal.db.UTCDateTime(timezone=True), nullable=True),
