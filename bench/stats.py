@@ -26,7 +26,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]  # benc
 import argparse  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import shlex  # noqa: E402
+import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
 ROOT = _HERE.parent
@@ -98,7 +100,7 @@ def cases() -> list[tuple[str, str]]:
     return found
 
 
-def run_backend(app, repeat: int) -> dict:
+def run_backend(app, repeat: int, only: str = "") -> dict:
     from tests.helpers import login
 
     results = {}
@@ -110,20 +112,54 @@ def run_backend(app, repeat: int) -> dict:
         response = login(client, "admin@demo.cn", PASSWORD)
         if response.status_code not in (302, 303):
             raise SystemExit(f"could not sign in as the network admin (HTTP {response.status_code})")
+        first = first_use(client) if has_store() and not only else {}
         for label, url in cases():
+            if only not in label:
+                continue
+
             def call(url=url):
                 r = client.get(url)
                 if r.status_code != 200:
                     raise RuntimeError(f"GET {url}: HTTP {r.status_code}")
                 r.get_data()
             results[label] = timed(call, repeat)
+
+        def page_with_charts(url=dict(cases())["network, 12 months"]):
+            html = client.get(url).get_data(as_text=True)
+            for src in re.findall(r'<img class="stats-chart" src="([^"]+)"', html):
+                assert client.get(src.replace("&amp;", "&")).status_code == 200
+        if only in "page + its 5 charts, network, 12 months":
+            results["page + its 5 charts, network, 12 months"] = timed(page_with_charts, repeat)
+        if only not in "API, network, this month":
+            return {"requests": requests, "certificates": certificates, "results": results, "first": first}
         token = client.post("/api/v1/tokens", json={"email": "admin@demo.cn", "password": PASSWORD}).get_json()["token"]
 
         def api():
             r = client.get("/api/v1/statistics", headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 200, r.get_data(as_text=True)
         results["API, network, this month"] = timed(api, repeat)
-    return {"requests": requests, "certificates": certificates, "results": results}
+    return {"requests": requests, "certificates": certificates, "results": results, "first": first}
+
+
+def has_store() -> bool:
+    from sqlalchemy import inspect
+    return inspect(db.session.get_bind()).has_table("stats_month")
+
+
+def first_use(client) -> dict:
+    """The store emptied, then one view each of three years (the archive, the network): the cost of
+    counting and keeping every finished month, once."""
+    db.session.execute(text("DELETE FROM stats_month"))
+    db.session.commit()
+    fresh_session()
+    found = {}
+    for label, url in cases():
+        if "3 years" in label:
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            found[label] = (time.perf_counter() - started) * 1000
+            fresh_session()
+    return found
 
 
 def report(measured: dict, command: str, repeat: int) -> str:
@@ -136,6 +172,9 @@ def report(measured: dict, command: str, repeat: int) -> str:
                   "| case | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|"]
         lines += [f"| {label} | {p50:.0f} | {p95:.0f} | {p99:.0f} |" for label, (p50, p95, p99) in m["results"].items()]
         lines.append("")
+        if m.get("first"):
+            lines += ["First view after emptying the store (counts and keeps every finished month, once): "
+                      + ", ".join(f"{label} {ms:.0f} ms" for label, ms in m["first"].items()), ""]
     return "\n".join(lines)
 
 
@@ -146,6 +185,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_PG, help="PostgreSQL; its public schema is DROPPED")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "stats")
+    parser.add_argument("--only", default="", help="only the cases whose label contains this")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the cached data")
     args = parser.parse_args()
     if args.database_url.rstrip("/").endswith("/test"):
@@ -158,7 +198,7 @@ def main() -> None:
         if backend == "postgresql":
             ensure_database(args.database_url)
         app, _generated = prepared_app(backend, args.requests, args.out, args.database_url, args.regenerate)
-        measured[backend] = run_backend(app, args.repeat)
+        measured[backend] = run_backend(app, args.repeat, args.only)
         db.dispose(app)
         print(f"{backend}: done", file=sys.stderr)
     print(report(measured, command, args.repeat))

@@ -12,7 +12,8 @@ from portal.core.sequences import NumberSequence
 from portal.db import Base
 from portal.mail.models import MailOutbox
 from portal.review.models import RequestNote, VerificationTask
+from portal.stats.models import StatsMonth
 from portal.requests.models import RequestEvent, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest
 
 __all__ = ["AdminJob", "AppraisalBatch", "AppraisalItem", "AppraisalOpinion", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "DigitizedCopy", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
-           "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]
+           "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "StatsMonth", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]

@@ -99,27 +99,76 @@ def _working_days(calendar: workdays.Calendar, start: date, end: date) -> int:
 
 def compute(session: Session, archive_id: int | None, period: Period, calendar: workdays.Calendar,
             today: date | None = None) -> dict:
-    """Every figure of `period` for one archive (or the network), with the months the range touches."""
-    today = today or china_today()
+    """Every figure of `period` for one archive (or the network), with the months the range touches,
+    counted live from the timeline (portal.stats.store reads finished months from their store)."""
+    return combine([live_part(session, archive_id, period, today or china_today())], period, calendar)
+
+
+def live_part(session: Session, archive_id: int | None, period: Period, today: date) -> dict:
+    """The additive figures of `period` (counts, and the (submit day, issue day) pairs of the
+    turnaround), as JSON-ready data: what `combine` sums; a finished month's is what the store keeps."""
     months = {m: dict.fromkeys(MONTH_KEYS, 0) for m in period.months()}
-    received, purposes = _received(session, archive_id, period, months)
+    channels, purposes = _received(session, archive_id, period, months)
     cross = _cross(session, archive_id, period, months, today)
+    return {"channels": channels, "purposes": purposes, "cross": cross,
+            "retrieved": _retrieved(session, archive_id, period, months),
+            "certificates": _certificates(session, archive_id, period, months),
+            "pairs": _turnaround_pairs(session, archive_id, period),
+            "categories": _by_category(session, archive_id, period),
+            "rejections": _rejections(session, archive_id, period, months), "months": months}
+
+
+def live_cross(session: Session, archive_id: int | None, period: Period, today: date) -> tuple[dict, dict]:
+    """The cross-archive figures alone (the only ones that change after their month: a task still
+    open is answered later, or falls due): (figures, {month: {cross_archive_sent, _received}})."""
+    months = {m: dict.fromkeys(MONTH_KEYS, 0) for m in period.months()}
+    cross = _cross(session, archive_id, period, months, today)
+    return cross, {m: {k: f[k] for k in ("cross_archive_sent", "cross_archive_received")} for m, f in months.items()}
+
+
+def _add(total: dict, part: dict) -> None:
+    for key, n in part.items():
+        total[key] = total.get(key, 0) + n
+
+
+def combine(parts: list[dict], period: Period, calendar: workdays.Calendar) -> dict:
+    """The figures of `period` from the additive figures of the pieces it was cut into."""
+    months = {m: dict.fromkeys(MONTH_KEYS, 0) for m in period.months()}
+    received, purposes = dict.fromkeys(CHANNELS, 0), dict.fromkeys(PURPOSE_LABELS, 0)
+    categories, rejections = dict.fromkeys(CATEGORIES, 0), dict.fromkeys(REJECT_REASONS, 0)
+    cross = dict.fromkeys(("sent", "received", "on_time", "late"), 0)
+    certificates, retrieved, pairs = {"found": 0, "not_found": 0}, 0, Counter()
+    for part in parts:
+        for total, key in ((received, "channels"), (purposes, "purposes"), (categories, "categories"),
+                           (rejections, "rejections"), (certificates, "certificates")):
+            _add(total, part[key])
+        _add(cross, {k: part["cross"][k] for k in cross})
+        retrieved += part["retrieved"]
+        for start, end, n in part["pairs"]:
+            pairs[start, end] += n
+        for m, figures in part["months"].items():
+            _add(months[m], figures)
+    cross["on_time_share"] = (round(cross["on_time"] / (cross["on_time"] + cross["late"]), 4)
+                              if cross["on_time"] + cross["late"] else None)
     received["other_archive"] = cross["received"]
     received["total"] = sum(received[c] for c in (*CHANNELS, "other_archive"))
     for month in months.values():
         month["requests_received"] += month["cross_archive_received"]
-    certificates = _certificates(session, archive_id, period, months)
+    histogram: Counter = Counter()
+    for (start, end), n in pairs.items():
+        histogram[_working_days(calendar, date.fromisoformat(start), date.fromisoformat(end))] += n
     return {
         "from": period.start.isoformat(), "to": period.end.isoformat(),
         "requests_received": received,
         "persons_served": received["counter"],
-        "records_retrieved": _retrieved(session, archive_id, period, months),
+        "records_retrieved": retrieved,
         "certificates_issued": certificates,
         "cross_archive": cross,
-        "turnaround_working_days": _turnaround(session, archive_id, period, calendar),
-        "by_category": _by_category(session, archive_id, period),
+        "turnaround_working_days": {"median": median(histogram), "p90": p90(histogram),
+                                    "count": sum(histogram.values())},
+        "by_category": categories,
         "by_purpose": purposes,
-        "rejections_by_reason": _rejections(session, archive_id, period, months),
+        "rejections_by_reason": rejections,
         "by_month": [{"month": m, **figures} for m, figures in months.items()],
     }
 
@@ -158,14 +207,15 @@ def _cross(session, archive_id, period, months, today: date) -> dict:
     on_time = func.sum(case((and_(task.status.in_(ANSWERED), answered_day <= due), 1), else_=0))
     late = func.sum(case((and_(task.status.in_(ANSWERED), answered_day > due), 1),
                          (and_(task.status == "open", task.due_date < today), 1), else_=0))
+    still_open = func.sum(case((task.status == "open", 1), else_=0))
     where = [task.holding_archive_id != req.issuing_archive_id, task.created_at >= period.lo,
              task.created_at < period.hi]
     if archive_id is not None:
         where.append((task.holding_archive_id == archive_id) | (req.issuing_archive_id == archive_id))
-    query = (select(month, incoming, func.count(), on_time, late).select_from(task)
+    query = (select(month, incoming, func.count(), on_time, late, still_open).select_from(task)
              .join(req, req.id == task.request_id).where(*where).group_by(BY_1_2))
-    sent = received = punctual = overdue = 0
-    for m, is_incoming, n, n_on_time, n_late in session.execute(query):
+    sent = received = punctual = overdue = pending = 0
+    for m, is_incoming, n, n_on_time, n_late, n_open in session.execute(query):
         if archive_id is None or not is_incoming:
             sent += n
             months[m]["cross_archive_sent"] += n
@@ -173,8 +223,9 @@ def _cross(session, archive_id, period, months, today: date) -> dict:
             received += n
             months[m]["cross_archive_received"] += n
             punctual, overdue = punctual + (n_on_time or 0), overdue + (n_late or 0)
-    share = round(punctual / (punctual + overdue), 4) if punctual + overdue else None
-    return {"sent": sent, "received": received, "on_time": punctual, "late": overdue, "on_time_share": share}
+            pending += n_open or 0
+    # `open`: received tasks not answered yet — their month's on_time/late may still change.
+    return {"sent": sent, "received": received, "on_time": punctual, "late": overdue, "open": pending}
 
 
 def _retrieved(session, archive_id, period, months) -> int:
@@ -213,18 +264,16 @@ def _certificates(session, archive_id, period, months) -> dict:
     return totals
 
 
-def _turnaround(session, archive_id, period, calendar) -> dict:
-    """Working days from the submit event to each issue event in the range: grouped by the pair of
-    days in SQL, counted in working days here (a few hundred pairs a month, not the requests)."""
+def _turnaround_pairs(session, archive_id, period) -> list[list]:
+    """Every issue event in the range as [submit day, issue day, how many]: grouped by the pair of
+    days in SQL (a few hundred pairs a month, not the requests), counted in working days by
+    `combine` (so a changed holiday calendar applies to stored months too)."""
     submitted = aliased(RequestEvent)
     issued_day, submitted_day = _day(session, RequestEvent.at), _day(session, submitted.at)
     query = (_events(session, "issue", archive_id, period, submitted_day, issued_day, func.count())
              .join(submitted, and_(submitted.request_id == RequestEvent.request_id, submitted.action == "submit"))
              .group_by(BY_1_2))
-    histogram: Counter = Counter()
-    for start, end, n in session.execute(query):
-        histogram[_working_days(calendar, date.fromisoformat(start), date.fromisoformat(end))] += n
-    return {"median": median(histogram), "p90": p90(histogram), "count": sum(histogram.values())}
+    return [[start, end, n] for start, end, n in session.execute(query)]
 
 
 def _by_category(session, archive_id, period) -> dict:

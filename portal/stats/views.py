@@ -15,7 +15,7 @@ from portal.archives.models import Archive
 from portal.db import db
 from portal.stats import charts, tables
 from portal.stats.period import read_period
-from portal.stats.service import csv_bytes, statistics
+from portal.stats.service import csv_bytes, keep, kept_or_counted, statistics
 from portal.web_util import render
 
 ACTION = "view_statistics"
@@ -47,13 +47,16 @@ def statistics_page(code: str | None):
     archive = _archive(code)
     period, errors = read_period(request.args.get("from"), request.args.get("to"))
     figures = None if errors else statistics(db.session, archive, period)
+    range_args = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+    if figures:
+        range_args["v"] = keep(archive, period, figures)  # the charts and CSVs draw these figures
     archives = []
     if policy.may_everywhere(current_user, ACTION):
         archives = db.session.scalars(select(Archive).order_by(Archive.code)).all()
     return render("admin/stats.html", "admin/_stats.html", status=400 if errors else 200,
                   archive=archive, period=period, errors=errors, args=request.args, figures=figures,
                   tables=tables.all_tables(figures) if figures else [], archives=archives,
-                  range_args={"from": period.start.isoformat(), "to": period.end.isoformat()})
+                  range_args=range_args)
 
 
 @bp.get("/statistics/chart/<name>.svg", defaults={"code": None})
@@ -64,7 +67,7 @@ def statistics_chart(code: str | None, name: str):
     build = tables.BUILDERS.get(name)
     if build is None:
         abort(404)
-    table = build(statistics(db.session, archive, _period_or_400()))
+    table = build(kept_or_counted(db.session, request.args.get("v"), archive, _period_or_400()))
     if table.chart is None:
         abort(404)
     response = Response(charts.svg(table), mimetype="image/svg+xml")
@@ -81,7 +84,7 @@ def statistics_csv(code: str | None, name: str):
     if build is None:
         abort(404)
     period = _period_or_400()
-    table = build(statistics(db.session, archive, period))
+    table = build(kept_or_counted(db.session, request.args.get("v"), archive, period))
     filename = f"statistics-{archive.code if archive else 'network'}-{period.start}-{period.end}-{name}.csv"
     return Response(csv_bytes(table), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
