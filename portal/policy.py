@@ -310,7 +310,6 @@ def can_see(record: Record, audience: str) -> bool:
     return audience == "staff" or (audience == "subject" and record.access_level == "restricted")
 
 
-
 def copy_audience(viewer, record: Record) -> str | None:
     """Who `viewer` is to the pages of a record's digitized copies, or None if they may not see
     them: the record's own rules (audience_for, can_see), with the staff who attach copies there

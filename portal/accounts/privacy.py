@@ -79,10 +79,10 @@ def held_about(session: Session, user: User) -> dict:
 
 
 def correct_phone(session: Session, user: User, phone: str, ip: str = "") -> None:
-    from portal.accounts.service import _PHONE
+    from portal.accounts.service import PHONE_PATTERN
 
     phone = (phone or "").strip().replace(" ", "")
-    if phone and not _PHONE.match(phone):
+    if phone and not PHONE_PATTERN.match(phone):
         raise ValidationFailed({"phone": _l("请填写有效的手机号或固定电话")})
     user.phone = phone
     log(session, "phone_corrected", actor=user, object_type="user", object_id=user.id, ip=ip)

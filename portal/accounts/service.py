@@ -22,16 +22,16 @@ from portal.core.clock import utcnow
 from portal.mail.service import letter, queue_email
 from portal.web_util import public_url
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _checked(session: Session, *, role: str, email: str, password: str, name: str, id_number: str | None,
-             phone: str, archive_code: str | None, errors: dict[str, str]) -> dict:
+def checked_account_fields(session: Session, *, role: str, email: str, password: str, name: str, id_number: str | None,
+                           phone: str, archive_code: str | None, errors: dict[str, str]) -> dict:
     """The fields, normalised, with every problem of their shape in `errors` (nothing about
     which accounts exist: registration must not tell)."""
     email = normalize_email(email)
@@ -39,7 +39,7 @@ def _checked(session: Session, *, role: str, email: str, password: str, name: st
     phone = (phone or "").strip().replace(" ", "")
     if role not in ROLES:
         errors["role"] = _l("未知角色：%(role)s", role=role)
-    if len(email) > 254 or not _EMAIL.match(email):  # the length first: the pattern is slow on long text
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):  # the length first: the pattern is slow on long text
         errors["email"] = _l("请填写有效的电子邮箱")
     if not name:
         errors["name"] = _l("请填写真实姓名")
@@ -47,7 +47,7 @@ def _checked(session: Session, *, role: str, email: str, password: str, name: st
         errors["name"] = _l("姓名不能超过 50 个字")
     if problem := password_problem(password or "", email):
         errors["password"] = problem
-    if phone and not _PHONE.match(phone):
+    if phone and not PHONE_PATTERN.match(phone):
         errors["phone"] = _l("请填写有效的手机号或固定电话")
     id_hash = None
     if id_number or role == "citizen":
@@ -75,7 +75,7 @@ def create_user(session: Session, *, role: str, email: str, password: str, name:
     it; raises ValidationFailed with every problem at once. `verified`: the administrator vouches
     for the identity (`portal create-user --verified`). The address counts as confirmed."""
     errors: dict[str, str] = {}
-    fields = _checked(session, role=role, email=email, password=password, name=name, id_number=id_number,
+    fields = checked_account_fields(session, role=role, email=email, password=password, name=name, id_number=id_number,
                       phone=phone, archive_code=archive_code, errors=errors)
     if "email" not in errors and session.scalar(select(User.id).where(User.email == fields["email"])):
         errors["email"] = _l("该邮箱已注册，请直接登录或找回密码")
@@ -102,7 +102,7 @@ def registration_problems(session: Session, *, email: str, password: str, name: 
     shows them all at once). Only the shape of the fields: never whether an address or an ID
     number has an account already."""
     errors: dict[str, str] = {}
-    _checked(session, role="citizen", email=email, password=password, name=name, id_number=id_number,
+    checked_account_fields(session, role="citizen", email=email, password=password, name=name, id_number=id_number,
              phone=phone, archive_code=None, errors=errors)
     return errors
 
@@ -118,7 +118,7 @@ def register(session: Session, *, email: str, password: str, name: str, id_numbe
       later: portal.accounts.identity), and the earlier holders are emailed.
     The password is hashed in every case, so the time taken does not tell either."""
     errors: dict[str, str] = {}
-    fields = _checked(session, role="citizen", email=email, password=password, name=name, id_number=id_number,
+    fields = checked_account_fields(session, role="citizen", email=email, password=password, name=name, id_number=id_number,
                       phone=phone, archive_code=None, errors=errors)
     if errors:
         raise ValidationFailed(errors)

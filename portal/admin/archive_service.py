@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import policy
-from portal.accounts.service import _PHONE as PHONE  # one shape of a phone number, for people and archives
+from portal.accounts.service import PHONE_PATTERN as PHONE  # one shape of a phone number, for people and archives
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.core.errors import NotAllowed, ValidationFailed

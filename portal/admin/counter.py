@@ -25,7 +25,7 @@ from portal.accounts import links
 from portal.accounts.identity import IdentityConflict, VerifiedAsSomeoneElse, claim_identity, verify_in_person
 from portal.accounts.models import User
 from portal.accounts.notice import NOTICE
-from portal.accounts.service import _checked
+from portal.accounts.service import checked_account_fields
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
 from portal.audit.service import log
@@ -131,7 +131,7 @@ def create_walk_in(session: Session, clerk, archive: Archive, *, name: str, id_n
     email = (email or "").strip()
     placeholder = f"walkin.{secrets.token_hex(8)}@{WALK_IN_DOMAIN}"
     errors: dict[str, str] = {}
-    fields = _checked(session, role="citizen", email=email or placeholder, password=secrets.token_urlsafe(24),
+    fields = checked_account_fields(session, role="citizen", email=email or placeholder, password=secrets.token_urlsafe(24),
                       name=name, id_number=id_number, phone=phone, archive_code=None, errors=errors)
     if email and "email" not in errors and fields["email"].endswith("." + WALK_IN_DOMAIN.split(".")[-1]):
         errors["email"] = _l("请填写有效的电子邮箱")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from portal import policy
 from portal.accounts import links, sessions
 from portal.accounts.models import User
-from portal.accounts.service import _EMAIL, _PHONE, normalize_email, password_from_link
+from portal.accounts.service import EMAIL_PATTERN, PHONE_PATTERN, normalize_email, password_from_link
 from portal.archives.models import Archive
 from portal.audit.models import AuditLog
 from portal.audit.service import log
@@ -84,7 +84,7 @@ def invite(session: Session, archive: Archive, typed: dict, actor, ip: str = "")
     name = " ".join(str(typed.get("name") or "").split())
     phone = str(typed.get("phone") or "").strip().replace(" ", "")
     role = str(typed.get("role") or "")
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):
         errors["email"] = _l("请填写有效的电子邮箱")
     elif session.scalar(select(User.id).where(User.email == email)):
         errors["email"] = _l("这个邮箱已有账号，不能再邀请")
@@ -92,7 +92,7 @@ def invite(session: Session, archive: Archive, typed: dict, actor, ip: str = "")
         errors["name"] = _l("请填写真实姓名")
     elif len(name) > 50:
         errors["name"] = _l("姓名不能超过 50 个字")
-    if phone and not _PHONE.match(phone):
+    if phone and not PHONE_PATTERN.match(phone):
         errors["phone"] = _l("请填写有效的手机号或固定电话")
     if problem := _role_problem(role):
         errors["role"] = problem
