@@ -30,8 +30,9 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def checked_account_fields(session: Session, *, role: str, email: str, password: str, name: str, id_number: str | None,
-                           phone: str, archive_code: str | None, errors: dict[str, str]) -> dict:
+def checked_account_fields(session: Session, *, role: str, email: str, password: str, name: str,
+                           id_number: str | None, phone: str, archive_code: str | None,
+                           errors: dict[str, str]) -> dict:
     """The fields, normalised, with every problem of their shape in `errors` (nothing about
     which accounts exist: registration must not tell)."""
     email = normalize_email(email)
