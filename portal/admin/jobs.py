@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -36,6 +37,7 @@ _HANDLERS: dict[str, Handler] = {}
 # A running job reports progress at least this often (one page's OCR takes minutes at most): one
 # silent for longer was cut short with its process, and is queued again.
 STALE_AFTER = timedelta(minutes=15)
+DRAFT_LIFETIME = timedelta(days=1)  # a draft nobody confirmed or cancelled (its upload waits on disk)
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -156,6 +158,23 @@ def requeue_interrupted(session: Session) -> int:
     return moved
 
 
+def expire_drafts(session: Session) -> int:
+    """Drafts left unconfirmed for DRAFT_LIFETIME (an import whose report nobody answered):
+    cancelled, and the file they kept removed once that is committed. How many."""
+    old = session.execute(select(AdminJob.id, AdminJob.file_path).where(
+        AdminJob.status == "draft", AdminJob.updated_at < utcnow() - DRAFT_LIFETIME)).all()
+    gone = []
+    for job_id, path in old:
+        if session.execute(update(AdminJob).where(AdminJob.id == job_id, AdminJob.status == "draft")
+                           .values(status="cancelled", finished_at=utcnow(), updated_at=utcnow())).rowcount:
+            gone.append(path)
+    session.commit()
+    for path in gone:
+        if path:
+            Path(path).unlink(missing_ok=True)
+    return len(gone)
+
+
 class JobWorker(Worker):
     name = "admin-jobs"
     failure = "an admin job round failed"
@@ -175,9 +194,10 @@ class JobWorker(Worker):
         super().stop()
 
     def work(self) -> None:
-        if time.monotonic() - self._requeued_at > 60:  # a job whose process died meanwhile
+        if time.monotonic() - self._requeued_at > 60:  # a job whose process died meanwhile, old drafts
             self._requeued_at = time.monotonic()
             requeue_interrupted(db.session)
+            expire_drafts(db.session)
         while not self._stop.is_set() and run_next(db.session) is not None:
             pass
 

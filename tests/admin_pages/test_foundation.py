@@ -125,3 +125,18 @@ def test_a_job_whose_process_on_this_host_is_gone_runs_again_at_once(session, fa
 def test_a_request_remembers_the_channel_it_came_by(session, factory, two):
     request = factory.request(issuing=two[0])
     assert request.channel == "web"
+
+
+def test_a_draft_nobody_confirms_is_cancelled_after_a_day_and_its_file_removed(session, factory, two, tmp_path):
+    kept = tmp_path / "upload.csv"
+    kept.write_text("archive_code\n")
+    old = jobs.create(session, "test-count", two[0].id, None, status="draft", file_path=str(kept), params={"n": 1})
+    fresh = jobs.create(session, "test-count", two[0].id, None, status="draft", params={"n": 1})
+    session.commit()
+    old.updated_at = utcnow() - jobs.DRAFT_LIFETIME - timedelta(minutes=1)
+    session.commit()
+    assert jobs.expire_drafts(session) == 1
+    session.refresh(old)
+    session.refresh(fresh)
+    assert (old.status, fresh.status) == ("cancelled", "draft") and not kept.exists()
+    assert not jobs.queue(session, old)  # too late to confirm
