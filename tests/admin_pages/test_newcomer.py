@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import PASSWORD
-from tests.helpers import login, select_all, texts
+from tests.helpers import csrf_token, login, select_all, texts
 
 
 @pytest.fixture
@@ -46,3 +46,19 @@ def test_every_section_page_links_back(client, factory, archive, role, url, back
     response = client.get(url)
     assert response.status_code == 200
     assert back in _links(response.get_data(as_text=True), "main p a")
+
+
+def test_a_batch_of_every_year_reads_so_and_shows_no_stray_text(client, factory, archive):
+    manager = factory.user("archive_admin", archive=archive, email="manager@example.cn")
+    factory.record(archive, year=1980, access_level="closed", reference_code="J001-1980-0001")
+    login(client, manager.email, PASSWORD)
+    made = client.post("/admin/451200/appraisal/new",
+                       data={"csrf_token": csrf_token(client, "/admin/451200/appraisal/new")})
+    assert made.status_code == 303
+    page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "built-in method" not in page  # an empty `errors` is no dict method's text
+    assert "全部年份" in page and "…–…" not in page
+    listed = client.get("/admin/451200/appraisal").get_data(as_text=True)
+    assert "…–…" not in listed
+    english = client.get(made.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "All years" in english and "built-in method" not in english
