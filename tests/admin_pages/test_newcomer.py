@@ -62,3 +62,22 @@ def test_a_batch_of_every_year_reads_so_and_shows_no_stray_text(client, factory,
     assert "…–…" not in listed
     english = client.get(made.headers["Location"] + "?lang=en").get_data(as_text=True)
     assert "All years" in english and "built-in method" not in english
+
+
+@pytest.mark.parametrize("role, url, table, labelled", [
+    ("archive_admin", "/admin/451200/staff", "table.staff-table", slice(0, -1)),  # the last: buttons
+    ("admin", "/admin/network/archives", "table.archives-table", slice(0, -1)),   # the last: links
+    ("archive_admin", "/admin/451200/appraisal", "table.appraisal-batches", slice(None)),
+])
+def test_a_tables_cells_say_what_they_are_when_a_phone_stacks_them(client, factory, archive, role, url, table,
+                                                                  labelled):
+    person = factory.user(role, archive=None if role == "admin" else archive, email=f"{role}@example.cn")
+    factory.user("clerk", archive=archive, email="clerk@example.cn")
+    factory.record(archive, year=1980, access_level="closed", reference_code="J001-1980-0001")
+    login(client, person.email, PASSWORD)
+    if "appraisal" in url:
+        client.post("/admin/451200/appraisal/new", data={"csrf_token": csrf_token(client, "/admin/451200/appraisal/new")})
+    rows = select_all(client.get(url).get_data(as_text=True), f"{table} tbody tr")
+    assert rows
+    for row in rows:
+        assert all(cell.get("data-label") for cell in row.select("td")[labelled]), row
