@@ -34,4 +34,5 @@ def index():
     rows = [(archive, sections) for archive, sections in rows if sections]
     if not rows and not policy.may_create_archive(current_user):
         abort(404)
-    return render("admin/index.html", rows=rows, may_create_archive=policy.may_create_archive(current_user))
+    return render("admin/index.html", rows=rows, may_create_archive=policy.may_create_archive(current_user),
+                  network_statistics=policy.may_everywhere(current_user, "view_statistics"))
