@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.archives.models import Archive
 from portal.db import db
+from tests.browser.counter_steps import apply_at_counter, create_walk_in_account
 from tests.browser.signing_in import signed_in
 from tests.browser.test_accessibility import violations
 from tests.factories import Factory, make_id_number
@@ -48,22 +49,9 @@ def test_a_walk_in_is_registered_accepted_verified_and_issued_on_the_spot(live_s
         clerk.get_by_text("没有这个身份证号码的账号").wait_for()
         assert NUMBER not in clerk.url
 
-        clerk.get_by_label("姓名（照证件）").fill(WALK_IN)
-        clerk.get_by_label("联系电话").fill("13907780000")
-        clerk.get_by_role("button", name="已核对身份证，建立已核验的账号").click()
-        clerk.get_by_text(f"申请人：{WALK_IN}（已核验身份）").wait_for()
+        create_walk_in_account(clerk, WALK_IN)
         assert violations(clerk) == []
-
-        clerk.get_by_label("查找档案（档号或题名）").fill(reference)
-        clerk.locator(f"[data-add-record='{CODE}/{reference}']").click()
-        assert clerk.get_by_label(re.compile("^档号")).input_value() == f"{CODE}/{reference}"
-        clerk.get_by_label("本人", exact=True).check()
-        clerk.get_by_label("利用目的", exact=True).select_option(label="办理养老保险或退休")
-        clerk.get_by_label("到出证档案馆领取").check()
-        clerk.get_by_label("当事人已当面阅读并同意《个人信息处理说明》").check()
-        clerk.get_by_role("button", name="提交申请").click()
-        clerk.wait_for_url(re.compile(rf"/admin/{CODE}/counter/requests/{CODE}-\d{{4}}-\d{{6}}$"))
-        number = clerk.url.rsplit("/", 1)[1]
+        number = apply_at_counter(clerk, CODE, reference)
         clerk.get_by_text("查档接待员在查档大厅现场登记").wait_for()
 
         clerk.get_by_role("button", name="受理（已当面核对身份证）").click()

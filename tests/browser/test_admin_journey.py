@@ -28,6 +28,7 @@ from portal.catalog.importer import HEADER
 from portal.catalog.indexing import get_index, sync_outbox
 from portal.db import db
 from tests.admin_pages.copies_files import scanned_pdf
+from tests.browser.counter_steps import apply_at_counter, create_walk_in_account
 from tests.browser.signing_in import signed_in
 from tests.factories import make_id_number
 
@@ -248,20 +249,8 @@ def test_an_archives_own_work_from_import_to_statistics(browser, live_server, se
         clerk.get_by_label(re.compile("^身份证号码")).fill(WALK_IN_NUMBER)
         clerk.get_by_role("button", name="查找").click()
         clerk.get_by_text("没有这个身份证号码的账号").wait_for()
-        clerk.get_by_label("姓名（照证件）").fill(WALK_IN)
-        clerk.get_by_label("联系电话").fill("13907780000")
-        clerk.get_by_role("button", name="已核对身份证，建立已核验的账号").click()
-        clerk.get_by_text(f"申请人：{WALK_IN}（已核验身份）").wait_for()
-        clerk.get_by_label("查找档案（档号或题名）").fill(WALK_IN_RECORD)
-        clerk.locator(f"[data-add-record='{CODE}/{WALK_IN_RECORD}']").click()
-        assert clerk.get_by_label(re.compile("^档号")).input_value() == f"{CODE}/{WALK_IN_RECORD}"
-        clerk.get_by_label("本人", exact=True).check()
-        clerk.get_by_label("利用目的", exact=True).select_option(label="办理养老保险或退休")
-        clerk.get_by_label("到出证档案馆领取").check()
-        clerk.get_by_label("当事人已当面阅读并同意《个人信息处理说明》").check()
-        clerk.get_by_role("button", name="提交申请").click()
-        clerk.wait_for_url(re.compile(rf"/admin/{CODE}/counter/requests/{CODE}-\d{{4}}-\d{{6}}$"))
-        number = clerk.url.rsplit("/", 1)[1]
+        create_walk_in_account(clerk, WALK_IN)
+        number = apply_at_counter(clerk, CODE, WALK_IN_RECORD)
         clerk.get_by_role("button", name="受理（已当面核对身份证）").click()
         clerk.get_by_role("button", name="核实并提交复制件").wait_for()
         clerk.get_by_label("档案复制件（PDF 或图片）").set_input_files(str(scan))
