@@ -56,8 +56,6 @@ def test_the_same_file_sent_twice_at_once_is_attached_once(app, session, factory
     from portal.admin.copies import attach_file
     from portal.db import db
 
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks: PostgreSQL (SQLite runs one writer at a time)")
     archive = factory.archive("451200", "河池市档案馆")
     user = factory.user("archive_admin", archive=archive)
     record = factory.record(archive, reference_code="J-1")
