@@ -22,7 +22,8 @@ from portal.catalog.copies import DigitizedCopy, copies_folder
 from portal.catalog.models import Record
 from portal.core.after_commit import after_commit
 from portal.core.errors import ValidationFailed
-from portal.core.uploads import CheckedUpload, UploadRejected, check_upload, clean_filename, store_with
+from portal.core.uploads import (TIFF, CheckedUpload, UploadRejected, check_upload, clean_filename, store_with,
+                                 tiff_pages)
 
 COPY_MAX_BYTES = 30 * 1024 * 1024          # one file (a PDF of up to 200 pages, or a page image)
 ZIP_MAX_BYTES = 55 * 1024 * 1024           # the ZIP as uploaded (the request limit is 60 MB)
@@ -40,6 +41,8 @@ class ZipReport:
 
 
 def _page_count(upload: CheckedUpload) -> int:
+    if upload.content_type == TIFF:
+        return tiff_pages(upload.data)
     if upload.content_type != "application/pdf":
         return 1
     from pypdf import PdfReader
@@ -77,7 +80,7 @@ def attach_file(session: Session, record: Record, user, filename: str | None, st
     if stream is None or not filename:
         raise ValidationFailed({"file": str(_l("请选择要上传的文件"))})
     try:
-        upload = check_upload(filename, stream, COPY_MAX_BYTES)
+        upload = check_upload(filename, stream, COPY_MAX_BYTES, tiff=True)
     except UploadRejected as exc:
         raise ValidationFailed({"file": str(exc.message)}) from None
     copy = _attach(session, record, user, upload)
@@ -139,7 +142,7 @@ def _attach_entries(session, archive_zip, entries, records, user, report: ZipRep
                 if content.startswith(_ZIP_MAGIC):
                     why = _l("压缩包中不能再含压缩包")
                 else:
-                    _attach(session, record, user, check_upload(shown, BytesIO(content), COPY_MAX_BYTES))
+                    _attach(session, record, user, check_upload(shown, BytesIO(content), COPY_MAX_BYTES, tiff=True))
                     report.matched.append((shown, record.reference_code))
                     continue
             except UploadRejected as exc:

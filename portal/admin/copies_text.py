@@ -18,6 +18,7 @@ from portal.catalog.copies import TOOL_SECONDS, DigitizedCopy, copy_path, render
 from portal.catalog.indexing import sync_after_commit
 from portal.catalog.outbox import queue_index
 from portal.core.masking import mask_contact_text
+from portal.core.uploads import tiff_page_png
 
 OCR_LANGUAGES = "chi_sim+chi_tra"
 RENDER_DPI = 200          # OCR of a scanned A4 page at 200 dpi: about 1650 x 2340 pixels
@@ -61,6 +62,13 @@ def read_text(copy: DigitizedCopy, progress) -> tuple[str, str]:
         parts = []
         for page in range(1, total + 1):
             parts.append(ocr_image(render_page(path, page, RENDER_DPI)))
+            progress(page, total)
+        return "\n".join(parts), "ocr"
+    if copy.is_tiff:
+        total = min(copy.page_count, OCR_MAX_PAGES)
+        parts = []
+        for page in range(1, total + 1):
+            parts.append(ocr_image(tiff_page_png(path, page)))
             progress(page, total)
         return "\n".join(parts), "ocr"
     text = ocr_image(path.read_bytes())

@@ -56,6 +56,10 @@ class DigitizedCopy(Base):
     def is_pdf(self) -> bool:
         return self.content_type == "application/pdf"
 
+    @property
+    def is_tiff(self) -> bool:
+        return self.content_type == "image/tiff"
+
 
 def copy_text(record: Record) -> str:
     """The copies' text the public index may hold: an open record's only, and nothing of a
@@ -86,7 +90,7 @@ def copies_for_task(task) -> list[DigitizedCopy]:
     """The copies a holding archive's clerk may hand in as the certified copy of a verification
     task (review "verify"): those of the request's records that archive holds."""
     return [copy for item in task.request.items if item.record.archive_id == task.holding_archive_id
-            for copy in item.record.copies]
+            for copy in item.record.copies if not copy.is_tiff]  # a certificate embeds PDF, JPEG or PNG
 
 
 def certified_copy_file(task, chosen: str) -> tuple[str, bytes] | None:

@@ -13,7 +13,7 @@ from portal import policy
 from portal.audit.service import log
 from portal.catalog.copies import MAX_VIEW_PAGES, DigitizedCopy, copies_folder, copy_path, render_page
 from portal.catalog.models import Record
-from portal.core.uploads import send_stored
+from portal.core.uploads import send_stored, tiff_page_png
 from portal.db import db
 from portal.web_util import client_ip, render
 
@@ -47,7 +47,15 @@ def page_image(record_id: int, copy_id: int, page: int):
     if copy is None or copy.record_id != record_id or not 1 <= page <= min(copy.page_count, MAX_VIEW_PAGES):
         abort(404)
     _visible(copy.record)
-    if not copy.is_pdf:
+    if copy.is_tiff:  # a browser cannot show TIFF: the page drawn as PNG
+        try:
+            png = tiff_page_png(copy_path(copy), page)
+        except (OSError, ValueError, EOFError):
+            abort(503)
+        response = make_response(png)
+        response.headers.update({"Content-Type": "image/png", "X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "sandbox"})
+    elif not copy.is_pdf:
         response = send_stored(copies_folder(), copy.stored_name, download_name=f"page-{page}.{copy.content_type[6:]}",
                                content_type=copy.content_type, inline=True)
     else:
@@ -58,6 +66,6 @@ def page_image(record_id: int, copy_id: int, page: int):
         response = make_response(png)
         response.headers.update({"Content-Type": "image/png", "X-Content-Type-Options": "nosniff",
                                  "Content-Security-Policy": "sandbox"})
-    response.headers["Content-Disposition"] = f'inline; filename="page-{page}.{"png" if copy.is_pdf else copy.content_type[6:]}"'
+    response.headers["Content-Disposition"] = f'inline; filename="page-{page}.{"png" if copy.is_pdf or copy.is_tiff else copy.content_type[6:]}"'
     response.headers.update(NO_STORE)
     return response

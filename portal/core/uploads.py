@@ -40,11 +40,17 @@ PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, MAX_PNG_TEX
 MAX_PDF_PAGES = 200
 MAX_PDF_OBJECTS = 50_000
 MAX_PDF_CHECK_SECONDS = 5.0
-ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}  # citizens' proofs
+# TIFF, the scanning format of digitization, only where a form asks for it (digitized copies: a
+# browser cannot show it, so it is drawn as PNG to be seen): at most MAX_PDF_PAGES pages, each
+# within MAX_IMAGE_PIXELS, read from the headers; the first page is decoded to catch junk.
+TIFF = "image/tiff"
+_EXTENSIONS = {**ALLOWED_TYPES, TIFF: "tif"}
 UNNAMED = "未命名文件"
 MAX_NAME_CHARS = 100
 
-_MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+_MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+          (b"II*\x00", TIFF), (b"MM\x00*", TIFF))
 _PILLOW_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG"}
 _STORED_NAME = re.compile(r"([0-9a-f]{2})/(\1[0-9a-f]{30})")
 _CHUNK = 1024 * 1024
@@ -77,7 +83,7 @@ def clean_filename(filename: str | None) -> str:
     return name if name not in ("", ".", "..") else UNNAMED
 
 
-def check_upload(filename: str, stream, max_bytes: int = MAX_FILE_BYTES) -> CheckedUpload:
+def check_upload(filename: str, stream, max_bytes: int = MAX_FILE_BYTES, *, tiff: bool = False) -> CheckedUpload:
     name = clean_filename(filename)
     data = _read_at_most(stream, max_bytes + 1)
     if len(data) > max_bytes:
@@ -86,13 +92,18 @@ def check_upload(filename: str, stream, max_bytes: int = MAX_FILE_BYTES) -> Chec
         raise UploadRejected(_l("“%(name)s”是空文件", name=name))
     # The name and the declared type are the sender's claims; only the content counts.
     content_type = next((t for magic, t in _MAGIC if data.startswith(magic)), None)
+    if content_type == TIFF and not tiff:
+        content_type = None
     if content_type is None:
-        raise UploadRejected(_l("“%(name)s”不是 PDF、JPG 或 PNG 文件", name=name))
+        raise UploadRejected(_l("“%(name)s”不是 PDF、JPG、PNG 或 TIFF 文件", name=name) if tiff
+                             else _l("“%(name)s”不是 PDF、JPG 或 PNG 文件", name=name))
     if content_type == "application/pdf":
         _verify_pdf(name, data)
+    elif content_type == TIFF:
+        _verify_tiff(name, data)
     else:
         _verify_image(name, data, _PILLOW_FORMAT[content_type])
-    return CheckedUpload(original_name=name, content_type=content_type, extension=ALLOWED_TYPES[content_type],
+    return CheckedUpload(original_name=name, content_type=content_type, extension=_EXTENSIONS[content_type],
                          data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -133,6 +144,51 @@ def _verify_image(name: str, data: bytes, pillow_format: str) -> None:
             raise too_big from None
         except Exception:  # Pillow raises many types (OSError, SyntaxError, ValueError …) for hostile input
             raise corrupt from None
+
+
+def _verify_tiff(name: str, data: bytes) -> None:
+    """Every page's size from its header (none decoded past the limits), at most MAX_PDF_PAGES
+    pages, and the first page decoded in full."""
+    corrupt = UploadRejected(_l("“%(name)s”已损坏或无法打开", name=name))
+    too_big = UploadRejected(_l("“%(name)s”的图片尺寸过大，无法处理", name=name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(BytesIO(data), formats=["TIFF"]) as img:
+                pages = getattr(img, "n_frames", 1)
+                if pages > MAX_PDF_PAGES:
+                    raise UploadRejected(_l("“%(name)s”超过 %(n)d 页，请只上传需要的页面", name=name, n=MAX_PDF_PAGES))
+                for page in range(pages):
+                    img.seek(page)
+                    if img.width * img.height > MAX_IMAGE_PIXELS:
+                        raise too_big
+                img.seek(0)
+                img.load()
+        except UploadRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise too_big from None
+        except Exception:  # Pillow raises many types for hostile input
+            raise corrupt from None
+
+
+def tiff_pages(data: bytes) -> int:
+    """Pages of a TIFF check_upload accepted."""
+    with Image.open(BytesIO(data), formats=["TIFF"]) as img:
+        return getattr(img, "n_frames", 1)
+
+
+def tiff_page_png(path: Path, page: int) -> bytes:
+    """Page `page` (from 1) of a stored TIFF as PNG, for a browser (which cannot show TIFF)."""
+    with Image.open(path, formats=["TIFF"]) as img:
+        img.seek(page - 1)
+        if img.width * img.height > MAX_IMAGE_PIXELS:
+            raise ValueError("page too large")
+        frame = img.convert("L" if img.mode in ("1", "L", "I;16", "I") else "RGB")
+        out = BytesIO()
+        frame.save(out, format="PNG")
+        return out.getvalue()
 
 
 def _verify_pdf(name: str, data: bytes) -> None:

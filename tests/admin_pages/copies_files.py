@@ -48,3 +48,11 @@ def zip_of(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes
         for name, data in entries.items():
             z.writestr(name, data)
     return out.getvalue()
+
+
+def scanned_tiff(*pages: tuple[str, ...]) -> bytes:
+    """A multi-page TIFF, as archives' scanners make (bilevel pages, Group 4), one page per entry."""
+    images = [scanned_page(lines=lines).convert("1") for lines in pages]
+    out = BytesIO()
+    images[0].save(out, "TIFF", save_all=True, append_images=images[1:], compression="group4", dpi=(200, 200))
+    return out.getvalue()
