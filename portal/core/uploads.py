@@ -9,6 +9,7 @@ import tempfile
 import time
 import unicodedata
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -119,58 +120,56 @@ def _read_at_most(stream, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _verify_image(name: str, data: bytes, pillow_format: str) -> None:
-    corrupt = UploadRejected(_l("“%(name)s”已损坏或无法打开", name=name))
-    too_big = UploadRejected(_l("“%(name)s”的图片尺寸过大，无法处理", name=name))
+def _too_big(name: str) -> UploadRejected:
+    return UploadRejected(_l("“%(name)s”的图片尺寸过大，无法处理", name=name))
+
+
+@contextmanager
+def _pillow_reading(name: str):
+    """Reading an image with Pillow: oddities in otherwise readable images are ignored, a
+    decompression bomb is "too large", anything else Pillow raises for hostile input (OSError,
+    SyntaxError, ValueError …) is "damaged"; our own refusals pass through."""
     with warnings.catch_warnings():
-        # Pillow warns about oddities in otherwise readable images (ignore those), but a decompression bomb
-        # warning must stop us before any pixel is decoded.
+        # A decompression bomb warning must stop us before any pixel is decoded.
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            # open() reads the header only: the size is known before any pixel is decoded, and an
-            # image over our limit is refused there (Pillow's limit is higher, so its warning, which
-            # catch_warnings cannot reliably turn into an error in a threaded server, never matters).
-            with Image.open(BytesIO(data), formats=[pillow_format]) as img:
-                if img.width * img.height > MAX_IMAGE_PIXELS:
-                    raise too_big
-                img.verify()
-            # verify() leaves the image unusable and skips pixel data; a full load catches truncated files.
-            with Image.open(BytesIO(data), formats=[pillow_format]) as img:
-                img.load()
+            yield
         except UploadRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise too_big from None
-        except Exception:  # Pillow raises many types (OSError, SyntaxError, ValueError …) for hostile input
-            raise corrupt from None
+            raise _too_big(name) from None
+        except Exception:  # noqa: BLE001
+            raise UploadRejected(_l("“%(name)s”已损坏或无法打开", name=name)) from None
+
+
+def _verify_image(name: str, data: bytes, pillow_format: str) -> None:
+    with _pillow_reading(name):
+        # open() reads the header only: the size is known before any pixel is decoded, and an
+        # image over our limit is refused there (Pillow's limit is higher, so its warning, which
+        # catch_warnings cannot reliably turn into an error in a threaded server, never matters).
+        with Image.open(BytesIO(data), formats=[pillow_format]) as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise _too_big(name)
+            img.verify()
+        # verify() leaves the image unusable and skips pixel data; a full load catches truncated files.
+        with Image.open(BytesIO(data), formats=[pillow_format]) as img:
+            img.load()
 
 
 def _verify_tiff(name: str, data: bytes) -> None:
     """Every page's size from its header (none decoded past the limits), at most MAX_PDF_PAGES
     pages, and the first page decoded in full."""
-    corrupt = UploadRejected(_l("“%(name)s”已损坏或无法打开", name=name))
-    too_big = UploadRejected(_l("“%(name)s”的图片尺寸过大，无法处理", name=name))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(BytesIO(data), formats=["TIFF"]) as img:
-                pages = getattr(img, "n_frames", 1)
-                if pages > MAX_PDF_PAGES:
-                    raise UploadRejected(_l("“%(name)s”超过 %(n)d 页，请只上传需要的页面", name=name, n=MAX_PDF_PAGES))
-                for page in range(pages):
-                    img.seek(page)
-                    if img.width * img.height > MAX_IMAGE_PIXELS:
-                        raise too_big
-                img.seek(0)
-                img.load()
-        except UploadRejected:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise too_big from None
-        except Exception:  # Pillow raises many types for hostile input
-            raise corrupt from None
+    with _pillow_reading(name), Image.open(BytesIO(data), formats=["TIFF"]) as img:
+        pages = getattr(img, "n_frames", 1)
+        if pages > MAX_PDF_PAGES:
+            raise UploadRejected(_l("“%(name)s”超过 %(n)d 页，请只上传需要的页面", name=name, n=MAX_PDF_PAGES))
+        for page in range(pages):
+            img.seek(page)
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise _too_big(name)
+        img.seek(0)
+        img.load()
 
 
 def tiff_pages(data: bytes) -> int:
