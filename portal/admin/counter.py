@@ -190,7 +190,7 @@ def register(session: Session, clerk, archive: Archive, citizen: User, applicati
     applicant, the clerk on the timeline. Consent was given in person (the clerk's tick), recorded
     with the notice's version in the audit log. Raises ApplicationInvalid as the web form does."""
     _allowed(clerk, archive)
-    if citizen.role != "citizen" or not citizen.is_verified:
+    if not policy.may_apply_at_counter(citizen):
         raise ValidationFailed({"form": _l("请先核验当事人的身份")})
     application.issuing_archive = archive.code
     request, created = submit(session, citizen, application, uploads, idempotency_key=idempotency_key,
