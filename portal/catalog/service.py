@@ -38,6 +38,7 @@ class RecordView:
     has_copy: bool
     full_personal_data: bool
     record_id: int = 0
+    archive_id: int = 0
 
 
 def present(record: Record, audience: str = "public") -> RecordView:
@@ -66,6 +67,7 @@ def present(record: Record, audience: str = "public") -> RecordView:
         has_copy=bool(record.copy_path),
         full_personal_data=full,
         record_id=record.id,
+        archive_id=record.archive_id,
     )
 
 

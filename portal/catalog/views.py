@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal import policy
-from portal.archives.models import Archive
 from portal.archives.service import list_archives
 from portal.catalog.indexing import get_index
 from portal.catalog.search import has_criteria, parse_query, public_search, search_params
@@ -26,9 +24,7 @@ def record(archive_code: str, reference_code: str):
         view = view_record(db.session, current_user, archive_code, reference_code, ip=client_ip())
     except RecordNotFound:
         abort(404)
-    archive_id = db.session.scalar(select(Archive.id).where(Archive.code == archive_code)) \
-        if current_user.is_authenticated else None
-    may_edit = archive_id is not None and policy.may(current_user, "edit_record", archive_id)
+    may_edit = policy.may(current_user, "edit_record", view.archive_id)  # anonymous: no role, no query
     response = render_template("catalog/record.html", record=view, may_edit=may_edit)
     if view.full_personal_data:
         # Personal data must not linger in shared caches or the browser's back-forward cache.
