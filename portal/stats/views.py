@@ -59,15 +59,21 @@ def statistics_page(code: str | None):
                   range_args=range_args)
 
 
-@bp.get("/statistics/chart/<name>.svg", defaults={"code": None})
-@bp.get("/<code>/statistics/chart/<name>.svg")
-@login_required
-def statistics_chart(code: str | None, name: str):
+def _table(code: str | None, name: str):
+    """(archive, period, table) of a chart or CSV link: the page's figures when its key is given."""
     archive = _archive(code)
     build = tables.BUILDERS.get(name)
     if build is None:
         abort(404)
-    table = build(kept_or_counted(db.session, request.args.get("v"), archive, _period_or_400()))
+    period = _period_or_400()
+    return archive, period, build(kept_or_counted(db.session, request.args.get("v"), archive, period))
+
+
+@bp.get("/statistics/chart/<name>.svg", defaults={"code": None})
+@bp.get("/<code>/statistics/chart/<name>.svg")
+@login_required
+def statistics_chart(code: str | None, name: str):
+    table = _table(code, name)[2]
     if table.chart is None:
         abort(404)
     response = Response(charts.svg(table), mimetype="image/svg+xml")
@@ -79,12 +85,7 @@ def statistics_chart(code: str | None, name: str):
 @bp.get("/<code>/statistics/export/<name>.csv")
 @login_required
 def statistics_csv(code: str | None, name: str):
-    archive = _archive(code)
-    build = tables.BUILDERS.get(name)
-    if build is None:
-        abort(404)
-    period = _period_or_400()
-    table = build(kept_or_counted(db.session, request.args.get("v"), archive, period))
+    archive, period, table = _table(code, name)
     filename = f"statistics-{archive.code if archive else 'network'}-{period.start}-{period.end}-{name}.csv"
     return Response(csv_bytes(table), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
