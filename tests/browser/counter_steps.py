@@ -4,6 +4,7 @@ then their request for one record of the archive."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 
 def create_walk_in_account(clerk, name: str, phone: str = "13907780000") -> None:
@@ -25,3 +26,20 @@ def apply_at_counter(clerk, code: str, reference: str) -> str:
     clerk.get_by_role("button", name="提交申请").click()
     clerk.wait_for_url(re.compile(rf"/admin/{code}/counter/requests/{code}-\d{{4}}-\d{{6}}$"))
     return clerk.url.rsplit("/", 1)[1]
+
+
+def approve_and_issue(reviewer) -> None:
+    """On the staff request page: approve, then issue (the preview confirmed)."""
+    reviewer.get_by_role("button", name="审核通过").click()
+    reviewer.locator(".status-panel .badge", has_text="已通过").wait_for()
+    reviewer.get_by_role("button", name="出具证明").click()
+    reviewer.get_by_role("button", name="确认出具并签名").click()
+    reviewer.locator(".certificate-panel .serial").wait_for()
+
+
+def print_certificate(clerk) -> bytes:
+    """The counter page, reloaded once issued: the certificate PDF its print link downloads."""
+    clerk.reload()
+    with clerk.expect_download() as download:
+        clerk.get_by_role("link", name="打印证明（PDF）").click()
+    return Path(download.value.path()).read_bytes()

@@ -4,14 +4,13 @@ approves and issues; the certificate PDF downloads from the counter page. axe fi
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from portal.archives.models import Archive
 from portal.db import db
-from tests.browser.counter_steps import apply_at_counter, create_walk_in_account
+from tests.browser.counter_steps import apply_at_counter, approve_and_issue, create_walk_in_account, print_certificate
 from tests.browser.signing_in import signed_in
 from tests.browser.test_accessibility import violations
 from tests.factories import Factory, make_id_number
@@ -66,16 +65,8 @@ def test_a_walk_in_is_registered_accepted_verified_and_issued_on_the_spot(live_s
         context, reviewer = signed_in(browser, live_server, f"reviewer.{CODE}@demo.cn")
         contexts.append(context)
         reviewer.goto(f"{url}/staff/requests/{number}")
-        reviewer.get_by_role("button", name="审核通过").click()
-        reviewer.locator(".status-panel .badge", has_text="已通过").wait_for()
-        reviewer.get_by_role("button", name="出具证明").click()
-        reviewer.get_by_role("button", name="确认出具并签名").click()
-        reviewer.locator(".certificate-panel .serial").wait_for()
-
-        clerk.reload()
-        with clerk.expect_download() as download:
-            clerk.get_by_role("link", name="打印证明（PDF）").click()
-        assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+        approve_and_issue(reviewer)
+        assert print_certificate(clerk).startswith(b"%PDF")
     finally:
         for context in contexts:
             context.close()

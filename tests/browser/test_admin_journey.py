@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 
 import pytest
 
@@ -28,7 +27,7 @@ from portal.catalog.importer import HEADER
 from portal.catalog.indexing import get_index, sync_outbox
 from portal.db import db
 from tests.admin_pages.copies_files import scanned_pdf
-from tests.browser.counter_steps import apply_at_counter, create_walk_in_account
+from tests.browser.counter_steps import apply_at_counter, approve_and_issue, create_walk_in_account, print_certificate
 from tests.browser.signing_in import signed_in
 from tests.factories import make_id_number
 
@@ -259,16 +258,8 @@ def test_an_archives_own_work_from_import_to_statistics(browser, live_server, se
 
         first.get_by_role("link", name="审批队列").click()
         first.get_by_role("link", name=number).click()
-        first.get_by_role("button", name="审核通过").click()
-        first.locator(".status-panel .badge", has_text="已通过").wait_for()
-        first.get_by_role("button", name="出具证明").click()
-        first.get_by_role("button", name="确认出具并签名").click()
-        first.locator(".certificate-panel .serial").wait_for()
-
-        clerk.reload()
-        with clerk.expect_download() as download:
-            clerk.get_by_role("link", name="打印证明（PDF）").click()
-        assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+        approve_and_issue(first)
+        assert print_certificate(clerk).startswith(b"%PDF")
 
         after = _summary(admin, url)
         assert after["接待人次"] == before["接待人次"] + 1
