@@ -13,7 +13,7 @@ from portal.admin.sections import section
 from portal.admin.views import archive_for, bp
 from portal.archives.models import Archive
 from portal.db import db
-from portal.stats import charts, tables
+from portal.stats import tables
 from portal.stats.period import read_period
 from portal.stats.service import csv_bytes, keep, kept_or_counted, statistics
 from portal.web_util import render
@@ -76,6 +76,8 @@ def statistics_chart(code: str | None, name: str):
     table = _table(code, name)[2]
     if table.chart is None:
         abort(404)
+    from portal.stats import charts  # pygal and lxml (~75 ms): loaded by the first chart, not at every start
+
     response = Response(charts.svg(table), mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = SVG_CSP
     return response
