@@ -91,6 +91,13 @@ def init_static(app: Flask) -> None:
             return response
         filename = request.view_args.get("filename", "")
         asked = request.args.get(FINGERPRINT)
+        if response.status_code == 304 or request.method == "HEAD":
+            # No body is sent: its file is closed now. Werkzeug's development server would close it
+            # only after reading what is left on the socket, which a dropped connection skips.
+            body, response.response = response.response, []
+            if hasattr(body, "close"):
+                body.close()
+            return response
         if response.status_code != 200:
             return response
         if asked and asked == fingerprints.of(filename):

@@ -92,3 +92,15 @@ def test_an_edited_file_gets_a_new_fingerprint_at_once(tmp_path):
     assert fingerprints.of("a.css") not in (None, before)
     assert fingerprints.of("missing.css") is None
     assert fingerprints.of("../outside.css") is None
+
+
+@pytest.mark.parametrize("method, conditional", [("GET", True), ("HEAD", False)])
+def test_an_answer_without_a_body_holds_no_open_file(app, method, conditional):
+    """A 304 or a HEAD answer sends no body: its file is closed before the server writes it (the
+    development server would leave it open when the browser drops the connection first)."""
+    etag = app.test_client().get("/static/favicon.svg").headers["ETag"]
+    headers = {"If-None-Match": etag} if conditional else {}
+    with app.test_request_context("/static/favicon.svg", method=method, headers=headers):
+        response = app.full_dispatch_request()
+    assert response.status_code == (304 if conditional else 200)
+    assert response.response == [] and not hasattr(response.response, "close")
