@@ -145,10 +145,11 @@ def register_cli(app: Flask) -> None:
     from portal.mail.cli import send_mail_command
     from portal.actions.cli import act_command
     from portal.appraisal.cli import appraisal_group
+    from portal.federation.cli import node_group, peers_group
 
     for command in (init_db_command, create_user_command, archive_task_days_command, serve_command, import_command,
                     seed_demo_command, sync_index_command, reindex_command, send_mail_command, keys_group, act_command,
-                    purge_drafts_command, set_password_command, appraisal_group):
+                    purge_drafts_command, set_password_command, appraisal_group, node_group, peers_group):
         app.cli.add_command(command)
 
 

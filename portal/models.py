@@ -9,11 +9,12 @@ from portal.catalog.copies import DigitizedCopy
 from portal.certificates.models import Certificate
 from portal.catalog.outbox import SearchOutbox
 from portal.core.sequences import NumberSequence
+from portal.federation.models import FederationMessage, Peer, SeenNonce
 from portal.db import Base
 from portal.mail.models import MailOutbox
 from portal.review.models import RequestNote, VerificationTask
 from portal.stats.models import StatsMonth
 from portal.requests.models import RequestEvent, RequestFile, RequestRecord, RequestSearchArchive, UtilizationRequest
 
-__all__ = ["AdminJob", "AppraisalBatch", "AppraisalItem", "AppraisalOpinion", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "DigitizedCopy", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
+__all__ = ["AdminJob", "AppraisalBatch", "AppraisalItem", "AppraisalOpinion", "ApiToken", "Archive", "AuditLog", "Base", "Certificate", "DigitizedCopy", "FederationMessage", "Peer", "SeenNonce", "MailOutbox", "NumberSequence", "Record", "RequestEvent",
            "RequestFile", "RequestRecord", "RequestSearchArchive", "SearchOutbox", "StatsMonth", "User", "UtilizationRequest", "RequestNote", "VerificationTask"]

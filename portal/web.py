@@ -66,6 +66,7 @@ def init_web(app: Flask) -> None:
     from portal.stats import views as stats_views  # noqa: F401 (the statistics pages, on admin_bp)
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
+    from portal.federation.views import bp as federation_bp
     from portal.requests.views import bp as requests_bp
     from portal.review.identity import bp as identity_bp
     from portal.review.views import bp as review_bp
@@ -116,6 +117,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(invitation_bp)
     app.register_blueprint(copies_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(federation_bp)
+    csrf.exempt(federation_bp)  # peers sign each call (portal.federation.signing); no session, no cookie
     # The API authenticates by bearer token only, never by the session cookie (portal.api.auth),
     # so a forged cross-site request carries no credentials and CSRF tokens have nothing to protect.
     csrf.exempt(api_bp)
@@ -194,7 +197,7 @@ def _error_page(code: int, csrf: bool = False):
             except Exception:  # noqa: BLE001 — the error page must render even with the database down
                 pass
         message = _l("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。") if csrf else ERROR_MESSAGES[code]
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/federation/")):
             return jsonify({"error": str(message)}), code
         return render("errors/error.html", "errors/_error.html", status=code, code=code, message=message)
     return handler

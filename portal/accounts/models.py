@@ -12,7 +12,9 @@ from portal.core.clock import utcnow
 
 # "admin" runs the whole network; "archive_admin" runs one archive (its staff, catalog, appraisal:
 # portal.policy.ARCHIVE_RULES) and works no requests itself.
-ROLES = ("citizen", "clerk", "reviewer", "archive_admin", "admin")
+# "peer" is another node's system account (portal.federation.peers): it never logs in; what the
+# peer does here (answer a verification task, withdraw what it forwarded) is dispatched as it.
+ROLES = ("citizen", "clerk", "reviewer", "archive_admin", "admin", "peer")
 STAFF_ROLES = ("clerk", "reviewer", "admin")
 # Identity assurance: "unverified" is self-asserted at registration; "verified" was checked by a
 # clerk against the ID card, by an external real-name provider, or when a request was accepted.
@@ -23,7 +25,7 @@ VERIFY_METHODS = ("counter", "oidc", "request", "created")
 class User(UserMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('citizen', 'clerk', 'reviewer', 'archive_admin', 'admin')", name="role"),
+        CheckConstraint("role IN ('citizen', 'clerk', 'reviewer', 'archive_admin', 'admin', 'peer')", name="role"),
         CheckConstraint("role NOT IN ('clerk', 'reviewer', 'archive_admin') OR archive_id IS NOT NULL",
                         name="staff_archive"),
         CheckConstraint("identity_level IN ('unverified', 'verified')", name="identity_level"),
@@ -38,6 +40,8 @@ class User(UserMixin, Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     role: Mapped[str] = mapped_column(String(20))
     archive_id: Mapped[int | None] = mapped_column(ForeignKey("archive.id"), index=True)
+    # A peer account's node (portal.federation): the peer it acts for. None for everyone else.
+    node: Mapped[str | None] = mapped_column(String(20))
     # Encrypted resident ID number and its keyed hash (see portal.core.personal_data).
     id_number_enc: Mapped[str | None] = mapped_column(String(200))
     # Many accounts may claim an ID number; one may hold it verified (uq_user_account_verified_id).

@@ -26,6 +26,9 @@ class Archive(Base):
     # The seal printed on its certificates (PNG, set by an admin); none: a marked demo seal.
     # Deferred: archives are joined to nearly every row, the image is needed only to issue.
     seal_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # An archive of another node (portal.federation.peers.mirror_archive): the peer's name. None:
+    # one of this node's own archives. Mirrors have no staff and no catalog of their own here.
+    node: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
