@@ -69,14 +69,20 @@ def citizen_id_number() -> str:
     return with_check_character(first17)
 
 
-def demo_accounts() -> list[DemoAccount]:
+def demo_accounts(codes: set[str] | None = None) -> list[DemoAccount]:
+    """The demo's accounts: the citizen and the network admin, and the staff of the archives `codes`
+    (None: all seven)."""
     accounts = [DemoAccount(CITIZEN_EMAIL, "citizen", CITIZEN_NAME, None,
                             f"身份证号 {citizen_id_number()}；多馆档案的当事人（开放、限制利用、控制使用、1956 年前）")]
     names = {a.code: a.name for a in ARCHIVES}
     for code, clerk, reviewer in STAFF:
+        if codes is not None and code not in codes:
+            continue
         accounts.append(DemoAccount(f"clerk.{code}@demo.cn", "clerk", clerk, code, f"{names[code]} 查档接待员"))
         accounts.append(DemoAccount(f"reviewer.{code}@demo.cn", "reviewer", reviewer, code, f"{names[code]} 审核员"))
     for code, name in ARCHIVE_ADMINS:
+        if codes is not None and code not in codes:
+            continue
         accounts.append(DemoAccount(f"manager.{code}@demo.cn", "archive_admin", name, code, f"{names[code]} 档案馆管理员"))
     accounts.append(DemoAccount(ADMIN[0], "admin", ADMIN[1], None, "系统管理员"))
     return accounts
@@ -91,10 +97,11 @@ class RecordGenerator:
     """Catalog rows from a seed, with the subject's ID number in clear: no database, no keys, so the
     benchmark can write the same rows to a CSV file."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, codes: set[str] | None = None):
         self.rng = random.Random(seed)
+        self.codes = codes  # only these archives' records (None: all): one node of a two-node demo
         self._pieces: Counter = Counter()
-        self._archive_cum = list(accumulate(a.weight for a in ARCHIVES))
+        self._archive_cum = list(accumulate(a.weight if codes is None or a.code in codes else 0 for a in ARCHIVES))
         self._category_codes = list(CATEGORY_DATA)
         self._category_cum = list(accumulate(c.weight for c in CATEGORY_DATA.values()))
         self._surnames = [s for s, _ in SURNAMES]
@@ -214,19 +221,23 @@ class RecordGenerator:
     def citizen_records(self) -> Iterator[dict]:
         person = (CITIZEN_NAME, False, citizen_id_number())
         for code, category, title, year, month, day, access in CITIZEN_RECORDS:
+            if self.codes is not None and code not in self.codes:
+                continue
             yield self.record(archive_code=code, category=category, title=title, date=(year, month, day),
                               access=access, person=person)
 
     def catalog(self, records: int) -> Iterator[dict]:
         """`records` rows in all, the demo citizen's first (there are always at least hers)."""
-        yield from self.citizen_records()
-        for _ in range(records - len(CITIZEN_RECORDS)):
+        own = list(self.citizen_records())
+        yield from own
+        for _ in range(records - len(own)):
             yield self.record()
 
 
-def _ensure_archives(session: Session) -> dict[str, int]:
-    existing = {a.code: a for a in session.scalars(select(Archive).where(Archive.code.in_([a.code for a in ARCHIVES])))}
-    for demo in ARCHIVES:
+def _ensure_archives(session: Session, codes: set[str] | None = None) -> dict[str, int]:
+    chosen = [a for a in ARCHIVES if codes is None or a.code in codes]
+    existing = {a.code: a for a in session.scalars(select(Archive).where(Archive.code.in_([a.code for a in chosen])))}
+    for demo in chosen:
         if demo.code not in existing:
             existing[demo.code] = Archive(code=demo.code, name=demo.name, region=demo.region, address=demo.address,
                                           phone=demo.phone, opening_hours=HOURS)
@@ -235,8 +246,8 @@ def _ensure_archives(session: Session) -> dict[str, int]:
     return {code: a.id for code, a in existing.items()}
 
 
-def _ensure_accounts(session: Session) -> list[DemoAccount]:
-    accounts = demo_accounts()
+def _ensure_accounts(session: Session, codes: set[str] | None = None) -> list[DemoAccount]:
+    accounts = demo_accounts(codes)
     taken = set(session.scalars(select(User.email).where(User.email.in_([a.email for a in accounts]))))
     for a in accounts:
         if a.email not in taken:
@@ -247,17 +258,20 @@ def _ensure_accounts(session: Session) -> list[DemoAccount]:
 
 
 def seed_demo(session: Session, records: int = 2000, seed: int = 1,
-              progress: Callable[[int, int], None] | None = None) -> DemoSummary:
+              progress: Callable[[int, int], None] | None = None, codes: set[str] | None = None) -> DemoSummary:
     """Create the demo archives, accounts and `records` catalog rows (at least the demo citizen's);
-    `progress(done, total)` is called after each batch."""
-    archive_ids = _ensure_archives(session)
+    `progress(done, total)` is called after each batch. `codes`: only these of the seven archives
+    (each node of a two-node demo holds some of them: `make run-network`)."""
+    if codes is not None and (unknown := codes - {a.code for a in ARCHIVES}):
+        raise DemoDataExists(f"不是演示档案馆的代码 (not demo archive codes): {', '.join(sorted(unknown))}")
+    archive_ids = _ensure_archives(session, codes)
     if session.scalar(select(Record.id).where(Record.archive_id.in_(archive_ids.values())).limit(1)):
         raise DemoDataExists("演示档案馆中已有档案条目，不能重复生成演示数据；请使用空数据库，或加 --if-empty。")
-    summary = DemoSummary(archives=list(archive_ids), accounts=_ensure_accounts(session))
+    summary = DemoSummary(archives=list(archive_ids), accounts=_ensure_accounts(session, codes))
     total = max(records, len(CITIZEN_RECORDS))
     personal = cipher()
     batch: list[dict] = []
-    for row in RecordGenerator(seed).catalog(total):
+    for row in RecordGenerator(seed, codes).catalog(total):
         id_number = row.pop("subject_id")
         row["archive_id"] = archive_ids[row.pop("archive_code")]
         row["subject_id_enc"] = personal.encrypt(id_number) if id_number else None

@@ -27,7 +27,7 @@ class Certificate(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    serial: Mapped[str] = mapped_column(String(40), unique=True)  # ZM-{issuing code}-{year}-{6 digits} (before: without ZM-)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)  # ZM-[{NODE}-]{issuing code}-{year}-{6 digits} (before: without ZM-)
     code: Mapped[str] = mapped_column(String(8))  # the verification code printed on it
     request_id: Mapped[int] = mapped_column(ForeignKey("utilization_request.id"), index=True)  # re-issued: several
     kind: Mapped[str] = mapped_column(String(10))  # found (档案查询结果证明), not_found (查无档案记录证明)

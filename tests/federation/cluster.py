@@ -31,6 +31,7 @@ from tests.helpers import free_port
 from tests.meili_server import MeiliServer
 
 PORTAL = Path(sys.executable).with_name("portal")
+REPO = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # Settings every test node shares: fast background rounds, no rate limits in the way of a journey,
@@ -62,8 +63,10 @@ class Node:
 
     @classmethod
     def create(cls, folder: Path, name: str, *, postgres: bool = False, meili: bool = False,
-               extra_env: dict | None = None) -> "Node":
-        """A node, its database migrated and its identity made (`portal node init`); not started."""
+               archives: str = "", records: int = 300, extra_env: dict | None = None) -> "Node":
+        """A node, its database migrated and its identity made (`portal node init`); with `archives`
+        (comma-separated demo archive codes), their demo data, indexed, and their signing keys.
+        Not started."""
         folder.mkdir(parents=True, exist_ok=True)
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in DROPPED}
@@ -79,9 +82,16 @@ class Node:
         if meili:
             node.meili = MeiliServer.start()
             env.update(SEARCH_BACKEND="meilisearch", MEILI_URL=node.meili.url, MEILI_MASTER_KEY=node.meili.master_key)
-        node.cli("init-db")
-        node.cli("node", "init", "--name", name, "--url", node.url)
+        node.setup("--name", name, "--url", node.url,
+                   *(("--archives", archives, "--records", str(records)) if archives else ()))
         return node
+
+    def setup(self, *args: str) -> None:
+        """tests/federation/setup_node.py in one process, with this node's settings."""
+        done = subprocess.run([sys.executable, "-m", "tests.federation.setup_node", *args], env=self.env,
+                              capture_output=True, text=True, timeout=600, cwd=REPO)
+        if done.returncode != 0:
+            raise AssertionError(f"setting up {self.name} failed:\n{done.stdout}\n{done.stderr}")
 
     def cli(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
         """`portal ARGS` with this node's settings."""
@@ -94,7 +104,12 @@ class Node:
     @property
     def public_key(self) -> str:
         if self._public_key is None:
-            self._public_key = json.loads(self.cli("node", "show", "--json").stdout)["public_key"]
+            from cryptography.hazmat.primitives import serialization
+
+            from portal.federation.node import public_key_text
+
+            key = serialization.load_pem_private_key((self.data_dir / "keys" / "node.key.pem").read_bytes(), None)
+            self._public_key = public_key_text(key.public_key())
         return self._public_key
 
     def start(self) -> "Node":
@@ -167,11 +182,9 @@ class Node:
 
 
 def link(*nodes: Node) -> None:
-    """Every node trusts every other (`portal peers add`)."""
+    """Every node trusts every other (as `portal peers add` would: tests/test_signatures.py runs the command)."""
     for a in nodes:
-        for b in nodes:
-            if a is not b:
-                a.cli("peers", "add", b.name, b.url, b.public_key)
+        a.setup(*(arg for b in nodes if b is not a for arg in ("--peer", b.name, b.url, b.public_key)))
 
 
 def close(*nodes: Node) -> None:

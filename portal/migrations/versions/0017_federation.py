@@ -26,6 +26,9 @@ def upgrade() -> None:
     with op.batch_alter_table('archive', schema=None) as batch_op:
         batch_op.add_column(sa.Column('node', sa.String(length=20), nullable=True))
         batch_op.create_index(batch_op.f('ix_archive_node'), ['node'], unique=False)
+    # A serial names its node: ZM-{NODE}-{archive code}-{year}-{6 digits}.
+    with op.batch_alter_table('certificate', schema=None) as batch_op:
+        batch_op.alter_column('serial', existing_type=sa.String(length=40), type_=sa.String(length=64))
     op.create_table(
         'peer',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -81,6 +84,8 @@ def downgrade() -> None:
     op.drop_index('ix_federation_nonce_seen_at', table_name='federation_nonce')
     op.drop_table('federation_nonce')
     op.drop_table('peer')
+    with op.batch_alter_table('certificate', schema=None) as batch_op:
+        batch_op.alter_column('serial', existing_type=sa.String(length=64), type_=sa.String(length=40))
     with op.batch_alter_table('archive', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_archive_node'))
         batch_op.drop_column('node')
