@@ -66,7 +66,8 @@ def init_web(app: Flask) -> None:
     from portal.stats import views as stats_views  # noqa: F401 (the statistics pages, on admin_bp)
     from portal.catalog.views import bp as catalog_bp
     from portal.certificates.views import bp as certificates_bp
-    from portal.federation.views import bp as federation_bp
+    from portal.federation.routes import views as _federation_views
+    federation_bp = _federation_views.bp
     from portal.requests.views import bp as requests_bp
     from portal.review.identity import bp as identity_bp
     from portal.review.views import bp as review_bp

@@ -1,0 +1,3 @@
+"""Every route of the peer API (/federation/v1/…) and the pages of the network, imported once so
+each registers on its blueprint: one import per module, none of them importing another through here."""
+from portal.federation import views  # noqa: F401  (bp, /node, /ping)
