@@ -79,6 +79,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_LIMIT_PER_EMAIL": env.get("PORTAL_LOGIN_LIMIT_PER_EMAIL", "100 per hour"),
         # Searches read with a full name (guessing a masked name costs one each), per address.
         "NAME_SEARCH_LIMIT": env.get("PORTAL_NAME_SEARCH_LIMIT", "60 per hour"),
+        # Network search (portal/federation/search.py): how long a peer is waited for, in seconds, and
+        # how many name searches one peer node may ask here for its visitors.
+        "FEDERATION_SEARCH_TIMEOUT": float(env.get("PORTAL_FEDERATION_SEARCH_TIMEOUT", "1.5")),
+        "FEDERATION_PEER_NAME_SEARCH_LIMIT": env.get("PORTAL_FEDERATION_PEER_NAME_SEARCH_LIMIT", "600 per hour"),
         # A real-name provider over OpenID Connect (a provincial government-service platform):
         # signing in there verifies the identity (portal/accounts/oidc.py). Off unless the issuer is set.
         "OIDC_ISSUER": (env.get("PORTAL_OIDC_ISSUER") or "").rstrip("/") or None,

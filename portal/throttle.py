@@ -93,6 +93,10 @@ THROTTLES: dict[str, Throttle] = {
     "name_search": Throttle((Rule("ip", lambda c: c["NAME_SEARCH_LIMIT"]),),
                             _l("按姓名检索的次数过多，请 %(minutes)s 分钟后再试；不含姓名的检索不受限制。"),
                             methods=("GET",), applies=_name_shaped),
+    # The same searches asked by a peer node for its visitors (GET /federation/v1/search), per peer.
+    "peer_name_search": Throttle((Rule("peer", lambda c: c["FEDERATION_PEER_NAME_SEARCH_LIMIT"]),),
+                                 _l("按姓名检索的次数过多，请 %(minutes)s 分钟后再试；不含姓名的检索不受限制。"),
+                                 methods=("GET",), applies=_name_shaped),
 }
 
 
@@ -156,6 +160,9 @@ def _retry_after(limiter: Limiter, item: RateLimitItem, *keys: str) -> int:
 def _key(per: str, email: str) -> str | None:
     if per == "ip":
         return client_ip() or "-"
+    if per == "peer":
+        peer = g.get("peer")
+        return f"peer:{peer.name}" if peer is not None else None
     if per == "user":
         user = g.get("api_user") or current_user
         return str(user.id) if user and user.is_authenticated else None

@@ -16,6 +16,7 @@ from portal.catalog.indexing import get_index
 from portal.catalog.search import hit_as_json, parse_query, public_search
 from portal.catalog.service import records_of
 from portal.db import db
+from portal.federation.search import network_json, network_offered, network_search
 from portal import throttle
 from portal.web_util import client_ip, public_url
 from search_index import SearchUnavailable
@@ -27,11 +28,18 @@ routes = Routes("catalog", "档案目录与令牌 (the catalog, and bearer token
             ok=SearchAnswer, errors=(429, 503), response_headers={429: {"Retry-After": "seconds"}})
 def search():
     """Public. Only `open` records, names masked; restricted and closed records are not counted either.
-    Searches read with a full name (王秀英结婚) are limited per address (60 an hour by default)."""
+    Searches read with a full name (王秀英结婚) are limited per address (60 an hour by default).
+    `scope=network`: this node's hits and its peers', merged by score, each with its `node`, `url`
+    on its own node, `archive` and `score`; facets count hits per `node` too; `unavailable` names
+    the peers that could not be searched within the timeout (still 200). Paging: every node is
+    asked for its first page * per_page hits (100 at most), merged, and the page sliced."""
     params = read_query(SearchParams)
     throttle.check("name_search")
     query = parse_query(params.as_args())  # the catalog's rules: ranges, known categories
+    network = params.scope == "network" and network_offered(db.session)  # no peers: as scope=local
     try:
+        if network:
+            return jsonify(network_json(network_search(db.session, get_index(), query)))
         page = public_search(db.session, get_index(), query)
     except SearchUnavailable:
         return api_error(_("检索服务暂时不可用，请稍后再试 (search is temporarily unavailable)"), 503)

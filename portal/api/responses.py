@@ -68,6 +68,11 @@ class TokenAnswer(Answer):
     expires_at: datetime = Field(description="UTC; a token lasts 12 hours")
 
 
+class HitArchive(Answer):
+    code: str
+    name: str
+
+
 class Hit(Answer):
     reference_code: str
     archive_code: str
@@ -78,13 +83,19 @@ class Hit(Answer):
     subject_name: str = Field(description="masked (张*三)")
     year: int | None
     place: str
-    url: str = Field(description="the record's page")
+    url: str = Field(description="the record's page (on its own node, for scope=network)")
     highlight: str = Field(description="HTML: the matched words in <mark>")
+    node: str | None = Field(None, description="scope=network: the node holding the record (this node's name "
+                                               "for its own)")
+    archive: HitArchive | None = Field(None, description="scope=network: the holding archive")
+    score: float | None = Field(None, description="scope=network: relevance in (0, 1], comparable across nodes")
 
 
 class Facets(Answer):
     category: dict[str, int]
     archive: dict[str, int]
+    node: dict[str, int] | None = Field(None, description="scope=network: hits per node")
+    decade: dict[str, int] | None = Field(None, description="scope=network: hits per decade")
 
 
 class SearchAnswer(Answer):
@@ -95,6 +106,11 @@ class SearchAnswer(Answer):
     facets: Facets
     took_ms: int
     backend: str = Field(description="`embedded` or `meilisearch`")
+    scope: Literal["local", "network"] | None = Field(None, description="present for scope=network")
+    unavailable: list[str] | None = Field(None, description="scope=network: the peers that could not be searched "
+                                                            "(down, slow or a bad answer)")
+    via: Literal["fan-out", "engine"] | None = Field(None, description="scope=network: signed fan-out to the peers, "
+                                                                        "or Meilisearch's network feature")
 
 
 class OwnRecord(Answer):

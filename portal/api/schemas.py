@@ -58,6 +58,9 @@ class SearchParams(Strict):
     year_to: Integer = None
     page: Integer = Field(None, description="1-based (default 1)", json_schema_extra={"minimum": 1})
     per_page: Integer = Field(None, description="default 20", json_schema_extra={"minimum": 1, "maximum": 100})
+    scope: text(choices=("local", "network"), unknown=lambda s: _("未知的检索范围：%(s)s", s=s[:20])) = Field(
+        None, description="`local` (default): this node's archives; `network`: this node and its peers, "
+                          "merged by score (page * per_page at most 100)")
 
     def as_args(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.model_dump().items() if v not in (None, "")}

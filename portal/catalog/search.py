@@ -19,7 +19,7 @@ from portal.core.categories import CATEGORIES
 from portal.core.errors import ValidationFailed
 from search_index import SearchIndex, SearchQuery
 
-PARAMS = ("q", "category", "archive", "year_from", "year_to", "page", "per_page")
+PARAMS = ("q", "category", "archive", "year_from", "year_to", "page", "per_page", "scope")
 CRITERIA = ("q", "category", "archive", "year_from", "year_to")
 MAX_QUERY = 200
 MAX_PER_PAGE = 100

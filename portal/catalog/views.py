@@ -10,6 +10,7 @@ from portal.catalog.search import has_criteria, parse_query, public_search, sear
 from portal.catalog.service import RecordNotFound, view_record
 from portal.core.errors import ValidationFailed
 from portal.db import db
+from portal.federation import search as federation_search
 from portal import throttle
 from portal.throttle import Throttled
 from portal.web_util import client_ip, is_htmx, render
@@ -41,10 +42,16 @@ SEARCH_OOB = ("catalog/partials/_filters.html", "catalog/partials/_status.html",
 def search():
     args = request.args
     page, errors, unavailable, status, headers = None, {}, False, 200, {}
+    # 全网 (scope=network): this node and its peers (portal.federation.search); without peers, as 本馆.
+    offered = federation_search.network_offered(db.session)
+    network = offered and args.get("scope") == "network"
     if has_criteria(args):
         try:
             throttle.check("name_search")  # only searches the index would read with a full name
-            page = public_search(db.session, get_index(), parse_query(args, clamp=True), clamp=True)
+            if network:
+                page = federation_search.network_search(db.session, get_index(), parse_query(args))
+            else:
+                page = public_search(db.session, get_index(), parse_query(args, clamp=True), clamp=True)
         except Throttled as exc:
             errors, status, headers = {"q": exc.text()}, 429, {"Retry-After": str(exc.retry_after_seconds)}
         except ValidationFailed as exc:
@@ -59,9 +66,12 @@ def search():
     # Names for the archive facet and the archive's chip; no query when there is neither.
     wanted = (page is not None and page.total) or args.get("archive")
     archive_names = {a.code: a.name for a in list_archives(db.session)} if wanted else {}
+    if network and page is not None:
+        archive_names = {**page.archive_names, **archive_names}
+    missed = federation_search.unavailable_archives(db.session, page.unavailable) if network and page else {}
     return render("catalog/search.html", "catalog/partials/_results.html", status=status, headers=headers,
                   oob_partials=SEARCH_OOB, page=page, errors=errors, unavailable=unavailable, args=args,
-                  archive_names=archive_names)
+                  archive_names=archive_names, scope_offered=offered, network=network, missed=missed)
 
 
 @bp.app_template_global()
