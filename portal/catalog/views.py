@@ -68,7 +68,7 @@ def search():
     archive_names = {a.code: a.name for a in list_archives(db.session)} if wanted else {}
     if network and page is not None:
         archive_names = {**page.archive_names, **archive_names}
-    missed = federation_search.unavailable_archives(db.session, page.unavailable) if network and page else {}
+    missed = federation_search.unavailable_archives(db.session, page.unavailable) if network and page else []
     return render("catalog/search.html", "catalog/partials/_results.html", status=status, headers=headers,
                   oob_partials=SEARCH_OOB, page=page, errors=errors, unavailable=unavailable, args=args,
                   archive_names=archive_names, scope_offered=offered, network=network, missed=missed)

@@ -309,15 +309,17 @@ def network_search(session: Session, index: SearchIndex, query: SearchQuery) -> 
     return merge(query, answers, unavailable, started=started, backend=index.backend, via=via)
 
 
-def unavailable_archives(session: Session, names: list[str]) -> dict[str, list[str]]:
-    """For the page: each unavailable node's archives this node knows of (mirrored archives)."""
+def unavailable_archives(session: Session, names: list[str]) -> list[str]:
+    """For the page: each unavailable node with the archives this node knows it holds (mirrored
+    archives, and those it named in its last answer), e.g. "gamma (柳州市柳江区档案馆)"."""
     if not names:
-        return {}
+        return []
     rows = session.scalars(select(Archive).where(Archive.node.in_(names)))
     known: dict[str, dict[str, str]] = {n: dict(_seen_archives.get(n, {})) for n in names}
     for archive in rows:
         known[archive.node][archive.code] = archive.name
-    return {n: [name for _code, name in sorted(archives.items())] for n, archives in known.items()}
+    return [f"{n} ({', '.join(name for _code, name in sorted(archives.items()))})" if archives else n
+            for n, archives in known.items()]
 
 
 def peer_name_search_counted() -> None:

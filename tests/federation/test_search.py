@@ -155,4 +155,5 @@ def test_a_peer_that_is_down_is_named_and_the_search_answers_in_time(trio):
     assert answer["unavailable"] == ["gamma"]
     assert {h["node"] for h in answer["hits"]} == {"alpha", "beta"}
     page = html.unescape(_page(alpha, category="marriage", scope="network"))
-    assert "network-unavailable" in page and "gamma" in page
+    assert "network-unavailable" in page and "gamma (柳州市柳江区档案馆)" in page
+
