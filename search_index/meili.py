@@ -123,7 +123,7 @@ class MeiliIndex(SearchIndex):
         except (MeilisearchError, requests.RequestException) as exc:
             raise SearchUnavailable(f"Meilisearch at {self.url} unavailable: {exc}") from exc
         if settings:
-            wanted = {**SETTINGS, "synonyms": {split(k): [split(v) for v in vs]
+            wanted = {**self.settings, "synonyms": {split(k): [split(v) for v in vs]
                                                for k, vs in synonyms.synonym_map().items()}}
             self._wait("settings", self._call("settings", lambda: self._index(uid).update_settings(
                 wanted)))
@@ -144,13 +144,19 @@ class MeiliIndex(SearchIndex):
             log.warning("Meilisearch index %s has documents without %s: run `portal reindex`",
                         self.name, ", ".join(missing))
 
+    # What the index is given and how it is set up (meili_public.PublicMeiliIndex has its own).
+    settings = SETTINGS
+
+    def _document(self, doc: dict) -> dict:
+        return to_meili(doc, self.keys)
+
     # --- writes -----------------------------------------------------------
 
     def upsert(self, docs: Iterable[dict]) -> None:
         self._ensure_ready()
         index = self._index(self.name)
         for batch in batched(docs):
-            payload = [to_meili(d, self.keys) for d in batch]
+            payload = [self._document(d) for d in batch]
             self._wait("upsert", self._call("upsert", lambda p=payload: index.add_documents(p, "pk")))
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -214,7 +220,7 @@ class MeiliIndex(SearchIndex):
         lines: list[bytes] = []
         size = 0
         for doc in docs:
-            lines.append(_ndjson(to_meili(doc, self.keys)))
+            lines.append(_ndjson(self._document(doc)))
             size += len(lines[-1]) + 1
             total += 1
             if size >= LOAD_BYTES:

@@ -43,6 +43,77 @@ def get_index(app: Flask | None = None) -> SearchIndex:
     return index
 
 
+def get_public_index(app: Flask | None = None):
+    """The public index (search_index.meili_public) peers' engines search, or None: kept only on a
+    node (`portal node init`) whose search engine is Meilisearch."""
+    app = app or current_app._get_current_object()
+    if app.config["SEARCH_BACKEND"] != "meilisearch":
+        return None
+    from portal.federation.node import this_node
+
+    if this_node() is None:
+        return None
+    index = app.extensions.get("public_search_index")
+    if index is None:
+        with _open_lock:
+            index = app.extensions.get("public_search_index")
+            if index is None:
+                from search_index.meili_public import PublicMeiliIndex
+
+                index = PublicMeiliIndex(app.config["MEILI_URL"], app.config["MEILI_MASTER_KEY"],
+                                         app.extensions["personal_data"].search_name_secret,
+                                         app.config.get("MEILI_PUBLIC_INDEX", "public_records"))
+                app.extensions["public_search_index"] = index
+    return index
+
+
+def public_document(record: Record, node: str) -> dict:
+    """What peers' engines may read of an open record (search_index.meili_public.PUBLIC_FIELDS):
+    what an anonymous visitor sees, and the record's public page."""
+    from portal.web_util import public_url
+
+    name = record.subject_name or ""
+    return {"id": str(record.id), "reference_code": record.reference_code,
+            "title": mask_personal_text(record.title, name), "summary": mask_personal_text(record.summary, name),
+            "category": record.category, "archive_code": record.archive.code, "archive_name": record.archive.name,
+            "year": record.event_year, "place": record.place or "", "subject_mask": mask_name(name),
+            "url": public_url("catalog.record", archive_code=record.archive.code, reference_code=record.reference_code),
+            "node": node}
+
+
+def _sync_public(records: list[Record], gone: set[int]) -> None:
+    """Mirror a batch of changes into the public index: open records in, any other out."""
+    public = get_public_index()
+    if public is None:
+        return
+    from portal.federation.node import this_node
+
+    node = this_node().name
+    public.upsert([public_document(r, node) for r in records if r.access_level == "open"])
+    public.delete([str(r.id) for r in records if r.access_level != "open"] + [str(rid) for rid in gone])
+
+
+def _rebuild_public(session: Session, batch: int) -> None:
+    public = get_public_index()
+    if public is None:
+        return
+    from portal.federation.node import this_node
+
+    node = this_node().name
+
+    def documents() -> Iterator[dict]:
+        last_id = 0
+        while True:
+            records = session.scalars(select(Record).where(Record.id > last_id, Record.access_level == "open")
+                                      .order_by(Record.id).limit(batch)).all()
+            if not records:
+                return
+            yield from (public_document(r, node) for r in records)
+            last_id = records[-1].id
+            session.expunge_all()
+    public.rebuild(documents())
+
+
 def search_health() -> bool:
     try:
         return get_index().health()
@@ -127,6 +198,7 @@ def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int
             gone = record_ids - {r.id for r in records}
             if gone:
                 index.delete([str(rid) for rid in gone])
+            _sync_public(list(records), gone)
             # Exactly the rows read: one committed meanwhile with a lower id waits for the next round.
             session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows])))
             session.commit()
@@ -155,6 +227,7 @@ def reindex(session: Session, index: SearchIndex, progress: Callable[[int], None
         covered = session.scalar(select(func.max(SearchOutbox.id))) or 0
         session.commit()  # read the catalog in a fresh transaction, after `covered`
         count = index.rebuild(_all_documents(session, batch), progress=progress)
+        _rebuild_public(session, batch)
         search.results.forget()
         session.execute(delete(SearchOutbox).where(SearchOutbox.id <= covered))
         session.commit()

@@ -120,3 +120,27 @@ def peers_check(name: str) -> None:
     if response.status_code != 200:
         _fail(f"{name} 拒绝了本节点的签名 (refused our signature): HTTP {response.status_code}")
     click.echo(f"{name}: 签名已接受 (signature accepted)")
+
+
+@node_group.command("search-key")
+@with_appcontext
+def node_search_key() -> None:
+    """Print a Meilisearch key that may only search this node's public index (open records,
+    masked), for the admins of peers: `portal peers add THIS_NODE URL KEY --meili-url ENGINE_URL
+    --meili-key SEARCH_KEY`. Needs Meilisearch and `portal node init`; run `portal reindex` once
+    after `node init` so the public index holds the catalog."""
+    from portal.catalog.indexing import get_public_index
+    from search_index import SearchUnavailable
+
+    node = this_node()
+    if node is None:
+        _fail("本节点尚未初始化：portal node init --name NAME --url URL (this node is not initialised)")
+    public = get_public_index()
+    if public is None:
+        _fail("本节点未使用 Meilisearch，对等节点将通过签名接口检索 (this node does not run Meilisearch: "
+              "peers search it over the signed API)")
+    try:
+        key = public.search_key()
+    except SearchUnavailable as exc:
+        _fail(f"检索服务不可用 (Meilisearch unavailable): {exc}")
+    click.echo(key)

@@ -27,6 +27,7 @@ words or a filter find the rest)."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -170,6 +171,9 @@ def answer_as_json(answer: NodeAnswer, backend: str) -> dict:
 
 # ---- a peer's answer, read with suspicion ---------------------------------------------------------
 
+_ENTITY = re.compile(r"&amp;(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+
+
 class Garbage(ValueError):
     """A peer's answer that is not the shape GET /federation/v1/search answers."""
 
@@ -184,8 +188,8 @@ def _text(value, limit: int = 500) -> str:
 
 def safe_highlight(text: str) -> Markup:
     """A peer's highlight is HTML from elsewhere: everything escaped but the <mark>s."""
-    escaped = str(escape(text))
-    return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+    escaped = str(escape(text)).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+    return Markup(_ENTITY.sub(r"&\1;", escaped))  # its entities (&amp;, &#39;) stay entities
 
 
 def _counts(value) -> dict[str, int]:
