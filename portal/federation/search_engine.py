@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from portal.catalog.indexing import get_public_index
 from portal.federation.node import this_node
-from portal.federation.search import NetworkHit, NodeAnswer, read_peer_answer
+from portal.federation.search_hits import NetworkHit, NodeAnswer, read_peer_answer
 from search_index import SearchIndex, SearchQuery, SearchUnavailable
 from search_index.query import holds_full_name
 
