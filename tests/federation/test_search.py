@@ -24,7 +24,10 @@ def trio(tmp_path_factory):
     try:
         nodes.append(Node.create(base / "a", "alpha", archives="450100,450200", records=120))
         nodes.append(Node.create(base / "b", "beta", archives="451200,451202", records=120))
-        nodes.append(Node.create(base / "c", "gamma", archives="450206", records=60))
+        # gamma counts the name searches its peers ask (2 an hour here); the others run without limits.
+        nodes.append(Node.create(base / "c", "gamma", archives="450206", records=60,
+                                 extra_env={"PORTAL_RATE_LIMITS": "on",
+                                            "PORTAL_FEDERATION_PEER_NAME_SEARCH_LIMIT": "2 per hour"}))
         link(*nodes)
         for node in nodes:
             node.start()
@@ -93,9 +96,7 @@ def test_the_peer_endpoint_answers_signed_calls_only(trio):
     http.trust_env = False
     url = beta.url + "/federation/v1/search?category=marriage&per_page=5"
     assert http.get(url).status_code == 401
-    from cryptography.hazmat.primitives import serialization
-
-    key = serialization.load_pem_private_key((alpha.data_dir / "keys" / "node.key.pem").read_bytes(), None)
+    key = _private_key(alpha)
     answer = http.get(url, auth=signer("alpha", key))
     assert answer.status_code == 200
     doc = answer.json()
@@ -103,6 +104,26 @@ def test_the_peer_endpoint_answers_signed_calls_only(trio):
     assert all(h["url"].startswith(beta.url + "/records/") and h["node"] == "beta" for h in doc["hits"])
     bad = http.get(beta.url + "/federation/v1/search?year_from=abc", auth=signer("alpha", key))
     assert bad.status_code == 400 and "year_from" in bad.json()["fields"]
+
+
+def _private_key(node: Node):
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key((node.data_dir / "keys" / "node.key.pem").read_bytes(), None)
+
+
+def test_name_searches_a_peer_asks_count_against_its_limit(trio):
+    alpha, beta, gamma = trio
+    http = requests.Session()
+    http.trust_env = False
+    url = gamma.url + "/federation/v1/search"
+    for _ in range(2):
+        assert http.get(url, params={"q": "蓝小红"}, auth=signer("alpha", _private_key(alpha))).status_code == 200
+    refused = http.get(url, params={"q": "蓝小红"}, auth=signer("alpha", _private_key(alpha)))
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    # Another peer has its own allowance; searches without a name are not counted.
+    assert http.get(url, params={"q": "蓝小红"}, auth=signer("beta", _private_key(beta))).status_code == 200
+    assert http.get(url, params={"q": "婚姻"}, auth=signer("alpha", _private_key(alpha))).status_code == 200
 
 
 def test_network_page_shows_each_hit_with_its_archive_node_and_link(trio):
