@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+import time
 import urllib.request
 
 import pytest
@@ -118,6 +121,36 @@ def test_the_public_index_holds_no_personal_data(engines):
     assert len(docs) == open_count
     dumped = json.dumps(docs, ensure_ascii=False)
     assert not [n for n in names if n in dumped]
+
+
+CLOSE_ONE = """
+from sqlalchemy import select
+from portal import create_app
+from portal.catalog.models import Record
+from portal.catalog.outbox import queue_index
+from portal.db import db
+app = create_app()
+with app.app_context():
+    record = db.session.scalars(select(Record).where(Record.access_level == "open").order_by(Record.id)).first()
+    record.access_level = "closed"  # as an appraisal or an edit does: the change and its outbox row in one commit
+    queue_index(db.session, [record.id])
+    db.session.commit()
+    print(record.id)
+"""
+
+
+def test_a_record_closed_leaves_the_public_index(engines):
+    alpha, _beta = engines
+    done = subprocess.run([sys.executable, "-c", CLOSE_ONE], env=alpha.env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    record_id = done.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ids = {d["id"] for d in _meili(alpha, "/indexes/public_records/documents?limit=1000&fields=id")["results"]}
+        if record_id not in ids:
+            break
+        time.sleep(0.3)
+    assert record_id not in ids
 
 
 def test_a_name_search_fans_out_over_the_signed_api(engines):
