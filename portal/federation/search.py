@@ -170,6 +170,11 @@ def merge(query: SearchQuery, answers: list[NodeAnswer], unavailable: list[str],
                        backend=backend, via=via, archive_names=names)
 
 
+def _ask_all(app, peers: list, query: SearchQuery, timeout: float) -> dict:
+    with _pool_lock:
+        return {_pool.submit(ask_peer, app, p, query, timeout): p.name for p in peers}
+
+
 def network_search(session: Session, index: SearchIndex, query: SearchQuery) -> NetworkPage:
     """This node's hits and every peer's, merged (see the module's docstring). Raises
     ValidationFailed for a page past NETWORK_DEPTH and SearchUnavailable when this node's own
@@ -186,12 +191,16 @@ def network_search(session: Session, index: SearchIndex, query: SearchQuery) -> 
     unavailable: list[str] = []
     from portal.federation import search_engine
 
-    if peers and search_engine.usable(app, peers):
-        engine = search_engine.engine_search(session, index, deep, peers, timeout)
-        if engine is not None:
-            answers, unavailable, peers, via = engine.answers, engine.unavailable, engine.left_over, "engine"
-    with _pool_lock:
-        futures = {_pool.submit(ask_peer, app, p, deep, timeout): p.name for p in peers}
+    engine_peers = search_engine.engine_peers(peers) if search_engine.usable(app, peers) else []
+    # The peers asked over the signed API go first, so that the engine's answer does not hold them up.
+    futures = _ask_all(app, [p for p in peers if p not in engine_peers], deep, timeout)
+    if engine_peers:
+        engine = search_engine.engine_search(session, index, deep, engine_peers, timeout)
+        if engine is None:  # not for this search, or this node's engine failed: fan out to them too
+            futures.update(_ask_all(app, engine_peers, deep, timeout))
+        else:
+            answers, via = engine.answers, "engine"
+            futures.update(_ask_all(app, engine.left_over, deep, timeout))  # those the engine could not reach
     if not answers:
         answers = [local_answer(session, index, deep)]
     done, _not_done = wait(futures, timeout=timeout + 0.2)

@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class EngineResult:
     answers: list[NodeAnswer]  # this node's first
-    unavailable: list[str] = field(default_factory=list)
-    left_over: list = field(default_factory=list)  # peers still to be asked over the signed API
+    left_over: list = field(default_factory=list)  # peers the engine could not reach: ask over the signed API
 
 
 def engine_peers(peers: list) -> list:
@@ -49,15 +48,15 @@ def usable(app: Flask, peers: list) -> bool:
 
 def engine_search(session: Session, index: SearchIndex, query: SearchQuery, peers: list,
                   timeout: float) -> EngineResult | None:
-    """One federated multi-search over the public indexes of this node and the peers with an
-    engine; None when this path does not apply (a name search) or this node's engine failed."""
+    """One federated multi-search over the public indexes of this node and `peers` (those with
+    an engine); None when this path does not apply (a name search) or this node's engine failed."""
     if holds_full_name(query.q):
         return None
     public = get_public_index()
     node = this_node()
     if public is None or node is None:
         return None
-    remotes = engine_peers(peers)
+    remotes = peers
     try:
         public.join_network(node.name, {
             node.name: {"url": public.url, "searchApiKey": public.search_key()},
@@ -72,8 +71,7 @@ def engine_search(session: Session, index: SearchIndex, query: SearchQuery, peer
     for name in failed:
         log.warning("network search: the engine could not search %s, asking it over the signed API", name)
     answers = _answers(query, answer or {}, (node.name, current_app.config["PUBLIC_URL"]), by_name, failed)
-    left_over = [p for p in peers if p.name not in by_name or p.name in failed]
-    return EngineResult(answers=answers, left_over=left_over)
+    return EngineResult(answers=answers, left_over=[p for p in remotes if p.name in failed])
 
 
 def _answers(query: SearchQuery, answer: dict, me: tuple[str, str], remotes: dict,
