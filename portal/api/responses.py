@@ -148,6 +148,7 @@ class RecordItem(Answer):
     archive_code: str
     reference_code: str
     title: str
+    node: str = Field(None, description="the peer node holding it, for another node's record")
 
 
 class SearchAnswerSpec(Answer):
@@ -255,6 +256,7 @@ class QueueItem(Answer):
     task_id: str = Field(None, description="tasks only")
     status: str = Field(description="the request's status, or the task's")
     issuing_archive: str
+    issuing_node: str = Field(None, description="a task another node sent: that node's name")
     holding_archive: str = Field(None, description="tasks only")
     due_date: date
     submitted_at: datetime | None

@@ -1,3 +1,4 @@
 """Every route of the peer API (/federation/v1/…) and the pages of the network, imported once so
 each registers on its blueprint: one import per module, none of them importing another through here."""
 from portal.federation import views  # noqa: F401  (bp, /node, /ping)
+from portal.federation import messages_views  # noqa: F401  (/records/…, /messages)
