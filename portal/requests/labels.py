@@ -44,6 +44,10 @@ ACTION_LABELS = {
     "peer_task_cancelled": N_("已通知馆藏节点取消协办"),
     "peer_received": N_("收到出证节点的协办任务"),
 }
+# A message to another node about a task (portal.federation.messages), on the staff request page.
+PEER_MESSAGE_LABELS = {"pending": N_("等待送达（自动重试）"), "delivered": N_("已送达"), "failed": N_("送达失败"),
+                       "received": N_("已收到")}
+PEER_MESSAGE_KINDS = {"task.create": N_("协办任务"), "task.cancel": N_("取消协办"), "task.answer": N_("核实结果")}
 # Why a reviewer does not approve: a code from this list and a note, kept together on the timeline.
 REJECT_REASONS = {
     "proof": N_("证明材料不足或无效"),
