@@ -1,0 +1,157 @@
+"""Requests across nodes: a citizen on alpha applies for a record held by beta, each node a real
+`portal serve` process with its own SQLite database; the task, the answer with the certified copy
+and a cancellation travel as signed messages through each node's outbox."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.federation.cluster import Node, close, link
+from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, PASSWORD, accept, apply, detail, sql, task_on,
+                                               wait_for, whole_journey)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    base = tmp_path_factory.mktemp("requests")
+    a = Node.create(base / "a", "alpha", archives=ISSUING, records=40, extra_env=FAST)
+    b = Node.create(base / "b", "beta", archives=HOLDING, records=40, extra_env=FAST)
+    try:
+        link(a, b)
+        a.start(), b.start()
+        yield a, b
+    finally:
+        close(a, b)
+
+
+def test_the_whole_journey_to_a_certificate_carrying_the_holding_nodes_copy(pair):
+    a, b = pair
+    number = whole_journey(a, b)
+    # The timeline on A shows each cross-node step; B's answer came through the peer's account.
+    events = detail(a, number, f"reviewer.{ISSUING}@demo.cn")["events"]
+    actions = [e["action"] for e in events]
+    assert actions == ["submit", "accept", "peer_task_sent", "verify", "approve", "issue"], actions
+    sent = events[2]
+    assert sent["actor_role"] == "system" and "beta" in sent["note"] and HOLDING in sent["note"]
+    assert events[3]["actor_role"] == "peer"
+    # B's due date (4 working days there) is on A's task too.
+    due_on_b = sql(b, "SELECT t.due_date FROM verification_task t JOIN utilization_request r ON r.id = t.request_id "
+                      "WHERE r.number = :n", n=number)[0][0]
+    task_on_a = detail(a, number, f"reviewer.{ISSUING}@demo.cn")["tasks"][0]
+    assert str(task_on_a["due_date"]) == str(due_on_b)[:10]
+    # B keeps what it received with alpha's signature, and the proof (not the applicant's ID card).
+    stored = sql(b, "SELECT kind, signature, body FROM federation_message WHERE direction = 'in' AND peer = 'alpha' "
+                    "ORDER BY id")
+    assert [row[0] for row in stored][:1] == ["task.create"]
+    assert 'keyid="alpha"' in stored[0][1] and "Signature:" in stored[0][1]
+    body = json.loads(stored[0][2])
+    assert body["request"]["number"] == number and [f["kind"] for f in body["files"]] == ["relationship_proof"]
+    assert "data" not in body["files"][0]
+    files_on_b = sql(b, "SELECT f.kind FROM request_file f JOIN utilization_request r ON r.id = f.request_id "
+                        "WHERE r.number = :n ORDER BY f.id", n=number)
+    assert [row[0] for row in files_on_b] == ["relationship_proof", "certified_copy"]
+    # A's mirror of beta's archive and record stay out of A's own lists.
+    status, archives = a.get_json("/federation/v1/node")
+    assert [x["code"] for x in archives["archives"]] == [ISSUING]
+    status, hits = a.get_json("/api/v1/search", params={"archive": HOLDING})
+    assert status == 200 and hits["total"] == 0
+
+
+def test_a_holding_node_offline_during_delivery_gets_the_task_when_back(pair):
+    a, b = pair
+    number = apply(a, b, offset=1, seq=2)
+    b.stop()
+    try:
+        accept(a, number)
+        wait_for(lambda: sql(a, "SELECT attempts FROM federation_message WHERE direction = 'out' AND kind = 'task.create' "
+                                "AND body LIKE :n AND attempts >= 2", n=f"%{number}%"), "retries while beta is down")
+        pending = sql(a, "SELECT status, last_error FROM federation_message WHERE body LIKE :n", n=f"%{number}%")
+        assert pending[0][0] == "pending" and pending[0][1]
+    finally:
+        b.start()
+    task = wait_for(lambda: task_on(b, number), "the task on beta once it is back")
+    assert task["issuing_node"] == "alpha"
+    assert sql(a, "SELECT status FROM federation_message WHERE body LIKE :n", n=f"%{number}%")[0][0] == "delivered"
+
+
+def test_the_same_message_twice_makes_one_task_and_the_same_answer(pair):
+    a, b = pair
+    number = apply(a, b, offset=2, seq=3)
+    accept(a, number)
+    wait_for(lambda: task_on(b, number), "the task on beta")
+    message_id, body = sql(a, "SELECT message_id, body FROM federation_message WHERE direction = 'out' "
+                              "AND kind = 'task.create' AND body LIKE :n", n=f"%{number}%")[0]
+    first = json.loads(sql(a, "SELECT response FROM federation_message WHERE message_id = :m", m=message_id)[0][0])
+    again = _send(a, b, {"id": message_id, "kind": "task.create", "body": json.loads(body)})
+    assert again.status_code == 200 and again.json() == first
+    # The same task under a new id (a sender that lost its outbox row) is still one task.
+    fresh = _send(a, b, {"id": uuid.uuid4().hex, "kind": "task.create", "body": json.loads(body)})
+    assert fresh.status_code == 200 and fresh.json()["task_id"] == first["task_id"]
+    tasks = sql(b, "SELECT count(*) FROM verification_task t JOIN utilization_request r ON r.id = t.request_id "
+                   "WHERE r.number = :n", n=number)
+    assert tasks[0][0] == 1
+
+
+def test_a_withdrawal_on_the_issuing_node_cancels_the_holding_nodes_task(pair):
+    a, b = pair
+    number = apply(a, b, offset=3, seq=4)
+    accept(a, number)
+    wait_for(lambda: task_on(b, number), "the task on beta")
+    citizen = a.token("citizen@demo.cn", PASSWORD)
+    status, answer = a.post_json(f"/api/v1/requests/{number}/actions/withdraw", {}, token=citizen)
+    assert status == 200, answer
+    wait_for(lambda: task_on(b, number) is None, "the task leaving beta's queue")
+    assert sql(b, "SELECT r.status, t.status FROM utilization_request r JOIN verification_task t "
+                  "ON t.request_id = r.id WHERE r.number = :n", n=number)[0] == ("withdrawn", "cancelled")
+    events = wait_for(lambda: [e["action"] for e in detail(a, number, f"reviewer.{ISSUING}@demo.cn")["events"]
+                               if e["action"] == "peer_task_cancelled"], "the cancellation's delivery on A")
+    assert events == ["peer_task_cancelled"]
+    # The peer account was never emailed (it is no one's mailbox).
+    assert not sql(b, "SELECT id FROM mail_outbox WHERE to_address LIKE 'peer+%'")
+
+
+def test_peer_accounts_cannot_log_in_and_unsigned_messages_are_refused(pair):
+    a, b = pair
+    status, _answer = b.post_json("/api/v1/tokens", {"email": "peer+alpha@federation.invalid", "password": "!"})
+    assert status == 401
+    status, _answer = b.post_json("/federation/v1/messages", {"id": "x" * 10, "kind": "task.cancel", "body": {}})
+    assert status == 401
+    status, _answer = b.get_json(f"/federation/v1/records/{HOLDING}/anything")
+    assert status == 401
+
+
+def test_only_open_records_are_given_to_a_peer(pair):
+    a, b = pair
+    closed = sql(b, "SELECT r.reference_code FROM record r JOIN archive a ON a.id = r.archive_id "
+                    "WHERE a.code = :c AND r.access_level != 'open' LIMIT 1", c=HOLDING)
+    reference = sql(b, "SELECT r.reference_code FROM record r JOIN archive a ON a.id = r.archive_id "
+                       "WHERE a.code = :c AND r.access_level = 'open' LIMIT 1", c=HOLDING)[0][0]
+    found = _signed_get(a, b, f"/federation/v1/records/{HOLDING}/{reference}")
+    assert found.status_code == 200 and set(found.json()) == {
+        "archive", "reference_code", "category", "title", "subject_name", "event_year", "event_month", "event_day",
+        "place"}
+    if closed:
+        assert _signed_get(a, b, f"/federation/v1/records/{HOLDING}/{closed[0][0]}").status_code == 404
+
+
+def _send(a: Node, b: Node, payload: dict):
+    import requests
+
+    from tests.federation.test_signatures import _signed
+
+    http = requests.Session()
+    http.trust_env = False
+    return http.send(_signed(a, b.url + "/federation/v1/messages", method="POST",
+                             body=json.dumps(payload, ensure_ascii=False).encode()))
+
+
+def _signed_get(a: Node, b: Node, path: str):
+    import requests
+
+    from tests.federation.test_signatures import _signed
+
+    http = requests.Session()
+    http.trust_env = False
+    return http.send(_signed(a, b.url + path))
