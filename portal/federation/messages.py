@@ -71,7 +71,7 @@ def task_body(request: UtilizationRequest, task: VerificationTask) -> dict:
     node, issuing = this_node(), request.issuing_archive
     proofs = set(REQUIRED_PROOFS.get(request.relation, ()))
     records = [{"archive_code": item.record.archive.code, "reference_code": item.record.reference_code}
-               for item in request.items if item.record.archive_id == task.holding_archive_id]
+               for item in request.items if item.record.archive.code == task.holding_archive.code]
     search = None
     if request.kind == "search":
         search = {"category": request.search_category, "year_from": request.search_year_from,

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tests.federation.cluster import Node, close, link
-from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, PASSWORD, accept, apply, detail, sql, task_on,
+from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, accept, apply, detail, sql, task_on, token,
                                                wait_for, whole_journey)
 
 
@@ -99,7 +99,7 @@ def test_a_withdrawal_on_the_issuing_node_cancels_the_holding_nodes_task(pair):
     number = apply(a, b, offset=3, seq=4)
     accept(a, number)
     wait_for(lambda: task_on(b, number), "the task on beta")
-    citizen = a.token("citizen@demo.cn", PASSWORD)
+    citizen = token(a, "citizen@demo.cn")
     status, answer = a.post_json(f"/api/v1/requests/{number}/actions/withdraw", {}, token=citizen)
     assert status == 200, answer
     wait_for(lambda: task_on(b, number) is None, "the task leaving beta's queue")
