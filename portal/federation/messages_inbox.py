@@ -22,7 +22,6 @@ from datetime import datetime
 from io import BytesIO
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -285,8 +284,8 @@ def task_cancel(session: Session, peer: Peer, body: dict, message: FederationMes
         session.commit()
         return answer
     _answered(session, message, {"number": request.number, "status": "withdrawn"})
-    reason = _l("出证节点 %(node)s 已撤回或不予通过这份申请", node=peer.name)
-    act(session, request, "withdraw", peer.account, {"note": str(reason)})
+    # The timeline's note is data, in the archives' language, as every other note.
+    act(session, request, "withdraw", peer.account, {"note": f"出证节点 {peer.name} 已撤回或不予通过这份申请"})
     return json.loads(message.response)
 
 
