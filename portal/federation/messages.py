@@ -58,6 +58,17 @@ def queue_message(session: Session, peer: str, kind: str, body: dict) -> Federat
     return message
 
 
+def without_file_data(body: dict) -> dict:
+    """A body once delivered: the files' bytes dropped (this node keeps them as files), their names,
+    types and SHA-256 kept, so the message still says what was sent."""
+    kept = dict(body)
+    if isinstance(body.get("files"), list):
+        kept["files"] = [{k: v for k, v in f.items() if k != "data"} for f in body["files"]]
+    if isinstance(body.get("copy"), dict):
+        kept["copy"] = {k: v for k, v in body["copy"].items() if k != "data"}
+    return kept
+
+
 def file_json(request_file) -> dict:
     """A stored file as a message carries it (base64; the receiver checks it as an upload)."""
     data = stored_path(current_app.config["UPLOAD_FOLDER"], request_file.stored_name).read_bytes()

@@ -36,7 +36,7 @@ from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
 from portal.core.uploads import MAX_FILES, UploadRejected, check_upload, store_with
-from portal.federation.messages import KINDS
+from portal.federation.messages import KINDS, without_file_data
 from portal.federation.models import FederationMessage, Peer
 from portal.federation.node import NodeError
 from portal.federation.peers import mirror_archive
@@ -49,8 +49,9 @@ from portal.review.models import VerificationTask
 
 
 class Refused(Exception):
-    """The message cannot be acted on, ever as it is (a 4xx: the sender marks it failed), or not
-    now (409)."""
+    """The message cannot be acted on as it is (400, 404, 422: the sender marks it failed). A
+    Conflict from the dispatcher (the request not in review at this moment) answers 409, which the
+    sender tries again later."""
 
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
@@ -89,7 +90,7 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
     if (done := _stored(session, peer, message_id)) is not None:
         return 200, done
     message = FederationMessage(direction="in", peer=peer.name, message_id=message_id, kind=kind,
-                                body=json.dumps(_without_files(body), ensure_ascii=False), signature=signature,
+                                body=json.dumps(without_file_data(body), ensure_ascii=False), signature=signature,
                                 status="received", delivered_at=utcnow())
     try:
         answer = HANDLERS[kind](session, peer, body, message)
@@ -118,16 +119,6 @@ def _stored(session: Session, peer: Peer, message_id: str) -> dict | None:
         FederationMessage.direction == "in", FederationMessage.peer == peer.name,
         FederationMessage.message_id == message_id))
     return json.loads(done.response) if done is not None else None
-
-
-def _without_files(body: dict) -> dict:
-    """The body as stored: the files' bytes are kept as files (with their SHA-256 in the body)."""
-    kept = dict(body)
-    if isinstance(body.get("files"), list):
-        kept["files"] = [{k: v for k, v in f.items() if k != "data"} if isinstance(f, dict) else f for f in body["files"]]
-    if isinstance(body.get("copy"), dict):
-        kept["copy"] = {k: v for k, v in body["copy"].items() if k != "data"}
-    return kept
 
 
 def _refusal(session: Session, peer: Peer, kind: str, message_id: str, reason: str) -> None:
@@ -179,12 +170,12 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
 
     number = _text(request_part, "number", 32)
     if session.scalar(select(UtilizationRequest.id).where(UtilizationRequest.number == number)):
-        raise Refused(409, f"request {number} exists here already")
+        raise Refused(422, f"request {number} exists here already")
     try:
         issuing_archive = mirror_archive(session, peer.name, _text(issuing, "code", 12), _text(issuing, "name", 100),
                                          _text(issuing, "region", 100, required=False))
     except NodeError as exc:
-        raise Refused(409, str(exc)) from None
+        raise Refused(422, str(exc)) from None
     calendar = workdays.load_calendar(current_app.config["HOLIDAYS_FILE"])
     due = calendar.add_working_days(clock.china_today(), holding.task_due_working_days)
     search = body.get("search") if isinstance(body.get("search"), dict) else {}
@@ -260,6 +251,9 @@ def task_answer(session: Session, peer: Peer, body: dict, message: FederationMes
     status = body.get("status")
     if status not in ("verified", "not_found"):
         raise Refused(400, "status must be verified or not_found")
+    if task.status != "open":  # cancelled here, or answered by another message: never applies (a request
+        # waiting for a supplement is a 409 from `act`, tried again by the sender until it is back in review)
+        raise Refused(422, f"the task is {task.status} here")
     inputs = {"note": _text(body, "note", 2000, required=False)}
     if status == "verified":
         inputs["print_note"] = bool(body.get("print_note")) and bool(inputs["note"])

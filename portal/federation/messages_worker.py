@@ -74,6 +74,7 @@ def deliver(session, message: FederationMessage, config) -> bool:
     if answer.status_code >= 300:
         return _failed(session, message, f"HTTP {answer.status_code}: {text[:1000]}")
     message.status, message.delivered_at, message.response, message.last_error = "delivered", utcnow(), text, ""
+    message.body = json.dumps(messages.without_file_data(payload["body"]), ensure_ascii=False, separators=(",", ":"))
     try:
         _delivered(session, message, answer.json())
     except (ValueError, KeyError, TypeError) as exc:

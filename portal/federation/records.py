@@ -122,7 +122,3 @@ def mirror_records(session: Session, keys, nodes: dict | None = None) -> dict[tu
     if found:
         session.flush()
     return found
-
-
-def is_mirror(record: Record) -> bool:
-    return record.archive.node is not None

@@ -5,6 +5,7 @@ tests/federation/test_requests*.py (SQLite and PostgreSQL pairs)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from io import BytesIO
 
@@ -67,6 +68,19 @@ def token(node: Node, email: str) -> str:
     if key not in _TOKENS:
         _TOKENS[key] = node.token(email, PASSWORD)
     return _TOKENS[key]
+
+
+def web_login(node: Node, email: str) -> requests.Session:
+    """A browser-like session of `email` on `node` (the log-in form, its CSRF token)."""
+    browser = http()
+    page = browser.get(node.url + "/login").text
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+        re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert csrf, page[:500]
+    answer = browser.post(node.url + "/login", data={"csrf_token": csrf.group(1), "email": email, "password": PASSWORD},
+                          allow_redirects=False)
+    assert answer.status_code in (302, 303), answer.text[:500]
+    return browser
 
 
 def auth(token: str) -> dict:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.federation.cluster import Node, close, link
 from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, accept, apply, detail, sql, task_on, token,
+                                               web_login,
                                                wait_for, whole_journey)
 
 
@@ -52,6 +53,9 @@ def test_the_whole_journey_to_a_certificate_carrying_the_holding_nodes_copy(pair
     files_on_b = sql(b, "SELECT f.kind FROM request_file f JOIN utilization_request r ON r.id = f.request_id "
                         "WHERE r.number = :n ORDER BY f.id", n=number)
     assert [row[0] for row in files_on_b] == ["relationship_proof", "certified_copy"]
+    # The staff pages: A's request page names the holding node and the task's delivery.
+    page = web_login(a, f"reviewer.{ISSUING}@demo.cn").get(a.url + f"/staff/requests/{number}").text
+    assert "馆藏节点" in page and "beta" in page and "已送达" in page
     # A's mirror of beta's archive and record stay out of A's own lists.
     status, archives = a.get_json("/federation/v1/node")
     assert [x["code"] for x in archives["archives"]] == [ISSUING]
@@ -73,6 +77,9 @@ def test_a_holding_node_offline_during_delivery_gets_the_task_when_back(pair):
         b.start()
     task = wait_for(lambda: task_on(b, number), "the task on beta once it is back")
     assert task["issuing_node"] == "alpha"
+    # Beta's clerk sees it in the 协办 tab with alpha's node and archive named.
+    page = web_login(b, f"clerk.{HOLDING}@demo.cn").get(b.url + "/staff/queue", params={"tab": "tasks"}).text
+    assert number in page and "节点 alpha" in page
     assert sql(a, "SELECT status FROM federation_message WHERE body LIKE :n", n=f"%{number}%")[0][0] == "delivered"
 
 
