@@ -162,3 +162,19 @@ def _signed_get(a: Node, b: Node, path: str):
     http = requests.Session()
     http.trust_env = False
     return http.send(_signed(a, b.url + path))
+
+
+def test_messages_that_cannot_be_acted_on_are_refused_and_not_stored(pair):
+    a, b = pair
+    before = sql(b, "SELECT count(*) FROM federation_message WHERE direction = 'in'")[0][0]
+    cases = [({"id": "short", "kind": "task.cancel", "body": {}}, 400),
+             ({"id": uuid.uuid4().hex, "kind": "task.delete", "body": {}}, 400),
+             ({"id": uuid.uuid4().hex, "kind": "task.cancel", "body": {"task_id": "no-such-task"}}, 404),
+             ({"id": uuid.uuid4().hex, "kind": "task.answer", "body": {"task_id": "no-such-task", "status": "verified"}},
+              404),
+             ({"id": uuid.uuid4().hex, "kind": "task.create", "body": {"task_id": "t" * 12, "request": {},
+                                                                     "issuing": {"node": "gamma"}}}, 400)]
+    for payload, status in cases:
+        answer = _send(a, b, payload)
+        assert answer.status_code == status and "error" in answer.json(), (payload, answer.text)
+    assert sql(b, "SELECT count(*) FROM federation_message WHERE direction = 'in'")[0][0] == before
