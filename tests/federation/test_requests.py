@@ -4,14 +4,14 @@ and a cancellation travel as signed messages through each node's outbox."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
 
 from tests.federation.cluster import Node, close, link
-from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, accept, apply, detail, sql, task_on, token,
-                                               web_login,
-                                               wait_for, whole_journey)
+from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, accept, apply, detail, open_record, sql,
+                                               task_on, token, wait_for, web_login, whole_journey)
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,20 @@ def test_messages_that_cannot_be_acted_on_are_refused_and_not_stored(pair):
         answer = _send(a, b, payload)
         assert answer.status_code == status and "error" in answer.json(), (payload, answer.text)
     assert sql(b, "SELECT count(*) FROM federation_message WHERE direction = 'in'")[0][0] == before
+
+
+def test_a_peers_record_goes_into_the_basket_as_network_search_offers_it(pair):
+    a, b = pair
+    reference, name = open_record(b, HOLDING, offset=5)
+    browser = web_login(a, "citizen@demo.cn")
+    page = browser.get(a.url + "/apply").text
+    csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    added = browser.post(a.url + "/basket/add", data={"csrf_token": csrf, "archive_code": HOLDING,
+                                                      "reference_code": reference}, allow_redirects=False)
+    assert added.status_code in (302, 303), added.text[:300]
+    page = browser.get(a.url + "/apply").text
+    # Beta's record, as the public sees it there: its reference code, its archive, the name masked.
+    assert reference in page and name not in page
+    assert sql(a, "SELECT a.node FROM archive a WHERE a.code = :c", c=HOLDING) == [("beta",)]
+    status, _headers, _page = a.request("GET", f"/records/{HOLDING}/{reference}", headers={"Accept": "text/html"})
+    assert status == 404  # a mirror has no page here: the record's page is on beta
