@@ -1,7 +1,8 @@
 """What this node does with a message a peer sent (POST /federation/v1/messages, signed): each is
-stored as it came (FederationMessage, direction "in") with the peer's name and its Signature-Input
-and Signature headers, in the same transaction as what it does, so any dispute can be traced to a
-signed message. The (peer, message id) pair is the idempotency key: the same message again does
+stored as it came (FederationMessage, direction "in": the exact body, files and all) with the
+peer's name and the headers its signature covers (Date, Content-Digest, Signature-Input,
+Signature), in the same transaction as what it does, so the signed call can be verified again
+in any dispute. The (peer, message id) pair is the idempotency key: the same message again does
 nothing more and gets the same answer.
 
     task.create  → a mirror of the peer's request (applicant: the peer's account, channel "peer",
@@ -36,7 +37,7 @@ from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
 from portal.core.uploads import MAX_FILES, UploadRejected, check_upload, store_with
-from portal.federation.messages import KINDS, without_file_data
+from portal.federation.messages import KINDS
 from portal.federation.models import FederationMessage, Peer
 from portal.federation.node import NodeError
 from portal.federation.peers import mirror_archive
@@ -81,8 +82,9 @@ def _decoded(part: dict, where: str) -> tuple[str, bytes]:
     return name, data
 
 
-def receive(session: Session, peer: Peer, message_id, kind, body, signature: str) -> tuple[int, dict]:
-    """Act on one message from `peer` once; (HTTP status, answer)."""
+def receive(session: Session, peer: Peer, message_id, kind, body, signature: str, raw: str) -> tuple[int, dict]:
+    """Act on one message from `peer` once; (HTTP status, answer). `raw` is the body exactly as
+    signed (its Content-Digest in `signature`), stored as it came."""
     if not isinstance(message_id, str) or not 8 <= len(message_id) <= 64:
         return 400, {"error": "id: 8 to 64 characters"}
     if kind not in KINDS or not isinstance(body, dict):
@@ -90,7 +92,7 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
     if (done := _stored(session, peer, message_id)) is not None:
         return 200, done
     message = FederationMessage(direction="in", peer=peer.name, message_id=message_id, kind=kind,
-                                body=json.dumps(without_file_data(body), ensure_ascii=False), signature=signature,
+                                body=raw, signature=signature,
                                 status="received", delivered_at=utcnow())
     try:
         answer = HANDLERS[kind](session, peer, body, message)

@@ -47,7 +47,9 @@ def messages():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return jsonify({"error": "the body must be a JSON object {id, kind, body}"}), 400
-    signature = "\n".join(f"{name}: {request.headers.get(name, '')}" for name in ("Signature-Input", "Signature"))
+    # What the signature covers, kept with the exact body: the call can be verified again in a dispute.
+    signature = "\n".join(f"{name}: {request.headers.get(name, '')}"
+                          for name in ("Date", "Content-Digest", "Signature-Input", "Signature"))
     status, answer = receive(db.session, g.peer, payload.get("id"), payload.get("kind"), payload.get("body"),
-                             signature)
+                             signature, request.get_data(as_text=True))
     return jsonify(answer), status

@@ -46,10 +46,14 @@ def test_the_whole_journey_to_a_certificate_carrying_the_holding_nodes_copy(pair
     stored = sql(b, "SELECT kind, signature, body FROM federation_message WHERE direction = 'in' AND peer = 'alpha' "
                     "ORDER BY id")
     assert [row[0] for row in stored][:1] == ["task.create"]
-    assert 'keyid="alpha"' in stored[0][1] and "Signature:" in stored[0][1]
-    body = json.loads(stored[0][2])
+    assert 'keyid="alpha"' in stored[0][1]
+    body = json.loads(stored[0][2])["body"]
     assert body["request"]["number"] == number and [f["kind"] for f in body["files"]] == ["relationship_proof"]
-    assert "data" not in body["files"][0]
+    assert body["subject"]["id_number"] and "applicant" not in body
+    # Kept exactly as signed: alpha's signature over it still verifies (a dispute can be settled).
+    assert _signature_holds(b, stored[0][1], stored[0][2], a.public_key)
+    with pytest.raises(Exception):  # noqa: B017 — any refusal of the library will do: the body was altered
+        _signature_holds(b, stored[0][1], stored[0][2].replace('"relative"', '"self"'), a.public_key)
     files_on_b = sql(b, "SELECT f.kind FROM request_file f JOIN utilization_request r ON r.id = f.request_id "
                         "WHERE r.number = :n ORDER BY f.id", n=number)
     assert [row[0] for row in files_on_b] == ["relationship_proof", "certified_copy"]
@@ -195,3 +199,24 @@ def test_a_peers_record_goes_into_the_basket_as_network_search_offers_it(pair):
     assert sql(a, "SELECT a.node FROM archive a WHERE a.code = :c", c=HOLDING) == [("beta",)]
     status, _headers, _page = a.request("GET", f"/records/{HOLDING}/{reference}", headers={"Accept": "text/html"})
     assert status == 404  # a mirror has no page here: the record's page is on beta
+
+
+def _signature_holds(receiver: Node, headers_text: str, raw: str, public_key: str) -> bool:
+    """Verify a stored message's signature again, long after: the exact body and the covered headers."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    import requests
+    from http_message_signatures import algorithms
+    from requests_http_signature import HTTPSignatureAuth
+
+    from portal.federation.signing import _Keys
+
+    headers = dict(line.split(": ", 1) for line in headers_text.splitlines())
+    keyid = re.search(r'keyid="([^"]+)"', headers["Signature-Input"]).group(1)
+    call = requests.Request("POST", receiver.url + "/federation/v1/messages", data=raw.encode(),
+                            headers={**headers, "Content-Type": "application/json"}).prepare()
+    HTTPSignatureAuth.verify(call, signature_algorithm=algorithms.ED25519, max_age=timedelta(days=3650),
+                             key_resolver=_Keys(peers={keyid: SimpleNamespace(public_key=public_key)}),
+                             require_components=("@method", "@target-uri", "content-digest"))
+    return True
