@@ -130,7 +130,8 @@ def send_answer(acting: Acting) -> None:
         return
     note = acting.inputs.note or ""
     print_note = bool(task.print_note)
-    body = {"task_id": task_reference(request), "number": request.number, "status": task.status,
+    body = {"task_id": task_reference(request), "holding_task_id": task.public_id, "number": request.number,
+            "status": task.status,
             "note": note if (print_note or task.status == "not_found") else "", "print_note": print_note,
             "answered_at": task.answered_at.isoformat(), "holding_archive": task.holding_archive.code,
             "records": [{"archive_code": item.record.archive.code, "reference_code": item.record.reference_code,

@@ -116,15 +116,18 @@ def _delivered(session, message: FederationMessage, answer: dict) -> None:
 
 
 def messages_of(session, request) -> list[FederationMessage]:
-    """The outgoing messages about a request's tasks, for its staff page: delivered, waiting or failed."""
-    ids = {task.public_id for task in request.tasks if task.holding_archive.node is not None}
+    """The outgoing messages about a request's tasks, for its staff page (delivered, waiting or
+    failed): the tasks sent to other nodes, or the answers sent back to the node that sent them."""
+    if request.issuing_archive.node is not None:
+        ids, key = {task.public_id for task in request.tasks}, "holding_task_id"
+    else:
+        ids, key = {task.public_id for task in request.tasks if task.holding_archive.node is not None}, "task_id"
     if not ids:
         return []
-    mentions = [FederationMessage.body.contains(f'"task_id":"{task_id}"') for task_id in sorted(ids)]
-    rows = session.scalars(select(FederationMessage).where(FederationMessage.direction == "out",
-                                                           FederationMessage.kind != "task.answer", or_(*mentions))
+    mentions = [FederationMessage.body.contains(f'"{key}":"{task_id}"') for task_id in sorted(ids)]
+    rows = session.scalars(select(FederationMessage).where(FederationMessage.direction == "out", or_(*mentions))
                            .order_by(FederationMessage.id))
-    return [m for m in rows if json.loads(m.body).get("task_id") in ids]
+    return [m for m in rows if json.loads(m.body).get(key) in ids]
 
 
 class FederationWorker(Worker):

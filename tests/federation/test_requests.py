@@ -60,6 +60,9 @@ def test_the_whole_journey_to_a_certificate_carrying_the_holding_nodes_copy(pair
     # The staff pages: A's request page names the holding node and the task's delivery.
     page = web_login(a, f"reviewer.{ISSUING}@demo.cn").get(a.url + f"/staff/requests/{number}").text
     assert "馆藏节点" in page and "beta" in page and "已送达" in page
+    # … and beta's, the issuing node and whether its answer reached it.
+    page = web_login(b, f"clerk.{HOLDING}@demo.cn").get(b.url + f"/staff/requests/{number}").text
+    assert "出证节点" in page and "alpha" in page and "核实结果" in page and "已送达" in page
     # A's mirror of beta's archive and record stay out of A's own lists.
     status, archives = a.get_json("/federation/v1/node")
     assert [x["code"] for x in archives["archives"]] == [ISSUING]
