@@ -188,6 +188,7 @@ class CopyInfo(Answer):
 class Task(Answer):
     task_id: str
     holding_archive: str
+    node: str = Field(None, description="the peer node of the holding archive, for a task sent to another node")
     status: Literal["open", "answered", "cancelled"]
     result: Literal["verified", "not_found"] | None
     note: str

@@ -74,6 +74,7 @@ def _task_json(task: VerificationTask, viewer) -> dict:
         "copy": None if copy is None else {"name": copy.original_name, "content_type": copy.content_type,
                                            "size": copy.size},
         "allowed_actions": _task_actions(viewer, task),
+        **({"node": task.holding_archive.node} if task.holding_archive.node else {}),
     }
 
 

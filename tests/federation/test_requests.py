@@ -41,6 +41,7 @@ def test_the_whole_journey_to_a_certificate_carrying_the_holding_nodes_copy(pair
     due_on_b = sql(b, "SELECT t.due_date FROM verification_task t JOIN utilization_request r ON r.id = t.request_id "
                       "WHERE r.number = :n", n=number)[0][0]
     task_on_a = detail(a, number, f"reviewer.{ISSUING}@demo.cn")["tasks"][0]
+    assert task_on_a["node"] == "beta" and task_on_a["holding_archive"] == HOLDING
     assert str(task_on_a["due_date"]) == str(due_on_b)[:10]
     # B keeps what it received with alpha's signature, and the proof (not the applicant's ID card).
     stored = sql(b, "SELECT kind, signature, body FROM federation_message WHERE direction = 'in' AND peer = 'alpha' "
