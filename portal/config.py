@@ -114,6 +114,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_TIMEOUT": float(env.get("PORTAL_SMTP_TIMEOUT", "10")),
         "MAIL_MAX_ATTEMPTS": int(env.get("PORTAL_MAIL_MAX_ATTEMPTS", "8")),
         "MAIL_SEND_INTERVAL": float(env.get("PORTAL_MAIL_SEND_INTERVAL", "10")),
+        # Messages to peer nodes (portal.federation.messages): the outbox is tried every
+        # FEDERATION_INTERVAL seconds; a peer that does not answer is tried again after
+        # FEDERATION_RETRY_BASE seconds, doubling each time up to FEDERATION_RETRY_CAP.
+        "FEDERATION_INTERVAL": float(env.get("PORTAL_FEDERATION_INTERVAL", "5")),
+        "FEDERATION_RETRY_BASE": float(env.get("PORTAL_FEDERATION_RETRY_BASE", "5")),
+        "FEDERATION_RETRY_CAP": float(env.get("PORTAL_FEDERATION_RETRY_CAP", "600")),
         # Certificate signing keys: ca.cert.pem, {code}.key.pem, {code}.cert.pem (see `portal keys init`).
         "SIGNING_KEYS_DIR": Path(env.get("PORTAL_SIGNING_KEYS_DIR") or data_dir / "keys"),
         "SIGNING_KEY_PASSPHRASE": env.get("PORTAL_SIGNING_KEY_PASSPHRASE") or None,

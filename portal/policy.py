@@ -5,7 +5,9 @@ of a record) and the same rules as SQL for lists (`visible`). Services, the acti
 Roles are held on an object, not in general:
 - on a request: "applicant" (the person who applied), "clerk"/"reviewer" of its issuing archive,
   "admin";
-- on a verification task: "clerk"/"reviewer" of its holding archive, "admin";
+- on a verification task: "clerk"/"reviewer" of its holding archive, "admin"; "peer" (a peer
+  node's system account, portal.federation) on a task of that node's archive: it answers it;
+  on the requests a peer node sent here, its account is the "applicant";
 - on a record: "subject" (the verified person it is about), "staff" of its archive or an admin,
   "public";
 - on an archive (its administration: portal.admin, statistics, appraisal, counter intake):
@@ -42,8 +44,8 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("request", "reassign"): ("admin",),
     ("request", "note"): ("clerk", "reviewer"),
     ("request", "revoke_certificate"): ("reviewer",),
-    ("task", "verify"): ("clerk",),
-    ("task", "not_found"): ("clerk",),
+    ("task", "verify"): ("clerk", "peer"),
+    ("task", "not_found"): ("clerk", "peer"),
     ("task", "claim"): ("clerk",),
     ("task", "release"): ("clerk", "admin"),
     ("task", "reassign"): ("admin",),
@@ -117,6 +119,8 @@ def roles_on(viewer, obj) -> set[str]:
     if isinstance(obj, AppraisalBatch):
         return roles_on_archive(viewer, obj.archive_id)
     if isinstance(obj, VerificationTask):
+        if signed_in(viewer) and viewer.role == "peer":  # a peer node answers the tasks sent to its archives
+            return {"peer"} if viewer.is_active and viewer.node and obj.holding_archive.node == viewer.node else set()
         role = staff_role(viewer, {obj.holding_archive_id})
         return {role} if role else set()
     if signed_in(viewer) and viewer.id == obj.applicant_id:

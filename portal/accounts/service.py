@@ -61,7 +61,7 @@ def checked_account_fields(session: Session, *, role: str, email: str, password:
     if role in ("clerk", "reviewer", "archive_admin"):
         if not archive_code:
             errors["archive"] = _l("工作人员必须属于一个档案馆")
-        elif not (archive := session.scalar(select(Archive).where(Archive.code == archive_code))):
+        elif not (archive := session.scalar(select(Archive).where(Archive.code == archive_code, Archive.node.is_(None)))):
             errors["archive"] = _l("档案馆代码不存在：%(code)s", code=archive_code)
     elif role == "admin" and archive_code:
         archive = session.scalar(select(Archive).where(Archive.code == archive_code))
@@ -171,7 +171,7 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> U
     # Emails are stored normalised, so the unique index answers this.
     user = session.scalar(select(User).where(User.email == email)) if email else None
     ok = verify_password(user.password_hash if user else None, password or "")
-    if ok and user.is_active:
+    if ok and user.is_active and user.role != "peer":  # a peer node's system account never logs in
         user.last_login_at = utcnow()
         log(session, "login", actor=user, object_type="user", object_id=user.id, ip=ip)
         session.commit()

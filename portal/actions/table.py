@@ -24,6 +24,7 @@ from portal.appraisal import stages as appraisal
 from portal.certificates.service import has_certificate, keep_print_choice, revoke_certificate, write_certificate
 from portal.core.acting import Acting
 from portal.core.errors import Conflict
+from portal.federation import messages as peers
 from portal.requests.service import attach_supplement
 from portal.review import service as review
 
@@ -69,23 +70,26 @@ def stage(name: str, from_state: str, to_state: str, *steps: Step, **more) -> Ac
 _OPEN_BATCH = ("first_review", "second_review", "decision")
 _claims = dict(guards=(review.claimable,), steps=(review.set_claim,), conflict=review.claim_conflict)
 _answer = dict(guards=(review.task_is_open,), steps=(review.answer_task,), timeline=review.answer_note,
-               conflict=review.task_conflict)
+               conflict=review.task_conflict, effects=("a task another node sent: the answer goes back (task.answer)",))
 
 ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
     # The request's state changes. `submit` creates a request (portal.requests.applying.submit):
     # no existing request is in a state that allows it.
     transition("submit", (), "submitted"),
     transition("withdraw", ("submitted", "in_review", "needs_supplement"), "withdrawn",
-               steps=(review.cancel_open_tasks,), effects=("open verification tasks are cancelled",)),
+               steps=(peers.send_cancels, review.cancel_open_tasks),
+               effects=("open verification tasks are cancelled (another node's: task.cancel is sent)",)),
     transition("resubmit", ("needs_supplement",), "in_review", inputs.ResubmitInput, notify=False,
                steps=(attach_supplement,), effects=("the files are attached; the promised date restarts",)),
     transition("accept", ("submitted",), "in_review", inputs.AcceptInput, guards=(review.identity_checked,),
-               steps=(review.verify_applicant, review.choose_search_archives, review.create_tasks),
+               steps=(review.verify_applicant, review.choose_search_archives, review.create_tasks, peers.send_tasks),
                effects=("an unverified applicant's account is verified (the clerk checked the ID card: "
-                        "identity_checked)", "one verification task per holding archive")),
+                        "identity_checked)", "one verification task per holding archive",
+                        "a holding archive of another node is sent its task (task.create)")),
     transition("ask_supplement", ("in_review",), "needs_supplement", inputs.RequiredNoteInput),
-    transition("reject", ("in_review",), "rejected", inputs.RejectInput, steps=(review.cancel_open_tasks,),
-               effects=("open verification tasks are cancelled",)),
+    transition("reject", ("in_review",), "rejected", inputs.RejectInput,
+               steps=(peers.send_cancels, review.cancel_open_tasks),
+               effects=("open verification tasks are cancelled (another node's: task.cancel is sent)",)),
     transition("approve", ("in_review",), "approved", guards=(review.all_tasks_answered,),
                effects=("waits until every holding archive has answered",)),
     transition("issue", ("approved", "issued"), "issued", when=review.awaits_certificate, steps=(write_certificate,),
@@ -104,8 +108,9 @@ ACTIONS: dict[tuple[str, str], Action] = {(a.kind, a.name): a for a in (
            effects=("the applicant is emailed the reason",
                     "the password must have been typed within the last 30 minutes (else 401)")),
     # A holding archive's verification task.
-    Action("task", "verify", inputs.VerifyInput, **{**_answer, "steps": (*_answer["steps"], keep_print_choice)}),
-    Action("task", "not_found", inputs.AnswerInput, **_answer),
+    Action("task", "verify", inputs.VerifyInput,
+           **{**_answer, "steps": (*_answer["steps"], keep_print_choice, peers.send_answer)}),
+    Action("task", "not_found", inputs.AnswerInput, **{**_answer, "steps": (*_answer["steps"], peers.send_answer)}),
     Action("task", "claim", inputs.ClaimInput, **_claims),
     Action("task", "release", inputs.ClaimInput, **_claims),
     Action("task", "reassign", inputs.ReassignInput, guards=(review.claimable, review.assignee_works_there),

@@ -241,6 +241,11 @@ def find_in_catalog(session: Session, clerk, archive: Archive, text: str) -> lis
 
 def _matching(session: Session, text: str) -> list[Record]:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return list(session.scalars(select(Record).where(or_(
+    return list(session.scalars(select(Record).where(_own_archive(), or_(
         Record.reference_code.ilike(f"{escaped}%", escape="\\"), Record.title.ilike(f"%{escaped}%", escape="\\")))
         .order_by(Record.archive_id, Record.reference_code).limit(MAX_LOOKUP_ROWS)))
+
+
+def _own_archive():
+    """This node's records, not mirrors of another node's (portal.federation.records)."""
+    return Record.archive_id.in_(select(Archive.id).where(Archive.node.is_(None)))

@@ -29,7 +29,7 @@ def archive_for(code: str, action: str) -> Archive:
 def index():
     """The archives the person administers or works at, each with the sections open to them."""
     conditions = policy.archives_where(current_user, "view_statistics")
-    archives = db.session.scalars(select(Archive).where(*conditions).order_by(Archive.code)).all()
+    archives = db.session.scalars(select(Archive).where(Archive.node.is_(None), *conditions).order_by(Archive.code)).all()
     rows = [(archive, sections_for(current_user, archive.id)) for archive in archives]
     rows = [(archive, sections) for archive, sections in rows if sections]
     if not rows and not policy.may_create_archive(current_user):

@@ -77,7 +77,8 @@ def _detail(req: UtilizationRequest) -> dict:
         "purpose_note": req.purpose_note,
         "subject": {"name": req.subject_name, "id_number": mask_id_number(service.subject_id_number(req))},
         "records": [{"archive_code": item.record.archive.code, "reference_code": item.record.reference_code,
-                     "title": item.record.title} for item in req.items],
+                     "title": item.record.title, **({"node": item.record.archive.node} if item.record.archive.node
+                                                    else {})} for item in req.items],
         "search": search,
         "issuing_archive": req.issuing_archive.code,
         "holding_archives": [archive.code for archive in service.holding_archives(req)],

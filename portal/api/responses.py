@@ -164,6 +164,7 @@ class RecordItem(Answer):
     archive_code: str
     reference_code: str
     title: str
+    node: str = Field(None, description="the peer node holding it, for another node's record")
 
 
 class SearchAnswerSpec(Answer):
@@ -203,6 +204,7 @@ class CopyInfo(Answer):
 class Task(Answer):
     task_id: str
     holding_archive: str
+    node: str = Field(None, description="the peer node of the holding archive, for a task sent to another node")
     status: Literal["open", "answered", "cancelled"]
     result: Literal["verified", "not_found"] | None
     note: str
@@ -271,6 +273,7 @@ class QueueItem(Answer):
     task_id: str = Field(None, description="tasks only")
     status: str = Field(description="the request's status, or the task's")
     issuing_archive: str
+    issuing_node: str = Field(None, description="a task another node sent: that node's name")
     holding_archive: str = Field(None, description="tasks only")
     due_date: date
     submitted_at: datetime | None

@@ -74,6 +74,7 @@ def _task_json(task: VerificationTask, viewer) -> dict:
         "copy": None if copy is None else {"name": copy.original_name, "content_type": copy.content_type,
                                            "size": copy.size},
         "allowed_actions": _task_actions(viewer, task),
+        **({"node": task.holding_archive.node} if task.holding_archive.node else {}),
     }
 
 
@@ -102,6 +103,8 @@ def _queue_item(item: QueueItem) -> dict:
     else:
         out["status"] = req.status
     out["issuing_archive"] = req.issuing_archive.code
+    if req.issuing_archive.node:  # a task another node sent: its node
+        out["issuing_node"] = req.issuing_archive.node
     if task is not None:
         out["holding_archive"] = task.holding_archive.code
     out.update(due_date=item.due_date.isoformat(), submitted_at=at(req.submitted_at),

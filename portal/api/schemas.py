@@ -129,6 +129,8 @@ class CertificateQuery(Strict):
 class RecordRef(Strict):
     archive_code: RequiredText
     reference_code: RequiredText
+    node: Text = Field(None, description="the peer node holding the record, for another node's record "
+                                         "(as network search names it); optional, archive codes are unique")
 
 
 class SubjectDoc(Strict):
@@ -185,7 +187,8 @@ class ApplicationDoc(Strict):
             relation=self.relation, purpose=self.purpose, purpose_note=self.purpose_note,
             issuing_archive=self.issuing_archive, delivery=self.delivery, address=self.address,
             consent=self.consent, subject_name=subject.name, subject_id_number=subject.id_number,
-            records=[(r.archive_code, r.reference_code) for r in self.records or ()])
+            records=[(r.archive_code, r.reference_code) for r in self.records or ()],
+            record_nodes={(r.archive_code, r.reference_code): r.node for r in self.records or () if r.node})
         if self.search is not None:
             s = self.search
             app.search = service.SearchSpec(category=s.category, year_from=s.year_from, year_to=s.year_to,

@@ -7,7 +7,8 @@ from portal.archives.models import Archive
 
 
 def list_archives(session: Session) -> list[Archive]:
-    return list(session.scalars(select(Archive).order_by(Archive.region, Archive.code)))
+    """This node's archives (not the mirrors of other nodes' archives: portal.federation.peers)."""
+    return list(session.scalars(select(Archive).where(Archive.node.is_(None)).order_by(Archive.region, Archive.code)))
 
 
 def set_task_due_days(session: Session, code: str, days: int) -> Archive:

@@ -102,7 +102,7 @@ def import_rows(session: Session, rows: Rows, progress: Progress | None = None, 
     archive are refused (an archive's own import page) and no archive is created."""
     report = ImportReport()
     layout = column_layout(rows.header, HEADER)
-    archives = dict(session.execute(select(Archive.code, Archive.id)).all())
+    archives = dict(session.execute(select(Archive.code, Archive.id).where(Archive.node.is_(None))).all())
     new_archives: dict[str, str] = {}  # code → name, created with the batch that first needs them
     seen: dict[tuple[str, str], int] = {}
     batch: list[dict] = []

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.catalog import search
 from portal.catalog.copies import copy_text
+from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.catalog.outbox import SearchOutbox
 from portal.core.categories import category_label
@@ -209,7 +210,9 @@ def sync_outbox(session: Session, index: SearchIndex, batch: int = BATCH) -> int
 def _all_documents(session: Session, batch: int) -> Iterator[dict]:
     last_id = 0
     while True:
-        records = session.scalars(select(Record).where(Record.id > last_id).options(selectinload(Record.copies))
+        # Another node's records mirrored here (portal.federation.records) are never indexed here.
+        records = session.scalars(select(Record).where(Record.id > last_id, Record.archive_id.in_(
+            select(Archive.id).where(Archive.node.is_(None)))).options(selectinload(Record.copies))
                                   .order_by(Record.id).limit(batch)).all()
         if not records:
             return

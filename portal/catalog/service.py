@@ -85,8 +85,8 @@ def view_record(session: Session, viewer, archive_code: str, reference_code: str
     """The record as `viewer` may see it; a staff view of personal data is written to the audit log."""
     record = find_records(session, [(archive_code, reference_code)]).get((archive_code, reference_code))
     seen_as = audience_for(viewer, record) if record is not None else "public"
-    if record is None or not can_see(record, seen_as):
-        raise RecordNotFound(reference_code)
+    if record is None or record.archive.node is not None or not can_see(record, seen_as):
+        raise RecordNotFound(reference_code)  # another node's record mirrored here has its page there
     if seen_as == "staff" and (record.subject_name or record.subject_id_enc):
         log(session, "view_personal_data", actor=viewer, object_type="record", object_id=record.id, ip=ip,
             archive=archive_code, reference_code=reference_code)
@@ -102,7 +102,7 @@ def records_of(session: Session, user) -> list[Record]:
         return []
     candidates = session.scalars(
         select(Record).join(Record.archive).options(contains_eager(Record.archive))
-        .where(Record.subject_id_hash == user.id_number_hash, Record.access_level != "closed")
+        .where(Record.subject_id_hash == user.id_number_hash, Record.access_level != "closed", Archive.node.is_(None))
         .order_by(Record.event_year, Archive.code, Record.reference_code)
     )
     return [record for record in candidates if is_subject(user, record)]

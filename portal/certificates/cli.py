@@ -32,7 +32,7 @@ def init_command(force: bool) -> None:
     from portal.certificates.signing import init_keys
 
     keys_dir = current_app.config["SIGNING_KEYS_DIR"]
-    archives = [(a.code, a.name) for a in db.session.scalars(select(Archive).order_by(Archive.code))]
+    archives = [(a.code, a.name) for a in db.session.scalars(select(Archive).where(Archive.node.is_(None)).order_by(Archive.code))]
     if not archives:
         click.echo("数据库中还没有档案馆，先运行 portal seed-demo 或导入目录 (no archives in the database yet)", err=True)
         sys.exit(1)

@@ -2,3 +2,4 @@
 each registers on its blueprint: one import per module, none of them importing another through here."""
 from portal.federation import views  # noqa: F401  (bp, /node, /ping)
 from portal.federation import search_views  # noqa: F401  (/search)
+from portal.federation import messages_views  # noqa: F401  (/records/…, /messages)

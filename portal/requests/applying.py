@@ -27,6 +27,7 @@ from portal.core.sequences import next_value
 from portal.core.clock import utcnow
 from portal.core import workdays
 from portal.core import clock
+from portal.federation.records import mirror_records
 from portal.requests import drafts
 from portal.requests.notifications import notify_applicant
 from portal.requests.timeline import record_event
@@ -65,6 +66,7 @@ class Application:
     subject_name: str = ""  # another person's; empty when the relation is "self"
     subject_id_number: str = ""
     records: list[tuple[str, str]] = field(default_factory=list)  # (archive code, reference code)
+    record_nodes: dict[tuple[str, str], str] = field(default_factory=dict)  # a peer's record: its node, if known
     search: SearchSpec | None = None
     purpose: str = ""
     purpose_note: str = ""
@@ -215,7 +217,8 @@ def _check_fields(session: Session, applicant, app: Application, errors: dict) -
         errors["purpose_note"] = _l("不能超过 200 字")
     values.update(relation=relation, purpose=app.purpose, purpose_note=note)
 
-    values["issuing_archive"] = session.scalar(select(Archive).where(Archive.code == (app.issuing_archive or "")))
+    values["issuing_archive"] = session.scalar(select(Archive).where(Archive.code == (app.issuing_archive or ""),
+                                                                      Archive.node.is_(None)))  # this node's own
     if values["issuing_archive"] is None:
         errors["issuing_archive"] = _l("请选择出证档案馆")
     if app.delivery not in DELIVERIES:
@@ -233,7 +236,7 @@ def _check_fields(session: Session, applicant, app: Application, errors: dict) -
         errors["records"] = _l("请选择具体档案，或者请档案馆代为查找，二者选一")
     elif app.records:
         values["kind"], values["records"] = "records", _check_records(
-            session, applicant, app.records, relation, values["subject_name"], errors)
+            session, applicant, app.records, relation, values["subject_name"], errors, app.record_nodes)
     elif app.search is not None:
         values["kind"], values["search"] = "search", _check_search(session, app.search, errors)
     else:
@@ -251,12 +254,16 @@ def refusal(applicant, channel: str = "web"):
     return _l("利用申请需要用实名注册的个人账号提交")
 
 
-def _check_records(session, applicant, wanted, relation, subject_name, errors) -> list[Record]:
+def _check_records(session, applicant, wanted, relation, subject_name, errors, nodes=None) -> list[Record]:
     unique = list(dict.fromkeys((str(a).strip(), str(r).strip()) for a, r in wanted))
     if len(unique) > MAX_RECORDS:
         errors["records"] = _l("一份申请最多包含 %(n)d 条档案", n=MAX_RECORDS)
         return []
     found = find_records(session, unique)
+    # Another node's records: their public facts, fetched from that node now (portal.federation.records).
+    if remote := [key for key in unique if key not in found or found[key].archive.node is not None]:
+        fetched = mirror_records(session, remote, nodes)
+        found.update({key: fetched.get(key) for key in remote})
     records = []
     for code, reference in unique:
         record = found.get((code, reference))

@@ -7,6 +7,7 @@ from collections.abc import MutableMapping
 from sqlalchemy.orm import Session
 
 from portal.policy import audience_for, can_see
+from portal.federation.records import mirror_records
 from portal.catalog.service import RecordView, find_records, present
 
 _KEY = "basket"
@@ -41,6 +42,9 @@ def contents(session: Session, viewer, store: MutableMapping) -> list[RecordView
     """The basket's records as the viewer may see them; records no longer visible drop out."""
     wanted = items(store)
     found = find_records(session, wanted)
+    if missing := [key for key in wanted if key not in found]:  # another node's records (mirrored here)
+        found.update(mirror_records(session, missing))
+        session.commit()
     views = []
     for key in wanted:
         record = found.get(key)

@@ -22,7 +22,7 @@ STATUS_LABELS = {
     "withdrawn": N_("已撤回"),
 }
 ROLE_LABELS = {"applicant": N_("申请人"), "clerk": N_("查档接待员"), "reviewer": N_("审核员"),
-               "admin": N_("管理员"), "system": N_("系统")}
+               "admin": N_("管理员"), "system": N_("系统"), "peer": N_("协作节点")}
 TASK_STATUS_LABELS = {"open": N_("待核实"), "verified": N_("已核实"), "not_found": N_("未找到"),
                       "cancelled": N_("已取消")}
 # What each action is called, on buttons and on the timeline: the request's state changes, the
@@ -39,7 +39,15 @@ ACTION_LABELS = {
     "verify": N_("馆藏馆核实"),
     "not_found": N_("馆藏馆未找到"),
     "revoke": N_("撤销证明"),
+    # Across nodes (portal.federation.messages): the task sent to the holding node and received there.
+    "peer_task_sent": N_("协办任务已送达馆藏节点"),
+    "peer_task_cancelled": N_("已通知馆藏节点取消协办"),
+    "peer_received": N_("收到出证节点的协办任务"),
 }
+# A message to another node about a task (portal.federation.messages), on the staff request page.
+PEER_MESSAGE_LABELS = {"pending": N_("等待送达（自动重试）"), "delivered": N_("已送达"), "failed": N_("送达失败"),
+                       "received": N_("已收到")}
+PEER_MESSAGE_KINDS = {"task.create": N_("协办任务"), "task.cancel": N_("取消协办"), "task.answer": N_("核实结果")}
 # Why a reviewer does not approve: a code from this list and a note, kept together on the timeline.
 REJECT_REASONS = {
     "proof": N_("证明材料不足或无效"),

@@ -43,6 +43,8 @@ def notify_applicant(session: Session, request: UtilizationRequest, event: Reque
 def email_applicant(session: Session, request: UtilizationRequest, subject: str, text: str) -> None:
     """An email to the applicant about `request`, in the portal's usual frame: greeting, `text`,
     the request number and its link."""
+    if request.applicant.role == "peer":  # a peer node's system account: the peer hears through its messages
+        return
     body = letter(request.applicant.real_name, text, "", f"申请编号：{request.number}",
                   f"查看进度：{public_url('requests.detail', number=request.number)}")
     queue_email(session, request.applicant.email, subject, body)

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.federation.messages_worker import messages_of as peer_messages
 from portal.accounts.models import User
 from portal.accounts.service import id_number_of
 from portal.actions import act, allowed, check, spec
@@ -25,7 +26,8 @@ from portal.core.errors import Conflict, NotAllowed, UnknownAction, ValidationFa
 from portal.db import db
 from portal.policy import can, may_work_on, sees_applicant_identity
 from portal.requests import service as requests_service
-from portal.requests.labels import ACTION_LABELS, REJECT_REASONS, ROLE_LABELS, TASK_STATUS_LABELS
+from portal.requests.labels import (ACTION_LABELS, PEER_MESSAGE_KINDS, PEER_MESSAGE_LABELS, REJECT_REASONS, ROLE_LABELS,
+                                   TASK_STATUS_LABELS)
 from portal.requests.models import UtilizationRequest, holding_archives
 from portal.core.clock import CHINA_TIME, china_today
 from portal.core.punctuation import paren
@@ -112,6 +114,7 @@ def queue_url(**changes) -> str:
 def _shared() -> dict:
     """What the queue, the request page and the out-of-band counts all use."""
     return {"TABS": review_queue.TABS, "TASK_STATUS_LABELS": TASK_STATUS_LABELS,
+            "PEER_MESSAGE_LABELS": PEER_MESSAGE_LABELS, "PEER_MESSAGE_KINDS": PEER_MESSAGE_KINDS,
             "holding_archives": holding_archives, "copies_for_task": copies_for_task}
 
 
@@ -151,6 +154,7 @@ def _page_context(req: UtilizationRequest, **extra) -> dict:
         "replaced": service.replaced_certificate(req),
         "awaits_certificate": service.awaits_certificate(req),
         "notes": service.notes_of(db.session, viewer, req),
+        "peer_messages": peer_messages(db.session, req),  # tasks sent to other nodes: delivered, waiting, failed
         "open_tasks": open_tasks,
         "reject_options": [(code, _(label)) for code, label in REJECT_REASONS.items()],
         "network": list_archives(db.session) if req.kind == "search" and allowed(viewer, "accept", req) else [],

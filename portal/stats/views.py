@@ -52,7 +52,7 @@ def statistics_page(code: str | None):
         range_args["v"] = keep(archive, period, figures)  # the charts and CSVs draw these figures
     archives = []
     if policy.may_everywhere(current_user, ACTION):
-        archives = db.session.scalars(select(Archive).order_by(Archive.code)).all()
+        archives = db.session.scalars(select(Archive).where(Archive.node.is_(None)).order_by(Archive.code)).all()
     return render("admin/stats.html", "admin/_stats.html", status=400 if errors else 200,
                   archive=archive, period=period, errors=errors, args=request.args, figures=figures,
                   tables=tables.all_tables(figures) if figures else [], archives=archives,
