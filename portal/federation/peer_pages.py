@@ -111,8 +111,8 @@ def peer_add():
         db.session.rollback()
         form.name.errors = [str(exc)]
         return _page(form, status=422)
-    flash(_("已更新对等节点 %(name)s。") if existed else
-          _("已添加对等节点 %(name)s。请对方管理员也添加本节点，然后点“检查”确认双方的签名都被接受。"),
+    flash(_("已更新对等节点 %(name)s。", name=peer.name) if existed else
+          _("已添加对等节点 %(name)s。请对方管理员也添加本节点，然后点“检查”确认双方的签名都被接受。", name=peer.name),
           "success")
     return see_other(url_for("admin.peers_page") + f"#peer-{peer.name}")
 
