@@ -65,8 +65,8 @@ def check_certificate(serial: str):
     try:
         cert = network.check(db.session, serial, code, ip=client_ip())
     except network.IssuerUnreachable as exc:
-        response = api_error(_("出证节点 %(node)s 暂时无法连接，请稍后再试 (the issuing node %(node)s cannot be "
-                               "reached now, try again later)", node=exc.node), 503)
+        response = api_error(_("出证节点 %(node)s 暂时无法连接，请稍后再试 (the issuing node cannot be reached now, "
+                               "try again later)", node=exc.node), 503)
         response.headers["Retry-After"] = str(network.RETRY_AFTER_SECONDS)
         return response
     except service.TooManyChecks:
