@@ -1,7 +1,8 @@
 """Certificates verifiable anywhere, with real nodes: alpha issues a certificate (its serial names
 alpha), beta — a peer — verifies it on /verify and through the API by asking alpha (signed),
 naming alpha as the node that answered; a revocation on alpha shows at beta on the next check;
-alpha down → beta says it cannot be reached (503), never "not found"."""
+alpha down → beta says it cannot be reached (503), never "not found". Alpha runs on PostgreSQL
+when PORTAL_TEST_POSTGRES_URL is set, beta on SQLite."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.federation.cluster import REPO, Node, close, link
+from tests.federation.cluster import PG_URL, REPO, Node, close, link
 
 PASSWORD = "Archive2024!"
 
@@ -18,7 +19,8 @@ PASSWORD = "Archive2024!"
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     base = tmp_path_factory.mktemp("certs")
-    a = Node.create(base / "a", "alpha", archives="451200,451202,451203", records=60)
+    # The issuing node on PostgreSQL where the tests have one (.ci/run), the asking node on SQLite.
+    a = Node.create(base / "a", "alpha", archives="451200,451202,451203", records=60, postgres=bool(PG_URL))
     b = Node.create(base / "b", "beta")
     try:
         done = subprocess.run([sys.executable, "-m", "tests.federation.certs_setup"], env=a.env, cwd=REPO,
