@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # Links in emails and certificates point at the address the portal serves, unless told otherwise.
 export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup run test fonts ocr-deps browser-deps translations messages bench bench-load bench-focus bench-growth bench-stats screenshots clean
+.PHONY: setup run run-network test fonts ocr-deps browser-deps translations messages bench bench-load bench-focus bench-growth bench-stats screenshots clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js .tools/meilisearch translations
 
@@ -69,6 +69,11 @@ run: setup fonts ocr-deps
 	$(BIN)/portal sync-index
 	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
 	PORTAL_DEMO=$${PORTAL_DEMO:-1} $(BIN)/portal serve --host $(HOST) --port $(PORT)
+
+# Two federated nodes on one machine (docs/federation.md): nanning on 5000, hechi on 5001, each with its
+# own data in instance/network/NAME, each trusting the other. Ctrl+C stops both.
+run-network: setup fonts
+	PORTAL_DEMO=$${PORTAL_DEMO:-1} $(BIN)/python -m portal.federation.demo --dir instance/network
 
 # One worker per core (pytest-xdist), each with its own databases, Meilisearch and Chromium; a test
 # file stays on one worker, so module-scoped servers start once.

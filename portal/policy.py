@@ -160,6 +160,11 @@ def may_create_archive(viewer) -> bool:
     return signed_in(viewer) and viewer.is_active and viewer.role == "admin"
 
 
+def may_manage_peers(viewer) -> bool:
+    """The nodes this node trusts (/admin/peers): the network admin's alone, like creating an archive."""
+    return may_create_archive(viewer)
+
+
 def archives_where(viewer, action: str, column=None) -> list:
     """`may` as SQL, for lists: the conditions on `column` (an archive id column, Archive.id by
     default) that keep the archives where `viewer` may do `action`. The network admin: none (all)."""

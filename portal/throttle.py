@@ -46,8 +46,8 @@ _KNOWN_DEVICES_KEPT = 5  # accounts one browser remembers (a family computer)
 @dataclass(frozen=True)
 class Rule:
     """`limit` requests (a limits string such as "10 per 15 minutes", or a function of the app's
-    config giving one) per `per`: "ip", "email+ip", "email" (the email typed, from any address)
-    or "user" (the signed-in user)."""
+    config giving one) per `per`: "ip", "email+ip", "email" (the email typed, from any address),
+    "user" (the signed-in user) or "peer" (the node that signed a peer API call)."""
     per: str
     limit: str | Callable[[dict], str]
     unless_known_device: bool = False  # a browser that logged in to this account is not counted
@@ -85,6 +85,9 @@ THROTTLES: dict[str, Throttle] = {
                               _l("核验次数过多，请 %(minutes)s 分钟后再试。"), methods=("GET",)),
     "verify_file": Throttle((Rule("ip", lambda c: f"{c['MAX_CERTIFICATE_FILE_CHECKS']} per 15 minutes"),),
                             _l("核验次数过多，请 %(minutes)s 分钟后再试。")),
+    # GET /federation/v1/certificates/<serial>: a peer's checks for the people at its address (each
+    # counted there too), per peer.
+    "peer_certificate": Throttle((Rule("peer", "600 per 15 minutes"),), TOO_MANY, methods=("GET",)),
     # Password reset and "send the confirmation again": each sends an email to the address typed.
     # No limit per email from any address: strangers filling it would keep its owner from resetting.
     "account_email": Throttle((Rule("ip", "20 per hour"), Rule("email+ip", "3 per hour")), TOO_MANY),

@@ -19,6 +19,7 @@ from portal.certificates.views import pdf_response
 from portal.core.errors import Conflict, NotAllowed
 from portal import throttle
 from portal.db import db
+from portal.federation import certificates as network
 from portal.policy import can
 from portal.web_util import client_ip, public_url
 
@@ -50,16 +51,24 @@ def certificate_json(req) -> dict | None:
 
 
 @routes.get("/certificates/<serial>", auth=False, summary="核验证明 (check a certificate)", ok=CertificateCheck,
-            query=CertificateQuery, errors=(404, 429), response_headers={429: {"Retry-After": "seconds"}})
+            query=CertificateQuery, errors=(404, 429, 503),
+            response_headers={429: {"Retry-After": "seconds"}, 503: {"Retry-After": "seconds"}})
 def check_certificate(serial: str):
     """Public, no token: a wrong code answers exactly as a serial that does not exist. Failed checks
-    count per address (20 in 15 minutes, with the web page's); beyond that 429, also for a right code."""
+    count per address (20 in 15 minutes, with the web page's); beyond that 429, also for a right code.
+    A serial naming another node of the network (ZM-NODE-…) that this node trusts is checked at
+    that node, and `node` names the node that answered; 503 when it cannot be reached now."""
     code = read_query(CertificateQuery).code
     if not clean_text(serial) or not clean_text(code):
         return _not_found()
     throttle.check("verify_lookup")  # every look-up, right or wrong (100 in 15 minutes per address)
     try:
-        cert = service.lookup(db.session, serial, code, ip=client_ip())
+        cert = network.check(db.session, serial, code, ip=client_ip())
+    except network.IssuerUnreachable as exc:
+        response = api_error(_("出证节点 %(node)s 暂时无法连接，请稍后再试 (the issuing node cannot be reached now, "
+                               "try again later)", node=exc.node), 503)
+        response.headers["Retry-After"] = str(network.RETRY_AFTER_SECONDS)
+        return response
     except service.TooManyChecks:
         response = api_error(_("核验次数过多，请 15 分钟后再试 (too many failed checks, try again in 15 minutes)"), 429)
         response.headers["Retry-After"] = str(service.RETRY_AFTER_SECONDS)
@@ -68,9 +77,9 @@ def check_certificate(serial: str):
         return _not_found()
     response = jsonify({"valid": cert.status == "valid", "status": cert.status, "kind": cert.kind,
                         "serial": cert.serial, "issued_at": at(cert.issued_at),
-                        "issuing_archive": cert.issuing_archive.code,
-                        "holding_archives": cert.holding_archive_codes, "sha256": cert.sha256,
-                        "revoked_at": at(cert.revoked_at)})
+                        "issuing_archive": cert.issuing_archive["code"],
+                        "holding_archives": [archive["code"] for archive in cert.holding_archives],
+                        "sha256": cert.sha256, "revoked_at": at(cert.revoked_at), "node": cert.node})
     response.headers["Cache-Control"] = "no-store"
     return response
 

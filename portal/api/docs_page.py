@@ -89,11 +89,17 @@ def _operation(base: str, path: str, method: str, op: dict) -> dict:
     }
 
 
+def _base(op: dict, base: str) -> str:
+    """The operation's own server (the peer API's: a node's base URL), else the document's."""
+    servers = op.get("servers")
+    return servers[0]["url"].rstrip("/") if servers else base
+
+
 def page_context(doc: dict) -> dict:
     base = doc["servers"][0]["url"]
     groups = []
     for tag in doc["tags"]:
-        operations = [_operation(base, path, method, op) for path, methods in doc["paths"].items()
+        operations = [_operation(_base(op, base), path, method, op) for path, methods in doc["paths"].items()
                       for method, op in methods.items() if tag["name"] in op.get("tags", ())]
         groups.append({"name": tag["name"], "description": tag.get("description", ""), "operations": operations})
     schemas = [{"name": name, "anchor": anchor(name), "description": schema.get("description", ""),

@@ -23,8 +23,9 @@ PATH_PARAMS = {
     "number": {"type": "string", "maxLength": 32, "description": "the request number "
                                                                    "({issuing archive code}-{year}-{6 digits})"},
     "task_id": {"type": "string", "maxLength": 32, "description": "a verification task's id"},
-    "serial": {"type": "string", "maxLength": 40, "description": "the certificate's serial "
-                                                                   "({issuing archive code}-{year}-{6 digits})"},
+    "serial": {"type": "string", "maxLength": 64, "description": "the certificate's serial "
+                                                                   "(ZM-{NODE}-{issuing archive code}-{year}-{6 digits}; "
+                                                                   "older: without the node, or without ZM)"},
 }
 INFO = {
     "title": "档案利用服务平台 API (Archive-Utilization Portal API)",

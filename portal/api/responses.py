@@ -317,3 +317,6 @@ class CertificateCheck(Answer):
     holding_archives: list[str]
     sha256: str
     revoked_at: datetime | None
+    node: str | None = Field(description="the node of the network that answered: this one, or the one that issued "
+                                         "the certificate (its name is in the serial, ZM-NODE-…); null on a "
+                                         "portal that is not part of a network")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 
 from portal.api import catalog, certificates, requests, review, statistics
 from portal.api.docs_page import page_context
 from portal.api.errors import register_error_handlers
+from portal.api.federation_doc import add_to as add_peer_api
 from portal.api.openapi import document
 from portal.api.routing import Content, Routes
 
@@ -22,9 +23,14 @@ GROUPS = (catalog.routes, requests.routes, review.routes, certificates.routes, s
 
 
 @cache
+def _document(app) -> dict:
+    return add_peer_api(document(list(GROUPS)), app)
+
+
 def openapi_document() -> dict:
-    """Built once per process: it depends on the code only."""
-    return document(list(GROUPS))
+    """Built once per app: it depends on the code only (and the peer API's routes are read from
+    the app's URL map, all registered by then)."""
+    return _document(current_app._get_current_object())
 
 
 @routes.get("/openapi.json", auth=False, summary="OpenAPI 3.1 文档 (this document)",

@@ -39,14 +39,18 @@ from portal.requests.models import UtilizationRequest
 from portal.requests.notifications import email_applicant
 from portal.requests.service import get_request, subject_id_number
 from portal.core.uploads import store_with, stored_path
+from portal.federation.node import this_node
 from portal.core.clock import CHINA_TIME, china_today
 from portal.review.models import VerificationTask
 
-# Serials: "ZM-450100-2026-000001" (ZM, 证明: a certificate), so that they are not taken for a
-# request's number, "450100-2026-000123". Certificates issued before carry serials shaped like
-# request numbers; they stay valid and are looked up by the exact string.
+# Serials: "ZM-NANNING-450100-2026-000001" (ZM, 证明: a certificate, so that it is not taken for a
+# request's number, "450100-2026-000123"; then the issuing node's name, so that any node of the
+# network knows whom to ask). A node never initialised (`portal node init`) issues
+# "ZM-450100-2026-000001"; certificates issued before ZM carry serials shaped like request numbers.
+# All stay valid and are looked up by the exact string.
 SERIAL_PREFIX = "ZM"
-SERIAL_SHAPE = re.compile(rf"{SERIAL_PREFIX}-[0-9A-Z]{{1,12}}-\d{{4}}-\d{{6}}")
+SERIAL_SHAPE = re.compile(rf"{SERIAL_PREFIX}-(?:(?P<node>[A-Z][A-Z0-9]{{1,15}})-)?[0-9A-Z]{{1,12}}-\d{{4}}-\d{{6}}")
+MAX_SERIAL_LENGTH = 64  # the column
 REQUEST_NUMBER_SHAPE = re.compile(r"[0-9A-Z]{1,12}-\d{4}-\d{6}")  # and the serials issued before ZM
 # Verification codes: 8 characters a reader cannot mistake for one another (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -99,7 +103,7 @@ def write_certificate(acting: Acting) -> None:
     # whole database), so a second reviewer waits and gets the next number; a rollback gives
     # this one back.
     number = next_value(session, f"certificate:{archive.code}", issued_on.year)
-    serial = f"{SERIAL_PREFIX}-{archive.code}-{issued_on.year}-{number:06d}"
+    serial = new_serial(archive.code, issued_on.year, number)
     content = replace(content, serial=serial, verify_url=verify_url(serial, code))
     try:
         rendered = renderer.render(content)
@@ -115,6 +119,20 @@ def write_certificate(acting: Acting) -> None:
         serial=serial, code=code, request=request, kind=content.kind, status="valid",
         sha256=hashlib.sha256(signed).hexdigest(), stored_name=stored, size=len(signed), issued_by_id=actor.id)
     session.add(acting.result)
+
+
+def new_serial(archive_code: str, year: int, number: int) -> str:
+    """ZM-{NODE}-{code}-{year}-{n} on a node of a network, ZM-{code}-{year}-{n} otherwise."""
+    node = this_node()
+    named = f"{node.name.upper()}-" if node is not None else ""
+    return f"{SERIAL_PREFIX}-{named}{archive_code}-{year}-{number:06d}"
+
+
+def serial_node(serial: str) -> str | None:
+    """The node a serial names (lower case, as nodes are named), or None: an older shape, issued
+    by whichever node it is typed on."""
+    match = SERIAL_SHAPE.fullmatch(normalize_serial(serial))
+    return match["node"].lower() if match and match["node"] else None
 
 
 def passphrase() -> bytes | None:
@@ -296,17 +314,30 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", code or "").upper() if ch not in " -\t")
 
 
-def lookup(session: Session, serial: str, code: str, ip: str = "") -> Certificate | None:
+def lookup(session: Session, serial: str, code: str, ip: str = "", *, peer=None) -> Certificate | None:
     """The certificate with this serial *and* code, or None; a wrong code looks exactly like a
-    serial that does not exist. Failures are counted per address (TooManyChecks beyond the limit)."""
-    serial, code = normalize_serial(serial)[:40], normalize_code(code)[:20]
-    _throttle(session, "certificate_lookup_failed", current_app.config["MAX_CERTIFICATE_LOOKUP_FAILURES"], ip)
+    serial that does not exist. Failures are counted per address (TooManyChecks beyond the limit);
+    asked by a `peer` node (for someone at its address, counted there), they are logged as the
+    peer's and the peer's calls are throttled as a whole (portal.throttle "peer_certificate")."""
+    serial, code = normalize_serial(serial)[:MAX_SERIAL_LENGTH], normalize_code(code)[:20]
+    if peer is None:
+        check_failures(session, ip)
     found = session.scalar(select(Certificate).where(Certificate.serial == serial)) if serial else None
     if found is not None and hmac.compare_digest(found.code.encode(), code.encode()):
         return found
-    log(session, "certificate_lookup_failed", object_type="certificate", object_id=serial[:40], ip=ip)
-    session.commit()
+    lookup_failed(session, serial, ip, actor=peer.account if peer is not None else None)
     return None
+
+
+def check_failures(session: Session, ip: str) -> None:
+    """TooManyChecks once `ip` failed too many look-ups (here, or at other nodes through this one)."""
+    _throttle(session, "certificate_lookup_failed", current_app.config["MAX_CERTIFICATE_LOOKUP_FAILURES"], ip)
+
+
+def lookup_failed(session: Session, serial: str, ip: str, actor=None) -> None:
+    log(session, "certificate_lookup_failed", actor=actor, object_type="certificate",
+        object_id=normalize_serial(serial)[:MAX_SERIAL_LENGTH], ip=ip)
+    session.commit()
 
 
 def check_file(session: Session, data: bytes, ip: str = "") -> FileCheck:

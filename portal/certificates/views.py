@@ -13,6 +13,7 @@ from portal.certificates.document import TITLES
 from portal.core.i18n import N_
 from portal.core.masking import mask_name
 from portal.db import db
+from portal.federation import certificates as network
 from portal.requests.service import RequestNotFound
 from portal import throttle
 from portal.throttle import Throttled
@@ -21,7 +22,7 @@ from portal.web_util import client_ip
 bp = Blueprint("certificates", __name__)
 
 STATUS_LABELS = {"valid": N_("有效"), "revoked": N_("已撤销")}
-EXAMPLE_SERIAL = f"{service.SERIAL_PREFIX}-450100-2026-000001"
+EXAMPLE_SERIAL = f"{service.SERIAL_PREFIX}-450100-2026-000001"  # a node of a network names itself: ZM-NANNING-450100-…
 # A certificate carries a copy (up to 10 MB) from each archive that found a record.
 MAX_CHECK_BYTES = 50 * 1024 * 1024
 
@@ -62,12 +63,20 @@ def public_facts(certificate) -> dict:
             "revoked_at": certificate.revoked_at}  # not the reason: it was written for the applicant
 
 
+def network_facts(facts: network.Facts) -> dict:
+    """public_facts of a certificate checked by serial and code, here or at the node that issued it."""
+    return {"serial": facts.serial, "status": facts.status, "kind": facts.kind, "issued_at": facts.issued_at,
+            "issuing_archive": facts.issuing_archive["name"],
+            "holding_archives": [archive["name"] for archive in facts.holding_archives], "subject": facts.subject,
+            "sha256": facts.sha256, "revoked_at": facts.revoked_at, "node": facts.node, "remote": facts.remote}
+
+
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
     """GET with serial and code (the QR code's link) looks up; POST with a file checks the file."""
     serial, code = request.values.get("serial", "").strip(), request.values.get("code", "").strip()
     context = {"serial": serial, "code": code, "result": None, "file_result": None, "errors": {}, "shape": None,
-               "example": EXAMPLE_SERIAL}
+               "example": EXAMPLE_SERIAL, "unreachable": None}
     status = 200
     try:
         if request.method == "POST":
@@ -80,10 +89,13 @@ def verify():
                     context["shape"] = shape if (shape := service.number_shape(serial)) != "certificate" else None
             else:
                 throttle.check("verify_lookup")
-                found = service.lookup(db.session, serial, code, ip=client_ip())
-                context["result"] = public_facts(found) if found else "not_found"
+                found = network.check(db.session, serial, code, ip=client_ip())
+                context["result"] = network_facts(found) if found else "not_found"
                 if not found:  # from the typed characters alone: nothing said of what exists
                     context["shape"] = service.number_shape(serial)
+    except network.IssuerUnreachable as exc:
+        context["unreachable"] = exc.node
+        status = 503
     except service.TooManyChecks:
         context["errors"]["form"] = _("核验次数过多，请 15 分钟后再试")
         status = 429
@@ -94,6 +106,8 @@ def verify():
     response.headers["Cache-Control"] = "no-store"
     if status == 429:
         response.headers["Retry-After"] = str(service.RETRY_AFTER_SECONDS)
+    elif status == 503:
+        response.headers["Retry-After"] = str(network.RETRY_AFTER_SECONDS)
     return response
 
 

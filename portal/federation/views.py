@@ -58,6 +58,7 @@ def from_peer(view):
         except Refused as exc:
             return refused(exc.reason, exc.keyid)
         return view(*args, **kwargs)
+    wrapper.peer_only = True  # the OpenAPI document marks it signed (portal.api.federation_doc)
     return wrapper
 
 
