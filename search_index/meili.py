@@ -38,6 +38,7 @@ from .meili_schema import (
     SEARCHABLE,
     SETTINGS,
     access_filter,
+    field_filters,
     meili_query,
     names_filter,
     primary_key,
@@ -263,15 +264,7 @@ class MeiliIndex(SearchIndex):
         levels = [a for a in query.access_levels if a in ACCESS_LEVELS]
         if not levels or nothing_searchable(query.q, terms):
             return None
-        filters = [access_filter(levels)]
-        if query.category:
-            filters.append(f"category = {quote(query.category)}")
-        if query.archive:
-            filters.append(f"archive_code = {quote(query.archive)}")
-        if query.year_from is not None:
-            filters.append(f"year >= {int(query.year_from)}")
-        if query.year_to is not None:
-            filters.append(f"year <= {int(query.year_to)}")
+        filters = [access_filter(levels), *field_filters(query)]
         reads = reads if reads is not None else readings(terms, self.keys)
         asks = [{"q": meili_query(r, unknown), "filter": filters + names_filter(r), "matchingStrategy": "all",
                  "attributesToRetrieve": ["id", "title", "summary"]} for r in reads]

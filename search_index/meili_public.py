@@ -19,7 +19,7 @@ from typing import Any
 from . import synonyms
 from .base import SearchQuery
 from .meili import MeiliIndex
-from .meili_schema import SOURCES, _split_normalized, meili_query, primary_key, quote, split
+from .meili_schema import SOURCES, _split_normalized, field_filters, meili_query, primary_key, split
 from .query import Reading, hit_needles, query_terms, reading_needles
 from .text import highlight, normalize
 
@@ -132,15 +132,7 @@ class PublicMeiliIndex(MeiliIndex):
         terms = query_terms(query.q)
         if query.q.strip() and not terms:
             return None
-        filters = []
-        if query.category:
-            filters.append(f"category = {quote(query.category)}")
-        if query.archive:
-            filters.append(f"archive_code = {quote(query.archive)}")
-        if query.year_from is not None:
-            filters.append(f"year >= {int(query.year_from)}")
-        if query.year_to is not None:
-            filters.append(f"year <= {int(query.year_to)}")
+        filters = field_filters(query)
         ask = {"indexUid": self.name, "q": meili_query(Reading((), tuple(terms))), "filter": filters,
                "matchingStrategy": "all", "showRankingScore": True}
         return {"federation": {"offset": 0, "limit": limit, "facetsByIndex": {self.name: list(FACETS)},

@@ -116,6 +116,21 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def field_filters(query) -> list[str]:
+    """The query's filters on category, archive and years, as Meilisearch filter expressions
+    (the normal index and the public one: search_index/meili_public.py)."""
+    filters = []
+    if query.category:
+        filters.append(f"category = {quote(query.category)}")
+    if query.archive:
+        filters.append(f"archive_code = {quote(query.archive)}")
+    if query.year_from is not None:
+        filters.append(f"year >= {int(query.year_from)}")
+    if query.year_to is not None:
+        filters.append(f"year <= {int(query.year_to)}")
+    return filters
+
+
 def names_filter(reading: Reading) -> list[str]:
     """The reading's name tokens, each of which the document's subject must carry."""
     return [f"names = {quote(t)}" for t in reading.tokens]

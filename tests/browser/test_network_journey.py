@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.browser.test_accessibility import violations
-from tests.federation.cluster import Node, close, link
+from tests.federation.cluster import Node, running
 from tests.federation.requests_journey import (ISSUING, PASSWORD, accept, approve_and_issue, detail, sql, token,
                                                wait_for)
 
@@ -24,12 +24,8 @@ def nodes(tmp_path_factory):
     base = tmp_path_factory.mktemp("network")
     a = Node.create(base / "a", "alpha", archives=ISSUING, records=200)
     b = Node.create(base / "b", "beta", archives=f"450200,{HOLDING}", records=200)
-    try:
-        link(a, b)
-        a.start(), b.start()
+    with running(a, b):
         yield a, b
-    finally:
-        close(a, b)
 
 
 def _log_in(page, node: Node, email: str, lands: str) -> None:

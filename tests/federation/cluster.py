@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,6 +186,19 @@ def link(*nodes: Node) -> None:
     """Every node trusts every other (as `portal peers add` would: tests/test_signatures.py runs the command)."""
     for a in nodes:
         a.setup(*(arg for b in nodes if b is not a for arg in ("--peer", b.name, b.url, b.public_key)))
+
+
+@contextmanager
+def running(*nodes: Node):
+    """The nodes linked (each trusts the others) and started for the `with` block; closed after
+    it, whatever happens (a module fixture: `with running(a, b): yield a, b`)."""
+    try:
+        link(*nodes)
+        for node in nodes:
+            node.start()
+        yield nodes
+    finally:
+        close(*nodes)
 
 
 def close(*nodes: Node) -> None:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.federation.cluster import PG_URL, REPO, Node, close, link
+from tests.federation.cluster import Node, PG_URL, REPO, close, link
 
 PASSWORD = "Archive2024!"
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.federation.cluster import Node, close, link
+from tests.federation.cluster import Node, running
 from tests.federation.requests_journey import (FAST, HOLDING, ISSUING, accept, apply, detail, open_record, sql,
                                                task_on, token, wait_for, web_login, whole_journey)
 
@@ -19,12 +19,8 @@ def pair(tmp_path_factory):
     base = tmp_path_factory.mktemp("requests")
     a = Node.create(base / "a", "alpha", archives=ISSUING, records=40, extra_env=FAST)
     b = Node.create(base / "b", "beta", archives=HOLDING, records=40, extra_env=FAST)
-    try:
-        link(a, b)
-        a.start(), b.start()
+    with running(a, b):
         yield a, b
-    finally:
-        close(a, b)
 
 
 def test_the_whole_journey_to_a_certificate_carrying_the_holding_nodes_copy(pair):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.federation.cluster import PG_URL, Node, close, link
+from tests.federation.cluster import Node, PG_URL, close, running
 from tests.federation.requests_journey import FAST, HOLDING, ISSUING, detail, sql, whole_journey
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PORTAL_TEST_POSTGRES_URL is not set: the PostgreSQL node "
@@ -20,12 +20,8 @@ def pair(tmp_path_factory):
     except BaseException:
         close(a)
         raise
-    try:
-        link(a, b)
-        a.start(), b.start()
+    with running(a, b):
         yield a, b
-    finally:
-        close(a, b)
 
 
 def test_the_whole_journey_with_the_issuing_node_on_postgresql(pair):

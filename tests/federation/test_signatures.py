@@ -9,23 +9,17 @@ import sqlite3
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from http_message_signatures import algorithms
-from requests_http_signature import HTTPSignatureAuth
 
-from portal.federation.signing import COVERED, _Keys, signer
-from tests.federation.cluster import Node, close, link
+from portal.federation.signing import signer
+from tests.federation.cluster import Node, close, running
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     base = tmp_path_factory.mktemp("pair")
     a, b = Node.create(base / "a", "alpha"), Node.create(base / "b", "beta")
-    try:
-        link(a, b)
-        a.start(), b.start()
+    with running(a, b):
         yield a, b
-    finally:
-        close(a, b)
 
 
 def _private_key(node: Node) -> Ed25519PrivateKey:
