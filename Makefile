@@ -70,10 +70,11 @@ run: setup fonts ocr-deps
 	@echo "演示账号见 README.md 的“演示账号 / Demo accounts”一节 (demo accounts: see README.md)"
 	PORTAL_DEMO=$${PORTAL_DEMO:-1} $(BIN)/portal serve --host $(HOST) --port $(PORT)
 
-# Two federated nodes on one machine (docs/federation.md): nanning on 5000, hechi on 5001, each with its
-# own data in instance/network/NAME, each trusting the other. Ctrl+C stops both.
+# Two federated nodes on one machine (docs/federation.md): nanning on $(PORT) (5000), hechi on the next
+# port (5001), each with its own data in instance/network/NAME, each trusting the other. Ctrl+C stops both.
+# Ports taken? `make run-network PORT=5100` serves them on 5100 and 5101.
 run-network: setup fonts
-	PORTAL_DEMO=$${PORTAL_DEMO:-1} $(BIN)/python -m portal.federation.demo --dir instance/network
+	PORTAL_DEMO=$${PORTAL_DEMO:-1} $(BIN)/python -m portal.federation.demo --dir instance/network --port $(PORT)
 
 # One worker per core (pytest-xdist), each with its own databases, Meilisearch and Chromium; a test
 # file stays on one worker, so module-scoped servers start once.

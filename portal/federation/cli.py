@@ -126,8 +126,8 @@ def peers_check(name: str) -> None:
 @with_appcontext
 def node_search_key() -> None:
     """Print a Meilisearch key that may only search this node's public index (open records,
-    masked), for the admins of peers: `portal peers add THIS_NODE URL KEY --meili-url ENGINE_URL
-    --meili-key SEARCH_KEY`. Needs Meilisearch and `portal node init`; run `portal reindex` once
+    masked), for the admins of peers: `portal peers add THIS_NODE URL PUBLIC_KEY --meili-url
+    ENGINE_URL --meili-key SEARCH_KEY`. Needs Meilisearch and `portal node init`; run `portal reindex` once
     after `node init` so the public index holds the catalog."""
     from portal.catalog.indexing import get_public_index
     from search_index import SearchUnavailable

@@ -13,7 +13,10 @@ embedded search index, keys), and is set up with the commands an admin would typ
 
 Running it again keeps what is there (every step is idempotent). Ctrl+C stops both nodes.
 
-    python -m portal.federation.demo [--dir instance/network] [--setup-only]"""
+    python -m portal.federation.demo [--dir instance/network] [--port 5000] [--setup-only]
+
+`--port P` (`make run-network PORT=P`) serves nanning on P and hechi on P+1, when 5000 or 5001 is
+taken; running it again with another port moves both nodes (`node init --url`, `peers add` again)."""
 from __future__ import annotations
 
 import argparse
@@ -50,8 +53,13 @@ class DemoNode:
         return f"http://{self.host}:{self.port}"
 
 
-NODES = (DemoNode("nanning", "127.0.0.1", 5000, "450100,450110,450200,450206"),
-         DemoNode("hechi", "localhost", 5001, "451200,451202,451203"))
+def demo_nodes(port: int = 5000) -> tuple[DemoNode, ...]:
+    """nanning at 127.0.0.1:port, hechi at localhost:port+1."""
+    return (DemoNode("nanning", "127.0.0.1", port, "450100,450110,450200,450206"),
+            DemoNode("hechi", "localhost", port + 1, "451200,451202,451203"))
+
+
+NODES = demo_nodes()
 
 
 def node_env(node: DemoNode, base: Path) -> dict:
@@ -148,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="two federated nodes on one machine (make run-network)")
     parser.add_argument("--dir", default="instance/network", help="the nodes' data dirs go here")
     parser.add_argument("--records", type=int, default=1000, help="demo catalog records per node")
+    parser.add_argument("--port", type=int, default=5000, help="nanning's port; hechi gets the next one")
     parser.add_argument("--setup-only", action="store_true", help="set the nodes up, do not serve them")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: commands run as one node (portal())
     args = parser.parse_args()
@@ -157,11 +166,12 @@ def main() -> None:
     base = Path(args.dir)
     print(f"准备两个节点 (setting up two nodes) in {base}/ …", flush=True)
     try:
-        setup(base, records=args.records)
+        nodes = demo_nodes(args.port)
+        setup(base, nodes, records=args.records)
     except DemoFailed as exc:
         sys.exit(str(exc))
     if not args.setup_only:
-        sys.exit(serve(base))
+        sys.exit(serve(base, nodes))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from portal.archives.models import Archive
 from portal.archives.service import list_archives
 from portal.catalog.service import present, records_of
 from portal.db import db
@@ -118,8 +120,18 @@ def apply():
             flash(_("申请已提交，申请编号 %(number)s。办理进度会通过邮件通知您。", number=created.number), "success")
             return redirect(url_for("requests.detail", number=created.number), 303)
     items = basket.contents(db.session, current_user, session)
-    return render_template("requests/apply.html", form=form, items=items, kept=kept,
+    return render_template("requests/apply.html", form=form, items=items, kept=kept, peer_nodes=_peer_nodes(items),
                            form_errors=getattr(form, "form_errors", [])), status
+
+
+def _peer_nodes(items) -> dict[str, str]:
+    """Archive code → node name, for the basket's records another node holds (mirrors: they have no
+    page on this node, and applying for them sends a task to that node)."""
+    ids = {r.archive_id for r in items}
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(Archive).where(Archive.id.in_(ids), Archive.node.is_not(None)))
+    return {archive.code: archive.node for archive in rows}
 
 
 def _show_errors(form, errors: dict) -> None:
