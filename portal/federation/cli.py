@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from flask.cli import with_appcontext
 
 from portal.db import db
 from portal.federation import peers as service
-from portal.federation.node import NodeError, init_node, this_node
+from portal.federation.node import NodeError, fingerprint, init_node, this_node
 
 
 def _fail(message: str) -> None:
@@ -40,6 +41,12 @@ def node_init(name: str, url: str, force: bool) -> None:
     except NodeError as exc:
         _fail(str(exc))
     click.echo(f"本节点 (this node): {node.name} {node.url}\n公钥 (public key): {node.public_key}")
+    public = os.environ.get("PORTAL_PUBLIC_URL", "").rstrip("/")
+    if public and public != node.url:
+        # Peers check that search answers link to the URL they know this node by.
+        click.echo(f"注意：节点网址与 PORTAL_PUBLIC_URL（{public}）不同，对等节点将无法使用本节点的检索结果 "
+                   f"(warning: the node URL differs from PORTAL_PUBLIC_URL; peers will refuse this node's search answers)",
+                   err=True)
 
 
 @node_group.command("show")
@@ -53,7 +60,8 @@ def node_show(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(node.as_json(), ensure_ascii=False))
     else:
-        click.echo(f"名称 (name): {node.name}\n网址 (url): {node.url}\n公钥 (public key): {node.public_key}")
+        click.echo(f"名称 (name): {node.name}\n网址 (url): {node.url}\n公钥 (public key): {node.public_key}\n"
+                   f"指纹 (fingerprint): {fingerprint(node.public_key)}")
 
 
 @click.group("peers")
@@ -82,7 +90,8 @@ def peers_add(name: str, url: str, public_key: str, meili_url: str | None, meili
 @with_appcontext
 def peers_list(as_json: bool) -> None:
     """The trusted peers."""
-    rows = [{"name": p.name, "url": p.url, "public_key": p.public_key, "meili_url": p.meili_url}
+    rows = [{"name": p.name, "url": p.url, "public_key": p.public_key, "fingerprint": fingerprint(p.public_key),
+             "meili_url": p.meili_url}
             for p in service.list_peers(db.session)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
@@ -90,7 +99,7 @@ def peers_list(as_json: bool) -> None:
     if not rows:
         click.echo("尚无对等节点 (no peers)")
     for row in rows:
-        click.echo(f"{row['name']:<16} {row['url']:<40} {row['public_key']}")
+        click.echo(f"{row['name']:<16} {row['url']:<40} {row['public_key']}  {row['fingerprint']}")
 
 
 @peers_group.command("remove")

@@ -6,6 +6,7 @@ initialised is a single deployment, and the federation API answers 404."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -57,6 +58,17 @@ def check_url(url: str) -> str:
 
 def public_key_text(key: Ed25519PublicKey) -> str:
     return base64.b64encode(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+
+
+def fingerprint(public_key: str) -> str:
+    """SHA-256 of the raw key, its first 16 bytes in groups of four hex digits: short enough to
+    compare over the telephone, long enough that no one makes a key to match it."""
+    try:
+        raw = base64.b64decode(public_key, validate=True)
+    except ValueError:
+        return "—"
+    digest = hashlib.sha256(raw).hexdigest()[:32].upper()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def read_public_key(text: str) -> Ed25519PublicKey:

@@ -5,9 +5,6 @@ audited (portal.federation.peers). Registered on the administration blueprint; o
 admin (policy.may_manage_peers) sees it: anyone else signed in gets a 404."""
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +17,7 @@ from portal.admin.views import bp
 from portal.db import db
 from portal.federation import peers as service
 from portal.federation.client import PeerUnavailable, call
-from portal.federation.node import NodeError, check_name, check_url, read_public_key, this_node
+from portal.federation.node import NodeError, check_name, check_url, fingerprint, read_public_key, this_node
 from portal.web_util import client_ip, render, role_required, see_other
 
 network_admin_required = role_required(policy.may_manage_peers)
@@ -37,17 +34,6 @@ class PeerForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Check and remove: a button (CSRF only)."""
-
-
-def fingerprint(public_key: str) -> str:
-    """SHA-256 of the raw key, its first 16 bytes in groups of four hex digits: short enough to
-    compare over the telephone, long enough that no one makes a key to match it."""
-    try:
-        raw = base64.b64decode(public_key, validate=True)
-    except ValueError:
-        return "—"
-    digest = hashlib.sha256(raw).hexdigest()[:32].upper()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def field_errors(form: PeerForm) -> dict[str, str]:

@@ -51,7 +51,11 @@ def test_peers_added_checked_and_removed_by_the_commands_an_admin_types(pair, tm
         assert "beta" in c.cli("peers", "add", "beta", b.url, b.public_key).stdout
         assert "gamma" in b.cli("peers", "add", "gamma", c.url, c.public_key).stdout
         assert "signature accepted" in c.cli("peers", "check", "beta").stdout
-        assert [p["name"] for p in json.loads(b.cli("peers", "list", "--json").stdout)] == ["alpha", "gamma"]
+        listed = json.loads(b.cli("peers", "list", "--json").stdout)
+        assert [p["name"] for p in listed] == ["alpha", "gamma"]
+        # What the two admins read out to each other: the same fingerprint on both sides.
+        shown = c.cli("node", "show").stdout
+        assert listed[1]["fingerprint"] in shown and len(listed[1]["fingerprint"].split()) == 8
         assert "gamma" in b.cli("peers", "remove", "gamma").stdout
         refused = c.cli("peers", "check", "beta", check=False)
         assert refused.returncode == 2 and "401" in refused.stderr
