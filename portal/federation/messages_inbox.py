@@ -171,6 +171,9 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
         raise Refused(400, "request.submitted_at is not an ISO date-time") from None
 
     number = _text(request_part, "number", 32)
+    if not number.startswith(f"{_text(issuing, 'code', 12)}-"):  # numbers are made per issuing archive: a
+        # peer's may not take one this node (or another peer) gives its own applicants
+        raise Refused(422, "request.number is not one of the issuing archive's")
     if session.scalar(select(UtilizationRequest.id).where(UtilizationRequest.number == number)):
         raise Refused(422, f"request {number} exists here already")
     try:
@@ -190,8 +193,7 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
         delivery=request_part.get("delivery") if request_part.get("delivery") in DELIVERIES else "pickup",
         consent_at=submitted, submitted_at=submitted, idempotency_key=key, due_date=due,
         search_category=str(search.get("category") or "")[:32], search_place=str(search.get("place") or "")[:200],
-        search_year_from=search.get("year_from") if isinstance(search.get("year_from"), int) else None,
-        search_year_to=search.get("year_to") if isinstance(search.get("year_to"), int) else None)
+        search_year_from=_year(search.get("year_from")), search_year_to=_year(search.get("year_to")))
     for position, record in enumerate(records):
         request.items.append(RequestRecord(record=record, position=position))
     if kind == "search":
@@ -207,6 +209,10 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
     answer = _answered(session, message, {"task_id": task.public_id, "due_date": due.isoformat()})
     session.commit()
     return answer
+
+
+def _year(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9999 else None
 
 
 def _records(session: Session, body: dict, holding: Archive) -> list:

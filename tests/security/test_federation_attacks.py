@@ -1,0 +1,58 @@
+"""A trusted peer that turns hostile: what its messages (portal.federation.messages_inbox) may not do
+here, whatever its valid signature. In one process: the inbox is called as the signed route calls it."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.federation.messages_inbox import receive
+from portal.federation.models import Peer
+from portal.requests.models import UtilizationRequest
+from tests.factories import make_id_number
+
+
+@pytest.fixture
+def beta(session, factory):
+    """This node holds 450100; the peer "beta" is trusted and holds 450200."""
+    factory.archive("450100", "南宁市档案馆", "南宁市")
+    account = User(email="peer+beta@federation.invalid", password_hash="!unusable", real_name="beta", role="peer",
+                   node="beta")
+    peer = Peer(name="beta", url="https://beta.example", public_key="x" * 43, account=account)
+    session.add_all([account, peer])
+    session.commit()
+    return peer
+
+
+def _task(number: str, **search) -> dict:
+    return {"task_id": uuid.uuid4().hex[:16],
+            "request": {"number": number, "kind": "search", "relation": "self", "purpose": "pension",
+                        "submitted_at": datetime.now(timezone.utc).isoformat()},
+            "issuing": {"node": "beta", "code": "450200", "name": "柳州市档案馆"},
+            "holding_archive": "450100", "search": {"category": "marriage", **search},
+            "subject": {"name": "覃秀兰", "id_number": make_id_number()}}
+
+
+def _send(session, peer, body: dict):
+    return receive(session, peer, uuid.uuid4().hex, "task.create", body, "", "{}")
+
+
+def test_a_peer_cannot_take_a_request_number_of_this_nodes_own_archives(session, beta):
+    """Numbers are "<issuing archive code>-<year>-<n>", made here from a sequence: a peer's task
+    numbered as one of this node's archives would take the number a local applicant gets next, and
+    that citizen's submission would fail on the unique number."""
+    status, answer = _send(session, beta, _task(f"450100-{datetime.now().year}-000001"))
+    assert status == 422, answer
+    assert session.scalar(select(UtilizationRequest.id).where(UtilizationRequest.applicant_id == beta.account_id)) \
+        is None
+    status, answer = _send(session, beta, _task(f"450200-{datetime.now().year}-000001"))  # its own archive's: fine
+    assert status == 200, answer
+
+
+@pytest.mark.parametrize("year", [10**20, -10**20])
+def test_absurd_years_of_a_search_task_are_refused_not_a_server_error(session, beta, year):
+    status, answer = _send(session, beta, _task(f"450200-{datetime.now().year}-000002", year_from=year))
+    assert status in (200, 400), answer
