@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.actions import act
+from portal.api.fields import clean_text
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.catalog.service import find_records
@@ -89,6 +90,8 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
         return 400, {"error": "id: 8 to 64 characters"}
     if kind not in KINDS or not isinstance(body, dict):
         return 400, {"error": f"kind must be one of {', '.join(KINDS)}, body an object"}
+    if not _clean(message_id) or not _clean(body):
+        return 400, {"error": "text may not hold a NUL or a lone surrogate"}
     if (done := _stored(session, peer, message_id)) is not None:
         return 200, done
     message = FederationMessage(direction="in", peer=peer.name, message_id=message_id, kind=kind,
@@ -114,6 +117,21 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
             return 200, done
         raise
     return 200, answer
+
+
+def _clean(value) -> bool:
+    """Every text of a message storable (portal.api.fields.clean_text), however deep (no recursion)."""
+    left = [value]
+    while left:
+        value = left.pop()
+        if isinstance(value, dict):
+            left.extend(value.keys())
+            left.extend(value.values())
+        elif isinstance(value, list):
+            left.extend(value)
+        elif isinstance(value, str) and not clean_text(value):
+            return False
+    return True
 
 
 def _stored(session: Session, peer: Peer, message_id: str) -> dict | None:

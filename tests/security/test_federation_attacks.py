@@ -56,3 +56,13 @@ def test_a_peer_cannot_take_a_request_number_of_this_nodes_own_archives(session,
 def test_absurd_years_of_a_search_task_are_refused_not_a_server_error(session, beta, year):
     status, answer = _send(session, beta, _task(f"450200-{datetime.now().year}-000002", year_from=year))
     assert status in (200, 400), answer
+
+
+def test_nul_characters_in_a_task_are_refused_not_a_server_error(session, beta):
+    body = _task(f"450200-{datetime.now().year}-000003", place="柳州\x00")
+    body["subject"]["name"] = "覃\x00秀兰"
+    assert _send(session, beta, body)[0] == 400
+    body = _task(f"450200-{datetime.now().year}-000004")
+    body["request"]["purpose_note"] = "\ud800"  # a lone surrogate: not UTF-8
+    assert _send(session, beta, body)[0] == 400
+    assert receive(session, beta, "id\x00" + uuid.uuid4().hex, "task.cancel", {}, "", "{}")[0] == 400
