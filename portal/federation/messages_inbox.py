@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.actions import act
-from portal.api.fields import clean_text
 from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.catalog.service import find_records
@@ -37,6 +36,7 @@ from portal.core.clock import utcnow
 from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
+from portal.core.storable import clean_json
 from portal.core.uploads import MAX_FILES, UploadRejected, check_upload, store_with
 from portal.federation.messages import KINDS
 from portal.federation.models import FederationMessage, Peer
@@ -90,7 +90,7 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
         return 400, {"error": "id: 8 to 64 characters"}
     if kind not in KINDS or not isinstance(body, dict):
         return 400, {"error": f"kind must be one of {', '.join(KINDS)}, body an object"}
-    if not _clean(message_id) or not _clean(body):
+    if not clean_json(message_id) or not clean_json(body):
         return 400, {"error": "text may not hold a NUL or a lone surrogate"}
     if (done := _stored(session, peer, message_id)) is not None:
         return 200, done
@@ -117,21 +117,6 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
             return 200, done
         raise
     return 200, answer
-
-
-def _clean(value) -> bool:
-    """Every text of a message storable (portal.api.fields.clean_text), however deep (no recursion)."""
-    left = [value]
-    while left:
-        value = left.pop()
-        if isinstance(value, dict):
-            left.extend(value.keys())
-            left.extend(value.values())
-        elif isinstance(value, list):
-            left.extend(value)
-        elif isinstance(value, str) and not clean_text(value):
-            return False
-    return True
 
 
 def _stored(session: Session, peer: Peer, message_id: str) -> dict | None:

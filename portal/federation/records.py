@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.core.categories import CATEGORIES
+from portal.core.storable import clean_json
 from portal.federation.client import PeerUnavailable, call
 from portal.federation.models import Peer
 from portal.federation.node import NodeError, this_node
@@ -67,6 +68,10 @@ def _fetch(peer: Peer, archive_code: str, reference_code: str) -> dict | None:
     if not isinstance(facts, dict) or facts.get("reference_code") != reference_code or \
             (facts.get("archive") or {}).get("code") != archive_code:
         return None
+    year = facts.get("event_year") or 0
+    if not clean_json(facts) or not isinstance(year, int) or not 0 <= year <= 9999:  # else not storable here
+        log.warning("peer %s sent a record this node cannot mirror: %s/%s", peer.name, archive_code, reference_code)
+        return None
     return facts
 
 
@@ -84,7 +89,7 @@ def _store(session: Session, node: str, facts: dict) -> Record:
     record.title = str(facts.get("title") or "")[:300]
     record.subject_name = str(facts.get("subject_name") or "")[:50]
     record.subject_id_enc = record.subject_id_hash = None  # never known here
-    record.event_year = int(facts.get("event_year") or 0)
+    record.event_year = facts.get("event_year") or 0
     record.event_month = month if isinstance(month, int) and 1 <= month <= 12 else None
     record.event_day = day if record.event_month and isinstance(day, int) and 1 <= day <= 31 else None
     record.place = str(facts.get("place") or "")[:200]

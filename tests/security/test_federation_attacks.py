@@ -3,6 +3,7 @@ here, whatever its valid signature. In one process: the inbox is called as the s
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from datetime import datetime, timezone
 
 import pytest
@@ -66,3 +67,18 @@ def test_nul_characters_in_a_task_are_refused_not_a_server_error(session, beta):
     body["request"]["purpose_note"] = "\ud800"  # a lone surrogate: not UTF-8
     assert _send(session, beta, body)[0] == 400
     assert receive(session, beta, "id\x00" + uuid.uuid4().hex, "task.cancel", {}, "", "{}")[0] == 400
+
+
+@pytest.mark.parametrize("hostile", [{}, {"event_year": 10**20}, {"event_year": 40_000}, {"title": "结婚\x00登记"},
+                                     {"archive": {"code": "450200", "name": "柳州\x00"}}])
+def test_a_peers_record_that_cannot_be_stored_is_left_out_not_a_server_error(session, beta, monkeypatch, hostile):
+    """The facts of a peer's record are mirrored here when a citizen applies for it."""
+    from portal.federation import records
+
+    facts = {"archive": {"code": "450200", "name": "柳州市档案馆"}, "reference_code": "J001-1", "category": "marriage",
+             "title": "结婚登记", "subject_name": "覃*兰", "event_year": 1980, **hostile}
+    monkeypatch.setattr(records, "this_node", lambda: True)
+    monkeypatch.setattr(records, "call", lambda *_args, **_kwargs: SimpleNamespace(status_code=200, json=lambda: facts))
+    mirrored = records.mirror_records(session, [("450200", "J001-1")])
+    session.commit()
+    assert list(mirrored) == ([] if hostile else [("450200", "J001-1")])
