@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.archives.models import Archive
 from portal.federation.messages_inbox import receive
 from portal.federation.models import Peer
 from portal.requests.models import UtilizationRequest
@@ -82,3 +83,28 @@ def test_a_peers_record_that_cannot_be_stored_is_left_out_not_a_server_error(ses
     mirrored = records.mirror_records(session, [("450200", "J001-1")])
     session.commit()
     assert list(mirrored) == ([] if hostile else [("450200", "J001-1")])
+
+
+@pytest.mark.parametrize("named", [None, "alpha"])
+def test_a_peer_cannot_claim_another_peers_archive_by_answering_first(session, beta, monkeypatch, named):
+    """No mirror of 451200 yet: a citizen here adds one of its records (the basket asks every peer;
+    the API may name the node a network search hit came from). "alpha" answers for any archive
+    code; the archive is gamma's. Had alpha won the code, every request for 451200's records would
+    send it the subject's ID number and proofs, and gamma's records could no longer be applied for."""
+    from portal.federation import records
+
+    for name in ("alpha", "gamma"):
+        account = User(email=f"peer+{name}@federation.invalid", password_hash="!", real_name=name, role="peer", node=name)
+        session.add(Peer(name=name, url=f"https://{name}.example", public_key="x" * 43, account=account))
+    session.commit()
+
+    def answer(peer, method, path, **_kwargs):
+        facts = {"archive": {"code": "451200", "name": "河池市档案馆"}, "reference_code": "J001-1",
+                 "category": "marriage", "title": "结婚登记", "subject_name": "覃*兰", "event_year": 1980}
+        return SimpleNamespace(status_code=200 if peer.name in ("alpha", "gamma") else 404, json=lambda: facts)
+
+    monkeypatch.setattr(records, "this_node", lambda: True)
+    monkeypatch.setattr(records, "call", answer)
+    nodes = {("451200", "J001-1"): named} if named else None
+    assert records.mirror_records(session, [("451200", "J001-1")], nodes) == {}
+    assert session.scalar(select(Archive).where(Archive.code == "451200")) is None
