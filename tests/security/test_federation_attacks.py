@@ -108,3 +108,14 @@ def test_a_peer_cannot_claim_another_peers_archive_by_answering_first(session, b
     nodes = {("451200", "J001-1"): named} if named else None
     assert records.mirror_records(session, [("451200", "J001-1")], nodes) == {}
     assert session.scalar(select(Archive).where(Archive.code == "451200")) is None
+
+
+@pytest.mark.xfail(strict=True, reason="confirmed, not fixed: nothing here says which archive codes are a peer's")
+def test_a_peer_cannot_claim_another_peers_archive_as_the_issuing_archive_of_a_task(session, beta):
+    """beta names gamma's 451200 (not mirrored here yet) as the issuing archive of a task: the
+    mirror of 451200 becomes beta's, and every record of 451200 a citizen here applies for is then
+    asked of beta, and its task (ID number, proofs) sent to beta."""
+    body = _task(f"451200-{datetime.now().year}-000001")
+    body["issuing"]["code"] = "451200"
+    _send(session, beta, body)
+    assert session.scalar(select(Archive.node).where(Archive.code == "451200")) is None
