@@ -119,3 +119,68 @@ def test_a_peer_cannot_claim_another_peers_archive_as_the_issuing_archive_of_a_t
     body["issuing"]["code"] = "451200"
     _send(session, beta, body)
     assert session.scalar(select(Archive.node).where(Archive.code == "451200")) is None
+
+
+def test_a_peer_that_trickles_its_answer_does_not_hold_the_network_search(session, beta, monkeypatch):
+    """requests' read timeout is per read: a peer sending a byte a second never times out, and
+    each search asked of it held one of the search pool's threads (8): nine searches later every
+    peer, however quick, was "unavailable"."""
+    import socket
+    import threading
+    import time
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from flask import current_app
+
+    from portal.catalog.indexing import get_index
+    from portal.federation import client, search
+    from search_index import SearchQuery
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle(conn):
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.is_set():
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    beta.url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+    session.commit()
+    me = SimpleNamespace(name="alpha")
+    monkeypatch.setattr(search, "this_node", lambda: me)
+    monkeypatch.setattr(client, "this_node", lambda: me)
+    monkeypatch.setattr(client, "this_private_key", Ed25519PrivateKey.generate)
+    monkeypatch.setitem(current_app.config, "FEDERATION_SEARCH_TIMEOUT", 0.5)
+    try:
+        for _ in range(3):
+            page = search.network_search(session, get_index(), SearchQuery(q="结婚"))
+            assert page.unavailable == ["beta"]
+        time.sleep(1.5)  # longer than the search's timeout: no thread of the pool may still be reading
+        busy = [t for t in threading.enumerate() if t.name.startswith("network-search") and _reading(t)]
+        assert not busy, f"{len(busy)} search threads still reading from the peer"
+    finally:
+        stop.set()
+        listener.close()
+
+
+def _reading(thread) -> bool:
+    import sys
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident)
+    return frame is not None and any("ask_peer" in line for line in traceback.format_stack(frame))
