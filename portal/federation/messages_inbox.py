@@ -42,6 +42,7 @@ from portal.federation.messages import KINDS
 from portal.federation.models import FederationMessage, Peer
 from portal.federation.node import NodeError
 from portal.federation.peers import mirror_archive
+from portal.policy import audience_for, can_see
 from portal.requests.applying import Upload, file_row
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, PURPOSES, RELATIONS, RequestRecord, RequestSearchArchive,
@@ -162,7 +163,7 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
     if kind not in ("records", "search") or request_part.get("relation") not in RELATIONS \
             or request_part.get("purpose") not in PURPOSES:
         raise Refused(400, "request.kind, relation or purpose unknown")
-    records = _records(session, body, holding) if kind == "records" else []
+    records = _records(session, peer, body, holding) if kind == "records" else []
     subject = body.get("subject") if isinstance(body.get("subject"), dict) else {}
     try:
         id_number = normalize_id_number(_text(subject, "id_number", 18))
@@ -218,7 +219,7 @@ def _year(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9999 else None
 
 
-def _records(session: Session, body: dict, holding: Archive) -> list:
+def _records(session: Session, peer: Peer, body: dict, holding: Archive) -> list:
     wanted = body.get("records")
     if not isinstance(wanted, list) or not 1 <= len(wanted) <= 20:
         raise Refused(400, "records: a list of 1 to 20")
@@ -228,7 +229,10 @@ def _records(session: Session, body: dict, holding: Archive) -> list:
             raise Refused(400, "records: objects with archive_code and reference_code")
         keys.append((_text(item, "archive_code", 12), _text(item, "reference_code", 64)))
     found = find_records(session, keys)
-    missing = [f"{a}/{r}" for a, r in keys if (a, r) not in found or found[(a, r)].archive_id != holding.id]
+    # A peer's citizen applies for what the peer was told (the public's records): a record not open
+    # here is answered as one that does not exist.
+    missing = [f"{a}/{r}" for a, r in keys if (a, r) not in found or found[(a, r)].archive_id != holding.id
+               or not can_see(found[(a, r)], audience_for(peer.account, found[(a, r)]))]
     if missing:
         raise Refused(404, f"no such records of {holding.code}: {', '.join(missing)[:200]}")
     return [found[key] for key in dict.fromkeys(keys)]

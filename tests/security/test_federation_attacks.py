@@ -184,3 +184,17 @@ def _reading(thread) -> bool:
 
     frame = sys._current_frames().get(thread.ident)
     return frame is not None and any("ask_peer" in line for line in traceback.format_stack(frame))
+
+
+def test_a_peers_task_may_name_only_records_open_to_the_public(session, beta, factory):
+    """The peer's citizens were shown only open records (GET /federation/v1/records): a task for a
+    restricted or closed one answered apart from one that does not exist — whether it exists — and,
+    once verified, sent its certified copy to the peer."""
+    holding = session.scalar(select(Archive).where(Archive.code == "450100"))
+    hidden = [factory.record(holding, access_level=level).reference_code for level in ("restricted", "closed")]
+    for number, reference in enumerate([*hidden, "J001-0000-0000"], start=10):
+        body = _task(f"450200-{datetime.now().year}-{number:06d}")
+        body["request"]["kind"], body["records"] = "records", [{"archive_code": "450100", "reference_code": reference}]
+        assert _send(session, beta, body)[0] == 404
+    body["records"][0]["reference_code"] = factory.record(holding).reference_code  # an open one: taken
+    assert _send(session, beta, body)[0] == 200
