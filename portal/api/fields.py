@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Pla
 from pydantic_core import PydanticCustomError
 
 from portal.api.errors import problem
+from portal.core.storable import clean_json, clean_text  # noqa: F401  (the API's modules import them from here)
 from portal.requests.applying import Upload
 
 
@@ -29,17 +30,6 @@ class Strict(BaseModel):
     def inputs(self) -> dict:
         """The values under the names clients send (aliases): what portal.actions.act takes."""
         return {(field.alias or name): getattr(self, name) for name, field in type(self).model_fields.items()}
-
-
-def clean_text(value: str) -> bool:
-    """No NUL (PostgreSQL refuses it in text) and no lone surrogates (not encodable as UTF-8)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _schema(required: bool, base: dict) -> dict:

@@ -30,7 +30,7 @@ def _http() -> requests.Session:
 
 
 def call(peer: Peer, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-         timeout=DEFAULT_TIMEOUT) -> requests.Response:
+         timeout=DEFAULT_TIMEOUT, stream: bool = False) -> requests.Response:
     """A signed call to `peer` (path under its base URL, e.g. "/federation/v1/ping"). Returns the
     answer, whatever its status below 500; raises PeerUnavailable for no answer or a 5xx."""
     node = this_node()
@@ -43,7 +43,7 @@ def call(peer: Peer, method: str, path: str, *, params: dict | None = None, body
     try:
         response = _http().request(method, peer.url + path, params=params, data=data, headers=headers,
                                    auth=signer(node.name, this_private_key()), timeout=timeout,
-                                   allow_redirects=False)
+                                   allow_redirects=False, stream=stream)
     except requests.RequestException as exc:
         raise PeerUnavailable(f"{peer.name}: {type(exc).__name__}") from exc
     if response.status_code >= 500:

@@ -36,11 +36,13 @@ from portal.core.clock import utcnow
 from portal.core.errors import Conflict, NotAllowed, ValidationFailed
 from portal.core.idnumber import InvalidIdNumber, normalize_id_number
 from portal.core.personal_data import cipher
+from portal.core.storable import clean_json
 from portal.core.uploads import MAX_FILES, UploadRejected, check_upload, store_with
 from portal.federation.messages import KINDS
 from portal.federation.models import FederationMessage, Peer
 from portal.federation.node import NodeError
 from portal.federation.peers import mirror_archive
+from portal.policy import audience_for, can_see
 from portal.requests.applying import Upload, file_row
 from portal.requests.labels import FILE_LABELS
 from portal.requests.models import (DELIVERIES, PURPOSES, RELATIONS, RequestRecord, RequestSearchArchive,
@@ -89,6 +91,8 @@ def receive(session: Session, peer: Peer, message_id, kind, body, signature: str
         return 400, {"error": "id: 8 to 64 characters"}
     if kind not in KINDS or not isinstance(body, dict):
         return 400, {"error": f"kind must be one of {', '.join(KINDS)}, body an object"}
+    if not clean_json(message_id) or not clean_json(body):
+        return 400, {"error": "text may not hold a NUL or a lone surrogate"}
     if (done := _stored(session, peer, message_id)) is not None:
         return 200, done
     message = FederationMessage(direction="in", peer=peer.name, message_id=message_id, kind=kind,
@@ -159,7 +163,7 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
     if kind not in ("records", "search") or request_part.get("relation") not in RELATIONS \
             or request_part.get("purpose") not in PURPOSES:
         raise Refused(400, "request.kind, relation or purpose unknown")
-    records = _records(session, body, holding) if kind == "records" else []
+    records = _records(session, peer, body, holding) if kind == "records" else []
     subject = body.get("subject") if isinstance(body.get("subject"), dict) else {}
     try:
         id_number = normalize_id_number(_text(subject, "id_number", 18))
@@ -171,6 +175,9 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
         raise Refused(400, "request.submitted_at is not an ISO date-time") from None
 
     number = _text(request_part, "number", 32)
+    if not number.startswith(f"{_text(issuing, 'code', 12)}-"):  # numbers are made per issuing archive: a
+        # peer's may not take one this node (or another peer) gives its own applicants
+        raise Refused(422, "request.number is not one of the issuing archive's")
     if session.scalar(select(UtilizationRequest.id).where(UtilizationRequest.number == number)):
         raise Refused(422, f"request {number} exists here already")
     try:
@@ -190,8 +197,7 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
         delivery=request_part.get("delivery") if request_part.get("delivery") in DELIVERIES else "pickup",
         consent_at=submitted, submitted_at=submitted, idempotency_key=key, due_date=due,
         search_category=str(search.get("category") or "")[:32], search_place=str(search.get("place") or "")[:200],
-        search_year_from=search.get("year_from") if isinstance(search.get("year_from"), int) else None,
-        search_year_to=search.get("year_to") if isinstance(search.get("year_to"), int) else None)
+        search_year_from=_year(search.get("year_from")), search_year_to=_year(search.get("year_to")))
     for position, record in enumerate(records):
         request.items.append(RequestRecord(record=record, position=position))
     if kind == "search":
@@ -209,7 +215,11 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
     return answer
 
 
-def _records(session: Session, body: dict, holding: Archive) -> list:
+def _year(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9999 else None
+
+
+def _records(session: Session, peer: Peer, body: dict, holding: Archive) -> list:
     wanted = body.get("records")
     if not isinstance(wanted, list) or not 1 <= len(wanted) <= 20:
         raise Refused(400, "records: a list of 1 to 20")
@@ -219,7 +229,10 @@ def _records(session: Session, body: dict, holding: Archive) -> list:
             raise Refused(400, "records: objects with archive_code and reference_code")
         keys.append((_text(item, "archive_code", 12), _text(item, "reference_code", 64)))
     found = find_records(session, keys)
-    missing = [f"{a}/{r}" for a, r in keys if (a, r) not in found or found[(a, r)].archive_id != holding.id]
+    # A peer's citizen applies for what the peer was told (the public's records): a record not open
+    # here is answered as one that does not exist.
+    missing = [f"{a}/{r}" for a, r in keys if (a, r) not in found or found[(a, r)].archive_id != holding.id
+               or not can_see(found[(a, r)], audience_for(peer.account, found[(a, r)]))]
     if missing:
         raise Refused(404, f"no such records of {holding.code}: {', '.join(missing)[:200]}")
     return [found[key] for key in dict.fromkeys(keys)]

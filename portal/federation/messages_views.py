@@ -2,6 +2,8 @@
 citizen there applies for), and the messages of the verification tasks (portal.federation.messages)."""
 from __future__ import annotations
 
+import json
+
 from flask import g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -44,7 +46,10 @@ def messages():
     """A message of a verification task across nodes: {"id", "kind", "body"}, kind task.create,
     task.answer or task.cancel. Acted on once per (peer, id): the same message again answers as the
     first time. Stored with the signature it came with."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        payload = None
     if not isinstance(payload, dict):
         return jsonify({"error": "the body must be a JSON object {id, kind, body}"}), 400
     # What the signature covers, kept with the exact body: the call can be verified again in a dispute.

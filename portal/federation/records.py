@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.archives.models import Archive
 from portal.catalog.models import Record
 from portal.core.categories import CATEGORIES
+from portal.core.storable import clean_json
 from portal.federation.client import PeerUnavailable, call
 from portal.federation.models import Peer
 from portal.federation.node import NodeError, this_node
@@ -67,6 +68,10 @@ def _fetch(peer: Peer, archive_code: str, reference_code: str) -> dict | None:
     if not isinstance(facts, dict) or facts.get("reference_code") != reference_code or \
             (facts.get("archive") or {}).get("code") != archive_code:
         return None
+    year = facts.get("event_year") or 0
+    if not clean_json(facts) or not isinstance(year, int) or not 0 <= year <= 9999:  # else not storable here
+        log.warning("peer %s sent a record this node cannot mirror: %s/%s", peer.name, archive_code, reference_code)
+        return None
     return facts
 
 
@@ -84,7 +89,7 @@ def _store(session: Session, node: str, facts: dict) -> Record:
     record.title = str(facts.get("title") or "")[:300]
     record.subject_name = str(facts.get("subject_name") or "")[:50]
     record.subject_id_enc = record.subject_id_hash = None  # never known here
-    record.event_year = int(facts.get("event_year") or 0)
+    record.event_year = facts.get("event_year") or 0
     record.event_month = month if isinstance(month, int) and 1 <= month <= 12 else None
     record.event_day = day if record.event_month and isinstance(day, int) and 1 <= day <= 31 else None
     record.place = str(facts.get("place") or "")[:200]
@@ -92,16 +97,44 @@ def _store(session: Session, node: str, facts: dict) -> Record:
     return record
 
 
+def _only_claim(peers: list[Peer], code: str, reference: str) -> tuple[Peer, dict] | None:
+    """An archive code this node has no mirror of yet goes to the one peer that has the record:
+    every peer is asked, and none gets it when several claim it or one cannot answer now (not to
+    whichever answers first: the tasks of its records carry the subject's ID number and proofs)."""
+    claims = []
+    for peer in peers:
+        try:
+            facts = _fetch(peer, code, reference)
+        except (PeerUnavailable, NodeError) as exc:
+            log.warning("record lookup at peer %s failed: %s", peer.name, exc)
+            return None
+        if facts is not None:
+            claims.append((peer, facts))
+    if len(claims) > 1:
+        log.warning("archive %s claimed by several peers: %s", code, ", ".join(p.name for p, _ in claims))
+    return claims[0] if len(claims) == 1 else None
+
+
 def mirror_records(session: Session, keys, nodes: dict | None = None) -> dict[tuple[str, str], Record]:
     """Mirrors of peers' open records by (archive code, reference code), fetched now (refreshed
     when a mirror exists; the mirror as it was when the peer does not answer). `nodes` names the
-    peer of a key where the caller knows it (the API's `"node"`). Keys of this node's own archives,
+    peer of a key where the caller knows it (the API's `"node"`; for an archive code not mirrored
+    yet, only a check of the one peer that claims it: _only_claim). Keys of this node's own archives,
     and records no peer has (or holds open), are left out. Adds to the session; does not commit."""
     if this_node() is None:
         return {}
     found: dict[tuple[str, str], Record] = {}
     for code, reference in keys:
-        for peer in _peer_for(session, code, (nodes or {}).get((code, reference))):
+        named = (nodes or {}).get((code, reference))
+        if session.scalar(select(Archive.id).where(Archive.code == code)) is None:  # whose, not known here yet
+            claim = _only_claim(list_peers(session), code, reference)
+            if claim is not None and named in (None, claim[0].name):
+                try:
+                    found[(code, reference)] = _store(session, claim[0].name, claim[1])
+                except (NodeError, KeyError, TypeError, ValueError) as exc:
+                    log.warning("peer %s sent a record this node cannot mirror: %s", claim[0].name, exc)
+            continue
+        for peer in _peer_for(session, code, named):
             try:
                 facts = _fetch(peer, code, reference)
             except (PeerUnavailable, NodeError) as exc:

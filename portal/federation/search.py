@@ -26,6 +26,7 @@ shown. `total` adds up the nodes' totals; pages reach NETWORK_DEPTH hits at most
 words or a filter find the rest)."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -50,6 +51,7 @@ from portal.web_util import public_url
 from search_index import SearchIndex, SearchQuery
 
 log = logging.getLogger(__name__)
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # 100 hits of public fields, and the facets: far less
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="network-search")
 _pool_lock = threading.Lock()
 # The archives each peer named in its last answer (code → name), to name them when it is down.
@@ -136,16 +138,31 @@ def ask_peer(app, peer: SimpleNamespace, query: SearchQuery, timeout: float) -> 
     """One peer's answer over signed HTTP (run on the pool, in an app context of its own)."""
     from portal.federation.client import call
 
+    deadline = time.monotonic() + timeout
     with app.app_context():
         response = call(peer, "GET", "/federation/v1/search", params=query_params(query),
-                        timeout=(timeout, timeout))
-    if response.status_code != 200:
-        raise Garbage(f"HTTP {response.status_code}")
+                        timeout=(timeout, timeout), stream=True)
+    with response:
+        if response.status_code != 200:
+            raise Garbage(f"HTTP {response.status_code}")
+        data = _read_within(response, deadline)
     try:
-        doc = response.json()
-    except ValueError:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
         raise Garbage("not JSON") from None
     return read_peer_answer(peer.name, peer.url, doc)
+
+
+def _read_within(response, deadline: float) -> bytes:
+    """The answer's body, read by the deadline and up to MAX_ANSWER_BYTES: the read timeout is per
+    read, so a peer sending a byte at a time would otherwise hold a thread of the pool for ever."""
+    parts, size = [], 0
+    while chunk := response.raw.read1(65536, decode_content=True):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES or time.monotonic() > deadline:
+            raise Garbage("too big or too slow")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 # ---- the network search ---------------------------------------------------------------------------
