@@ -41,7 +41,7 @@ from portal.core.uploads import MAX_FILES, UploadRejected, check_upload, store_w
 from portal.federation.messages import KINDS
 from portal.federation.models import FederationMessage, Peer
 from portal.federation.node import NodeError
-from portal.federation.peers import mirror_archive
+from portal.federation.peers import mirror_archive, speaks_for
 from portal.policy import audience_for, can_see
 from portal.requests.applying import Upload, file_row
 from portal.requests.labels import FILE_LABELS
@@ -180,6 +180,8 @@ def task_create(session: Session, peer: Peer, body: dict, message: FederationMes
         raise Refused(422, "request.number is not one of the issuing archive's")
     if session.scalar(select(UtilizationRequest.id).where(UtilizationRequest.number == number)):
         raise Refused(422, f"request {number} exists here already")
+    if not speaks_for(session, peer, _text(issuing, "code", 12)):
+        raise Refused(422, "the issuing archive is not one the sender listed as its own")
     try:
         issuing_archive = mirror_archive(session, peer.name, _text(issuing, "code", 12), _text(issuing, "name", 100),
                                          _text(issuing, "region", 100, required=False))

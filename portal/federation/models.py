@@ -30,6 +30,9 @@ class Peer(Base):
     # a search-only key restricted to its public index. None: signed fan-out only.
     meili_url: Mapped[str | None] = mapped_column(String(300))
     meili_key: Mapped[str | None] = mapped_column(String(200))
+    # The archives the peer said it holds (its /federation/v1/node, read when it was added or
+    # when it names one not listed yet), JSON [{code, name, region}]: a peer may speak for these only.
+    archives: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     account_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by: Mapped[str] = mapped_column(String(254), default="")

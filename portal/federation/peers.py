@@ -4,7 +4,11 @@ through which what the peer does here is dispatched and audited; removing a peer
 account and keeps the history."""
 from __future__ import annotations
 
+import json
+import logging
 import secrets
+
+import requests
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +18,9 @@ from portal.archives.models import Archive
 from portal.audit.service import log
 from portal.federation.models import Peer
 from portal.federation.node import NodeError, check_name, check_url, read_public_key, this_node
+
+
+logger = logging.getLogger(__name__)
 
 
 def peer_email(name: str) -> str:
@@ -53,6 +60,7 @@ def add_peer(session: Session, name: str, url: str, public_key: str, *, meili_ur
     peer.url, peer.public_key = url, public_key.strip()
     peer.meili_url, peer.meili_key = meili_url or None, meili_key or None
     peer.added_by = added_by
+    refresh_archives(peer)
     session.flush()
     log(session, "peer_added", actor=actor, object_type="peer", object_id=name, ip=ip, url=url)
     session.commit()
@@ -87,3 +95,43 @@ def mirror_archive(session: Session, node: str, code: str, name: str, region: st
     else:
         archive.name, archive.region = name[:100] or archive.name, region[:100] or archive.region
     return archive
+
+
+def listed_codes(peer: Peer) -> set[str]:
+    try:
+        return {a["code"] for a in json.loads(peer.archives or "[]") if isinstance(a, dict) and "code" in a}
+    except (ValueError, TypeError):
+        return set()
+
+
+def refresh_archives(peer: Peer) -> bool:
+    """Read the archives the peer holds from its public /federation/v1/node, at the URL and with the
+    key this node's admin gave (nothing a peer sends chooses where this node calls). False, and the
+    list kept, when it cannot be read or the answer is not the peer's (another name or key)."""
+    try:
+        http = requests.Session()
+        http.trust_env = False
+        answer = http.get(peer.url + "/federation/v1/node", timeout=(2, 5), allow_redirects=False)
+        info = answer.json() if answer.status_code == 200 else None
+        if not isinstance(info, dict) or info.get("name") != peer.name or info.get("public_key") != peer.public_key:
+            return False
+        archives = [{"code": str(a["code"])[:12], "name": str(a.get("name", ""))[:100],
+                     "region": str(a.get("region", ""))[:100]} for a in info.get("archives", [])[:1000]
+                    if isinstance(a, dict) and "code" in a]
+    except (requests.RequestException, ValueError, TypeError, KeyError) as exc:
+        logger.warning("the archives of peer %s could not be read: %s", peer.name, type(exc).__name__)
+        return False
+    peer.archives = json.dumps(archives, ensure_ascii=False)
+    return True
+
+
+def speaks_for(session: Session, peer: Peer, code: str) -> bool:
+    """May `peer` act for archive `code` (name it as the issuing archive of a task it sends)? Only
+    an archive it listed, and no other peer did; a code not listed yet makes this node read the
+    peer's list again, once."""
+    others = [p for p in list_peers(session) if p.name != peer.name]
+    if any(code in listed_codes(p) for p in others):
+        return False
+    if code in listed_codes(peer):
+        return True
+    return refresh_archives(peer) and code in listed_codes(peer)

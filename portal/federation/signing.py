@@ -80,9 +80,11 @@ def _keyid(signature_input: str) -> str:
     return signature_input[start + len(marker):end][:40] if end > 0 else ""
 
 
-def verify(session: Session, method: str, url: str, headers: dict[str, str], body: bytes) -> Peer:
+def verify(session: Session, method: str, url: str, headers: dict[str, str], body) -> Peer:
     """The trusted peer that signed this call, or Refused. `url` is the URL the caller addressed,
-    rebuilt from this node's configured public URL (never from the Host header)."""
+    rebuilt from this node's configured public URL (never from the Host header). `body`: the bytes,
+    or a function that reads them — called only once the call names a trusted peer, so that an
+    outsider's unsigned upload is refused before it is read."""
     signature_input = headers.get("Signature-Input") or headers.get("signature-input") or ""
     if not signature_input or not (headers.get("Signature") or headers.get("signature")):
         raise Refused("unsigned")
@@ -90,6 +92,7 @@ def verify(session: Session, method: str, url: str, headers: dict[str, str], bod
     peer = session.scalar(select(Peer).where(Peer.name == keyid)) if keyid else None
     if peer is None:
         raise Refused("unknown key", keyid)
+    body = body() if callable(body) else body
     message = requests.Request(method, url, headers=headers, data=body or None).prepare()
     try:
         result = HTTPSignatureAuth.verify(message, signature_algorithm=algorithms.ED25519,

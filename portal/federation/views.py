@@ -54,7 +54,7 @@ def from_peer(view):
             abort(404)
         try:
             g.peer = verify(db.session, request.method, _addressed_url(node.url), dict(request.headers),
-                            request.get_data(cache=True))
+                            lambda: request.get_data(cache=True))
         except Refused as exc:
             return refused(exc.reason, exc.keyid)
         return view(*args, **kwargs)

@@ -112,3 +112,17 @@ def test_bad_names_urls_and_keys_are_refused_with_a_reason(pair):
         done = a.cli("peers", "add", *args, check=False)
         assert done.returncode == 2 and expected in done.stderr, done.stderr
     assert [p["name"] for p in json.loads(a.cli("peers", "list", "--json").stdout)] == ["beta"]
+
+
+def test_an_unsigned_upload_is_refused_before_it_is_read(pair):
+    """An outsider's large POST: 401 as soon as the headers show no trusted peer's signature,
+    without the node reading the body (the connection is closed on the sender mid-upload)."""
+    import socket
+
+    _a, b = pair
+    size = 50 * 1024 * 1024
+    with socket.create_connection(("127.0.0.1", b.port), timeout=10) as conn:
+        conn.sendall(f"POST /federation/v1/messages HTTP/1.1\r\nHost: 127.0.0.1:{b.port}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode() + b"{" * 65536)
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column('public_key', sa.String(length=64), nullable=False),
         sa.Column('meili_url', sa.String(length=300), nullable=True),
         sa.Column('meili_key', sa.String(length=200), nullable=True),
+        sa.Column('archives', sa.Text(), server_default='[]', nullable=False),
         sa.Column('account_id', sa.Integer(), nullable=False),
         sa.Column('added_at', portal.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column('added_by', sa.String(length=254), nullable=False),
