@@ -97,6 +97,15 @@ def _store(session: Session, node: str, facts: dict) -> Record:
     return record
 
 
+def _stored(session: Session, node: str, facts: dict) -> Record | None:
+    """The mirror of a peer's record as it sent it, or None (logged) when its facts cannot be kept."""
+    try:
+        return _store(session, node, facts)
+    except (NodeError, KeyError, TypeError, ValueError) as exc:
+        log.warning("peer %s sent a record this node cannot mirror: %s", node, exc)
+        return None
+
+
 def _only_claim(peers: list[Peer], code: str, reference: str) -> tuple[Peer, dict] | None:
     """An archive code this node has no mirror of yet goes to the one peer that has the record:
     every peer is asked, and none gets it when several claim it or one cannot answer now (not to
@@ -128,11 +137,9 @@ def mirror_records(session: Session, keys, nodes: dict | None = None) -> dict[tu
         named = (nodes or {}).get((code, reference))
         if session.scalar(select(Archive.id).where(Archive.code == code)) is None:  # whose, not known here yet
             claim = _only_claim(list_peers(session), code, reference)
-            if claim is not None and named in (None, claim[0].name):
-                try:
-                    found[(code, reference)] = _store(session, claim[0].name, claim[1])
-                except (NodeError, KeyError, TypeError, ValueError) as exc:
-                    log.warning("peer %s sent a record this node cannot mirror: %s", claim[0].name, exc)
+            if claim is not None and named in (None, claim[0].name) and (
+                    record := _stored(session, claim[0].name, claim[1])) is not None:
+                found[(code, reference)] = record
             continue
         for peer in _peer_for(session, code, named):
             try:
@@ -145,12 +152,8 @@ def mirror_records(session: Session, keys, nodes: dict | None = None) -> dict[tu
                     found[(code, reference)] = existing
                     break
                 continue
-            if facts is not None:
-                try:
-                    found[(code, reference)] = _store(session, peer.name, facts)
-                except (NodeError, KeyError, TypeError, ValueError) as exc:
-                    log.warning("peer %s sent a record this node cannot mirror: %s", peer.name, exc)
-                    continue
+            if facts is not None and (record := _stored(session, peer.name, facts)) is not None:
+                found[(code, reference)] = record
                 break
     if found:
         session.flush()

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from portal.federation.signing import signer
-from tests.federation.cluster import Node, close, link
+from tests.federation.cluster import Node, close, running
 
 ID_NUMBER = re.compile(r"\b\d{17}[\dXx]\b")
 
@@ -30,12 +30,11 @@ def trio(tmp_path_factory):
         nodes.append(Node.create(base / "c", "gamma", archives="450206", records=60,
                                  extra_env={"PORTAL_RATE_LIMITS": "on",
                                             "PORTAL_FEDERATION_PEER_NAME_SEARCH_LIMIT": "2 per hour"}))
-        link(*nodes)
-        for node in nodes:
-            node.start()
-        yield nodes
-    finally:
+    except BaseException:
         close(*nodes)
+        raise
+    with running(*nodes):
+        yield nodes
 
 
 def _search(node: Node, **params):
